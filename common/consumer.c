@@ -1,0 +1,157 @@
+/* Turns MQTT messages into committed state: decode, apply in one transaction
+ * with the events it causes, dead-letter what is bad, and only then return. */
+#include "consumer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dead_letter.h"
+#include "log.h"
+#include "metrics.h"
+#include "mqtt.h"
+#include "service.h"
+
+struct consumer_txn {
+	struct consumer *c;
+	const char *topic;
+	const char *payload;
+	size_t len;
+	const struct event *ev; /* NULL: dead-letter with reason */
+	const char *reason;
+	enum consumer_result result;
+};
+
+static int consumer_txn_run(struct db *db, void *arg)
+{
+	struct consumer_txn *t = arg;
+
+	if (t->ev == NULL)
+		return dead_letter_add(db, t->topic, t->payload, t->len, t->reason);
+	t->result = t->c->apply[t->ev->kind](t->c->store, t->ev);
+	if (t->result == CONSUMER_DB_ERROR)
+		return -1;
+	if (t->result == CONSUMER_CONFLICT)
+		return dead_letter_add(db, t->topic, t->payload, t->len,
+				       "conflict: same order_id with other items");
+	return 0;
+}
+
+/* Commits, retrying with backoff until it works: the broker keeps the message
+ * unacknowledged meanwhile. A daemon told to stop while the disk refuses exits
+ * without acknowledging, so the broker delivers the message again later. */
+static void consumer_commit(struct consumer *c, struct consumer_txn *t)
+{
+	unsigned long retries = 0;
+	int rc;
+
+	pthread_mutex_lock(c->db_lock);
+	rc = db_transaction_retry(c->db, consumer_txn_run, t, t->topic, &retries);
+	pthread_mutex_unlock(c->db_lock);
+	atomic_fetch_add(&c->retries, retries);
+	if (rc != 0) {
+		log_warn("consumer: stopping with a message on %s not committed; the broker keeps it",
+			 t->topic);
+		_Exit(3);
+	}
+}
+
+void consumer_on_message(void *ctx, const char *topic, const char *payload, size_t len)
+{
+	struct consumer *c = ctx;
+	struct consumer_txn t = { .c = c, .topic = topic, .payload = payload, .len = len };
+	struct event *ev = malloc(sizeof *ev);
+	enum event_kind kind;
+	char err[200];
+
+	atomic_fetch_add(&c->received, 1);
+	if (ev == NULL) {
+		log_warn("consumer: out of memory for a message on %s", topic);
+		t.reason = "out of memory";
+	} else if (event_kind_from_topic(c->prefix, topic, &kind) != 0 || c->apply[kind] == NULL) {
+		t.reason = "not a topic this service handles";
+	} else if (event_decode(kind, payload, len, ev, err, sizeof err) != 0) {
+		t.reason = err;
+	} else {
+		t.ev = ev;
+	}
+	if (t.ev == NULL)
+		log_warn("consumer: dead-lettering a message on %s (%zu bytes): %s", topic, len,
+			 t.reason);
+	consumer_commit(c, &t);
+	if (t.ev == NULL || t.result == CONSUMER_CONFLICT)
+		atomic_fetch_add(&c->dead_letters, 1);
+	if (t.ev != NULL && t.result == CONSUMER_CONFLICT) {
+		atomic_fetch_add(&c->conflicts, 1);
+		log_warn("consumer: order %s on %s conflicts with the recorded one; dead-lettered",
+			 ev->order_id, topic);
+	}
+	if (t.ev != NULL && t.result == CONSUMER_APPLIED) {
+		atomic_fetch_add(&c->applied, 1);
+		outbox_wake(c->outbox);
+	}
+	free(ev);
+}
+
+void consumer_on_ready(void *ctx)
+{
+	struct consumer *c = ctx;
+
+	if (c->outbox != NULL)
+		outbox_resend(c->outbox);
+}
+
+void consumer_write_metrics(FILE *out, struct consumer *c, const char *service)
+{
+	char name[96];
+
+	snprintf(name, sizeof name, "shop_%s_messages_received_total", service);
+	metrics_write_value(out, name, "counter", "MQTT messages received",
+			    (double)atomic_load(&c->received));
+	snprintf(name, sizeof name, "shop_%s_messages_applied_total", service);
+	metrics_write_value(out, name, "counter", "messages applied and committed",
+			    (double)atomic_load(&c->applied));
+	snprintf(name, sizeof name, "shop_%s_dead_letters_total", service);
+	metrics_write_value(out, name, "counter", "messages dead-lettered (invalid or conflicting)",
+			    (double)atomic_load(&c->dead_letters));
+	snprintf(name, sizeof name, "shop_%s_conflicts_total", service);
+	metrics_write_value(out, name, "counter", "order/send with other items for a known id",
+			    (double)atomic_load(&c->conflicts));
+	snprintf(name, sizeof name, "shop_%s_commit_retries_total", service);
+	metrics_write_value(out, name, "counter", "failed commits retried (busy, disk full)",
+			    (double)atomic_load(&c->retries));
+	if (c->outbox != NULL) {
+		snprintf(name, sizeof name, "shop_%s_outbox_backlog", service);
+		metrics_write_value(out, name, "gauge", "events waiting for a PUBACK",
+				    (double)outbox_backlog(c->outbox));
+		snprintf(name, sizeof name, "shop_%s_outbox_published_total", service);
+		metrics_write_value(out, name, "counter", "events handed to the broker",
+				    (double)outbox_published(c->outbox));
+	}
+}
+
+int consumer_connect(struct consumer *c, const struct service_settings *svc,
+		     const char *service, struct mqtt **out)
+{
+	char topics[EVENT_KIND_COUNT][256];
+	const char *subs[EVENT_KIND_COUNT + 1];
+	int n = 0;
+	struct mqtt_config cfg = {
+		.url = svc->broker_url, .service = service, .instance = svc->instance,
+		.prefix = svc->prefix, .persistent = 1, .subscriptions = subs,
+		.on_message = consumer_on_message, .on_ready = consumer_on_ready, .ctx = c,
+	};
+
+	c->prefix = svc->prefix;
+	for (int k = 0; k < EVENT_KIND_COUNT; k++) {
+		if (c->apply[k] == NULL)
+			continue;
+		snprintf(topics[n], sizeof topics[n], "%s%s", svc->prefix,
+			 event_topic_suffix((enum event_kind)k));
+		subs[n] = topics[n];
+		n++;
+	}
+	subs[n] = NULL;
+	if (mqtt_start(&cfg, 5000, out) != 0)
+		return -1;
+	return outbox_start(c->outbox, *out);
+}

@@ -1,0 +1,49 @@
+/* Turns MQTT messages into committed state: decode, apply in one transaction
+ * with the events it causes, dead-letter what is bad, and only then return. */
+#ifndef SHOP_CONSUMER_H
+#define SHOP_CONSUMER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+
+#include "db.h"
+#include "event.h"
+#include "outbox.h"
+
+enum consumer_result {
+	CONSUMER_APPLIED = 0,
+	CONSUMER_CONFLICT = 1, /* the message contradicts recorded state: dead-letter it */
+	CONSUMER_DB_ERROR = -1,
+};
+
+/* Runs inside the transaction: changes state and adds outbox rows. */
+typedef enum consumer_result (*consumer_apply_fn)(void *store, const struct event *ev);
+
+struct consumer {
+	const char *prefix;
+	struct db *db;           /* the service's write connection */
+	struct outbox *outbox;
+	void *store;
+	consumer_apply_fn apply[EVENT_KIND_COUNT]; /* NULL: not subscribed */
+	/* The database is used by Paho's thread and the HTTP threads. */
+	pthread_mutex_t *db_lock;
+	atomic_ulong received, applied, conflicts, dead_letters, retries;
+};
+
+/* The mqtt_message_fn of a daemon: ctx is a struct consumer. */
+void consumer_on_message(void *ctx, const char *topic, const char *payload, size_t len);
+
+struct service_settings;
+struct mqtt;
+/* Subscribes to the kinds the consumer has handlers for and starts the
+ * outbox publisher; 0 or -1 (logged). */
+int consumer_connect(struct consumer *c, const struct service_settings *svc,
+		     const char *service, struct mqtt **out);
+
+/* The mqtt on_ready of a daemon: after a reconnect, publish the outbox again. */
+void consumer_on_ready(void *ctx);
+
+void consumer_write_metrics(FILE *out, struct consumer *c, const char *service);
+
+#endif

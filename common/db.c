@@ -1,0 +1,130 @@
+/* SQLite helpers: opening with the shop's pragmas, cached statements, transactions. */
+#include "db.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "service.h"
+
+int db_open(struct db *db, const char *path, const char *sync)
+{
+	char pragma[64];
+
+	memset(db, 0, sizeof *db);
+	if (strcmp(sync, "normal") != 0 && strcmp(sync, "full") != 0) {
+		log_warn("db: synchronous must be normal or full, not '%s'", sync);
+		return -1;
+	}
+	if (sqlite3_open_v2(path, &db->handle,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		log_warn("db: cannot open '%s': %s", path,
+			 db->handle ? sqlite3_errmsg(db->handle) : "out of memory");
+		db_close(db);
+		return -1;
+	}
+	sqlite3_busy_timeout(db->handle, 5000);
+	snprintf(pragma, sizeof pragma, "PRAGMA synchronous=%s", sync);
+	if (db_exec(db, "PRAGMA journal_mode=WAL") != 0 || db_exec(db, pragma) != 0 ||
+	    db_exec(db, "PRAGMA foreign_keys=ON") != 0) {
+		log_warn("db: cannot set up '%s'", path);
+		db_close(db);
+		return -1;
+	}
+	return 0;
+}
+
+void db_close(struct db *db)
+{
+	for (int i = 0; i < DB_MAX_STMTS; i++) {
+		sqlite3_finalize(db->stmts[i]);
+		db->stmts[i] = NULL;
+	}
+	if (db->handle != NULL)
+		sqlite3_close(db->handle);
+	db->handle = NULL;
+}
+
+int db_exec(struct db *db, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db->handle, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		log_warn("db: '%.60s' failed: %s", sql, msg ? msg : "?");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+sqlite3_stmt *db_stmt(struct db *db, int slot, const char *sql)
+{
+	sqlite3_stmt *stmt;
+
+	if (slot < 0 || slot >= DB_MAX_STMTS) {
+		log_warn("db: statement slot %d out of range", slot);
+		return NULL;
+	}
+	stmt = db->stmts[slot];
+	if (stmt == NULL) {
+		if (sqlite3_prepare_v3(db->handle, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt,
+				       NULL) != SQLITE_OK) {
+			log_warn("db: cannot prepare '%.60s': %s", sql, sqlite3_errmsg(db->handle));
+			return NULL;
+		}
+		db->stmts[slot] = stmt;
+	}
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	return stmt;
+}
+
+int db_step_done(struct db *db, sqlite3_stmt *stmt)
+{
+	int rc = sqlite3_step(stmt);
+
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		log_warn("db: '%.60s' failed: %s", sqlite3_sql(stmt), sqlite3_errmsg(db->handle));
+		sqlite3_reset(stmt);
+		return -1;
+	}
+	sqlite3_reset(stmt);
+	return 0;
+}
+
+int db_transaction(struct db *db, db_txn_fn fn, void *arg)
+{
+	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	if (fn(db, arg) != 0)
+		goto fail;
+	if (db_exec(db, "COMMIT") != 0)
+		goto fail;
+	return 0;
+fail:
+	/* A failed COMMIT may have rolled back already; ROLLBACK then errs harmlessly. */
+	if (!sqlite3_get_autocommit(db->handle))
+		db_exec(db, "ROLLBACK");
+	return -1;
+}
+
+int db_transaction_retry(struct db *db, db_txn_fn fn, void *arg, const char *what,
+			 unsigned long *retries)
+{
+	int backoff_ms = 10;
+
+	for (;;) {
+		if (db_transaction(db, fn, arg) == 0)
+			return 0;
+		if (retries != NULL)
+			(*retries)++;
+		log_warn("db: %s failed (%s), retrying in %d ms", what,
+			 sqlite3_errmsg(db->handle), backoff_ms);
+		if (service_stopping)
+			return -1;
+		service_sleep_ms(backoff_ms);
+		if (backoff_ms < 2000)
+			backoff_ms *= 2;
+	}
+}

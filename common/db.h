@@ -1,0 +1,39 @@
+/* SQLite helpers: opening with the shop's pragmas, cached statements, transactions. */
+#ifndef SHOP_DB_H
+#define SHOP_DB_H
+
+#include <sqlite3.h>
+
+#define DB_MAX_STMTS 48
+
+struct db {
+	sqlite3 *handle;
+	sqlite3_stmt *stmts[DB_MAX_STMTS];
+};
+
+/* Opens (creating) the database in WAL mode with a busy timeout and the given
+ * synchronous setting ("normal" or "full"); ":memory:" for tests. 0 or -1. */
+int db_open(struct db *db, const char *path, const char *sync);
+void db_close(struct db *db);
+
+int db_exec(struct db *db, const char *sql);
+
+/* The prepared statement in slot, prepared on first use, reset and with its
+ * bindings cleared. Owned by db; NULL on error (logged). */
+sqlite3_stmt *db_stmt(struct db *db, int slot, const char *sql);
+
+/* Steps a statement that returns no rows; 0 or -1 (logged). */
+int db_step_done(struct db *db, sqlite3_stmt *stmt);
+
+typedef int (*db_txn_fn)(struct db *db, void *arg);
+
+/* BEGIN IMMEDIATE, fn, COMMIT; rolls back when fn or the commit fails. 0 or -1. */
+int db_transaction(struct db *db, db_txn_fn fn, void *arg);
+
+/* db_transaction until it succeeds, with backoff (busy, disk full, I/O
+ * errors); each failure is logged with what and counted in *retries. Returns
+ * -1 only when the service is stopping. */
+int db_transaction_retry(struct db *db, db_txn_fn fn, void *arg, const char *what,
+			 unsigned long *retries);
+
+#endif

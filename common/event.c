@@ -1,0 +1,397 @@
+/* The events on the bus: topics, payload codecs and their validation. */
+#include "event.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uuid/uuid.h>
+
+static const char *const topic_suffixes[EVENT_KIND_COUNT] = {
+	[EVENT_ORDER_SEND] = "order/send",
+	[EVENT_ORDER_CANCEL] = "order/cancel",
+	[EVENT_IN_STOCK] = "inventory/in-stock",
+	[EVENT_OUT_OF_STOCK] = "inventory/out-of-stock",
+	[EVENT_ORDER_CANCELED] = "order/canceled",
+	[EVENT_RELEASED] = "inventory/released",
+};
+
+static const char *const out_of_stock_reasons[] = {
+	"insufficient_stock", "unknown_sku", "invalid",
+};
+
+const char *event_topic_suffix(enum event_kind kind)
+{
+	return (kind >= 0 && kind < EVENT_KIND_COUNT) ? topic_suffixes[kind] : "?";
+}
+
+int event_kind_from_topic(const char *prefix, const char *topic, enum event_kind *out)
+{
+	size_t plen = strlen(prefix);
+
+	if (strncmp(topic, prefix, plen) != 0)
+		return -1;
+	for (int k = 0; k < EVENT_KIND_COUNT; k++) {
+		if (strcmp(topic + plen, topic_suffixes[k]) == 0) {
+			*out = (enum event_kind)k;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int event_sku_valid(const char *sku)
+{
+	size_t n = 0;
+
+	for (const char *p = sku; *p != '\0'; p++, n++) {
+		char c = *p;
+		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			 (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+		if (!ok || n >= EVENT_SKU_MAX)
+			return 0;
+	}
+	return n > 0;
+}
+
+int event_order_id_valid(const char *id)
+{
+	uuid_t u;
+
+	if (strlen(id) != EVENT_ORDER_ID_LEN || uuid_parse(id, u) != 0)
+		return 0;
+	/* Only the canonical lower-case form, so that one order has one id. */
+	for (const char *p = id; *p != '\0'; p++) {
+		if (*p >= 'A' && *p <= 'F')
+			return 0;
+	}
+	return 1;
+}
+
+void event_now_rfc3339(char buf[40])
+{
+	struct timespec ts;
+	struct tm tm;
+	char base[24];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, 40, "%s.%03dZ", base, (int)(ts.tv_nsec / 1000000));
+}
+
+int event_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = p[i];
+		size_t n;
+		unsigned int cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xE0) == 0xC0) {
+			n = 1;
+			cp = c & 0x1F;
+		} else if ((c & 0xF0) == 0xE0) {
+			n = 2;
+			cp = c & 0x0F;
+		} else if ((c & 0xF8) == 0xF0) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		for (size_t k = 1; k <= n; k++) {
+			if (i + k >= len || (p[i + k] & 0xC0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i + k] & 0x3F);
+		}
+		/* Overlong forms, surrogates and values past U+10FFFF. */
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+		    (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+		    (cp >= 0xD800 && cp <= 0xDFFF))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+/* A JSON number that is a whole number within [min, max]. */
+static int json_whole_number(const cJSON *item, long long min, long long max, long long *out)
+{
+	double d;
+
+	if (!cJSON_IsNumber(item))
+		return -1;
+	d = item->valuedouble;
+	if (!isfinite(d) || d != floor(d) || d < (double)min || d > (double)max)
+		return -1;
+	*out = (long long)d;
+	return 0;
+}
+
+/* Copies a JSON string of at most cap-1 bytes; -1 if missing, wrong type or too long. */
+static int json_string(const cJSON *obj, const char *name, char *buf, size_t cap)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	if (!cJSON_IsString(item) || item->valuestring == NULL ||
+	    strlen(item->valuestring) >= cap)
+		return -1;
+	memcpy(buf, item->valuestring, strlen(item->valuestring) + 1);
+	return 0;
+}
+
+int event_items_from_json(const cJSON *items, struct event *ev, int with_prices,
+			  char *err, size_t errlen)
+{
+	int n = 0;
+	const cJSON *line;
+
+	if (!cJSON_IsArray(items)) {
+		snprintf(err, errlen, "items must be an array");
+		return -1;
+	}
+	if (cJSON_GetArraySize(items) == 0) {
+		snprintf(err, errlen, "items must not be empty");
+		return -1;
+	}
+	if (cJSON_GetArraySize(items) > EVENT_MAX_ITEMS) {
+		snprintf(err, errlen, "at most %d items per order", EVENT_MAX_ITEMS);
+		return -1;
+	}
+	cJSON_ArrayForEach(line, items) {
+		struct event_item *it = &ev->items[n];
+		const cJSON *sku = cJSON_GetObjectItemCaseSensitive(line, "sku");
+		long long v;
+
+		if (!cJSON_IsObject(line)) {
+			snprintf(err, errlen, "items[%d] must be an object", n);
+			return -1;
+		}
+		if (!cJSON_IsString(sku) || sku->valuestring == NULL) {
+			snprintf(err, errlen, "items[%d].sku must be a string", n);
+			return -1;
+		}
+		if (!event_sku_valid(sku->valuestring)) {
+			snprintf(err, errlen,
+				 "items[%d].sku must be 1 to %d characters of A-Z a-z 0-9 . _ -",
+				 n, EVENT_SKU_MAX);
+			return -1;
+		}
+		for (int k = 0; k < n; k++) {
+			if (strcmp(ev->items[k].sku, sku->valuestring) == 0) {
+				snprintf(err, errlen, "items[%d].sku '%s' appears twice", n,
+					 sku->valuestring);
+				return -1;
+			}
+		}
+		strcpy(it->sku, sku->valuestring);
+		if (json_whole_number(cJSON_GetObjectItemCaseSensitive(line, "qty"), 1,
+				      EVENT_MAX_QTY, &v) != 0) {
+			snprintf(err, errlen, "items[%d].qty must be a whole number from 1 to %d",
+				 n, EVENT_MAX_QTY);
+			return -1;
+		}
+		it->qty = (int)v;
+		it->unit_price_cents = 0;
+		if (with_prices) {
+			if (json_whole_number(cJSON_GetObjectItemCaseSensitive(line, "unit_price_cents"),
+					      0, EVENT_MAX_PRICE_CENTS, &v) != 0) {
+				snprintf(err, errlen, "items[%d].unit_price_cents must be a whole number", n);
+				return -1;
+			}
+			it->unit_price_cents = v;
+		}
+		n++;
+	}
+	ev->n_items = n;
+	return 0;
+}
+
+static int decode_fields(const cJSON *root, struct event *ev, char *err, size_t errlen)
+{
+	long long v;
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "items");
+
+	switch (ev->kind) {
+	case EVENT_ORDER_SEND:
+		if (event_items_from_json(items, ev, 0, err, errlen) != 0)
+			return -1;
+		if (json_string(root, "created_at", ev->created_at, sizeof ev->created_at) != 0) {
+			snprintf(err, errlen, "created_at must be a string of at most 39 bytes");
+			return -1;
+		}
+		return 0;
+	case EVENT_IN_STOCK: {
+		long long sum = 0;
+		if (event_items_from_json(items, ev, 1, err, errlen) != 0)
+			return -1;
+		if (json_whole_number(cJSON_GetObjectItemCaseSensitive(root, "total_cents"), 0,
+				      EVENT_MAX_PRICE_CENTS * EVENT_MAX_QTY * EVENT_MAX_ITEMS, &v) != 0) {
+			snprintf(err, errlen, "total_cents must be a whole number");
+			return -1;
+		}
+		for (int i = 0; i < ev->n_items; i++)
+			sum += ev->items[i].unit_price_cents * ev->items[i].qty;
+		if (sum != v) {
+			snprintf(err, errlen, "total_cents %lld is not the sum of the lines %lld", v, sum);
+			return -1;
+		}
+		ev->total_cents = v;
+		return 0;
+	}
+	case EVENT_OUT_OF_STOCK: {
+		int known = 0;
+		if (json_string(root, "reason", ev->reason, sizeof ev->reason) == 0) {
+			for (size_t i = 0; i < sizeof out_of_stock_reasons / sizeof *out_of_stock_reasons; i++)
+				known |= strcmp(ev->reason, out_of_stock_reasons[i]) == 0;
+		}
+		if (!known) {
+			snprintf(err, errlen, "reason must be insufficient_stock, unknown_sku or invalid");
+			return -1;
+		}
+		if (cJSON_GetObjectItemCaseSensitive(root, "sku") != NULL &&
+		    (json_string(root, "sku", ev->sku, sizeof ev->sku) != 0 ||
+		     !event_sku_valid(ev->sku))) {
+			snprintf(err, errlen, "sku must be a valid SKU");
+			return -1;
+		}
+		/* The items travel along so that an order not seen yet can be created. */
+		if (items != NULL && event_items_from_json(items, ev, 0, err, errlen) != 0)
+			return -1;
+		return 0;
+	}
+	case EVENT_ORDER_CANCEL:
+	case EVENT_ORDER_CANCELED:
+	case EVENT_RELEASED:
+		return 0;
+	case EVENT_KIND_COUNT:
+		break;
+	}
+	snprintf(err, errlen, "unknown event kind");
+	return -1;
+}
+
+int event_decode(enum event_kind kind, const char *payload, size_t len,
+		 struct event *out, char *err, size_t errlen)
+{
+	cJSON *root = NULL;
+	const char *end = NULL;
+	long long v;
+	int rc = -1;
+
+	memset(out, 0, sizeof *out);
+	out->kind = kind;
+	if (len > EVENT_MAX_PAYLOAD) {
+		snprintf(err, errlen, "payload of %zu bytes is over the limit of %d", len,
+			 EVENT_MAX_PAYLOAD);
+		goto out;
+	}
+	if (!event_utf8_valid(payload, len)) {
+		snprintf(err, errlen, "payload is not valid UTF-8");
+		goto out;
+	}
+	root = cJSON_ParseWithLengthOpts(payload, len, &end, 0);
+	if (root == NULL) {
+		snprintf(err, errlen, "payload is not JSON");
+		goto out;
+	}
+	while (end != NULL && end < payload + len &&
+	       (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
+		end++;
+	if (end != payload + len) {
+		snprintf(err, errlen, "trailing bytes after the JSON value");
+		goto out;
+	}
+	if (!cJSON_IsObject(root)) {
+		snprintf(err, errlen, "payload is not a JSON object");
+		goto out;
+	}
+	if (json_whole_number(cJSON_GetObjectItemCaseSensitive(root, "v"), 0, 1000000, &v) != 0 ||
+	    v != EVENT_SCHEMA_VERSION) {
+		snprintf(err, errlen, "unsupported schema version (v must be %d)",
+			 EVENT_SCHEMA_VERSION);
+		goto out;
+	}
+	if (json_string(root, "order_id", out->order_id, sizeof out->order_id) != 0 ||
+	    !event_order_id_valid(out->order_id)) {
+		snprintf(err, errlen, "order_id must be a lower-case UUID");
+		goto out;
+	}
+	rc = decode_fields(root, out, err, errlen);
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+static cJSON *items_to_json(const struct event *ev, int with_prices)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (int i = 0; arr != NULL && i < ev->n_items; i++) {
+		cJSON *line = cJSON_CreateObject();
+		if (line == NULL || !cJSON_AddItemToArray(arr, line)) {
+			cJSON_Delete(line);
+			cJSON_Delete(arr);
+			return NULL;
+		}
+		cJSON_AddStringToObject(line, "sku", ev->items[i].sku);
+		cJSON_AddNumberToObject(line, "qty", ev->items[i].qty);
+		if (with_prices)
+			cJSON_AddNumberToObject(line, "unit_price_cents",
+						(double)ev->items[i].unit_price_cents);
+	}
+	return arr;
+}
+
+char *event_items_text(const struct event *ev, int with_prices)
+{
+	cJSON *arr = items_to_json(ev, with_prices);
+	char *text = arr ? cJSON_PrintUnformatted(arr) : NULL;
+
+	cJSON_Delete(arr);
+	return text;
+}
+
+char *event_encode(const struct event *ev)
+{
+	cJSON *root = cJSON_CreateObject();
+	char *text = NULL;
+
+	if (root == NULL)
+		return NULL;
+	cJSON_AddNumberToObject(root, "v", EVENT_SCHEMA_VERSION);
+	cJSON_AddStringToObject(root, "order_id", ev->order_id);
+	switch (ev->kind) {
+	case EVENT_ORDER_SEND:
+		cJSON_AddItemToObject(root, "items", items_to_json(ev, 0));
+		cJSON_AddStringToObject(root, "created_at", ev->created_at);
+		break;
+	case EVENT_IN_STOCK:
+		cJSON_AddItemToObject(root, "items", items_to_json(ev, 1));
+		cJSON_AddNumberToObject(root, "total_cents", (double)ev->total_cents);
+		break;
+	case EVENT_OUT_OF_STOCK:
+		cJSON_AddStringToObject(root, "reason", ev->reason);
+		if (ev->sku[0] != '\0')
+			cJSON_AddStringToObject(root, "sku", ev->sku);
+		if (ev->n_items > 0)
+			cJSON_AddItemToObject(root, "items", items_to_json(ev, 0));
+		break;
+	case EVENT_ORDER_CANCEL:
+	case EVENT_ORDER_CANCELED:
+	case EVENT_RELEASED:
+	case EVENT_KIND_COUNT:
+		break;
+	}
+	text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	return text;
+}

@@ -1,0 +1,75 @@
+/* The events on the bus: topics, payload codecs and their validation. */
+#ifndef SHOP_EVENT_H
+#define SHOP_EVENT_H
+
+#include <stddef.h>
+
+#define EVENT_SCHEMA_VERSION 1
+#define EVENT_MAX_ITEMS 100          /* lines per order */
+#define EVENT_MAX_QTY 10000          /* quantity per line */
+#define EVENT_SKU_MAX 64             /* characters of a SKU */
+#define EVENT_MAX_PRICE_CENTS 100000000LL
+#define EVENT_MAX_PAYLOAD (64 * 1024) /* bytes of one payload */
+#define EVENT_ORDER_ID_LEN 36
+
+enum event_kind {
+	EVENT_ORDER_SEND = 0,
+	EVENT_ORDER_CANCEL,
+	EVENT_IN_STOCK,
+	EVENT_OUT_OF_STOCK,
+	EVENT_ORDER_CANCELED,
+	EVENT_RELEASED,
+	EVENT_KIND_COUNT,
+};
+
+struct event_item {
+	char sku[EVENT_SKU_MAX + 1];
+	int qty;
+	long long unit_price_cents; /* in-stock only, else 0 */
+};
+
+struct event {
+	enum event_kind kind;
+	char order_id[EVENT_ORDER_ID_LEN + 1];
+	int n_items;
+	struct event_item items[EVENT_MAX_ITEMS];
+	char created_at[40];        /* order/send: RFC 3339 UTC */
+	long long total_cents;      /* in-stock */
+	char reason[32];            /* out-of-stock */
+	char sku[EVENT_SKU_MAX + 1]; /* out-of-stock, where it applies */
+};
+
+/* "order/send" etc.: the topic without the prefix. */
+const char *event_topic_suffix(enum event_kind kind);
+/* Maps a full topic to its kind; -1 when it is none of ours. */
+int event_kind_from_topic(const char *prefix, const char *topic, enum event_kind *out);
+
+/* Decodes and validates a payload of the given kind; on failure writes a short
+ * reason to err and returns -1. */
+int event_decode(enum event_kind kind, const char *payload, size_t len,
+		 struct event *out, char *err, size_t errlen);
+
+/* Encodes an event as JSON; the caller frees the result with free(). NULL on
+ * allocation failure. */
+char *event_encode(const struct event *ev);
+
+/* Reads an "items" array of {sku, qty} into ev (the front's request body and
+ * the events share this check). */
+struct cJSON;
+int event_items_from_json(const struct cJSON *items, struct event *ev, int with_prices,
+			  char *err, size_t errlen);
+/* JSON text of the items ([{sku,qty}] or [{sku,qty,unit_price_cents}]) in
+ * the order given; the caller frees it. Without prices it is the canonical
+ * form: two sends of one order conflict when these differ. */
+char *event_items_text(const struct event *ev, int with_prices);
+#define event_items_canonical(ev) event_items_text((ev), 0)
+
+int event_sku_valid(const char *sku);
+/* A canonical lower-case UUID. */
+int event_order_id_valid(const char *id);
+/* Writes the current time as RFC 3339 into buf[40]. */
+void event_now_rfc3339(char buf[40]);
+/* True when the string is valid UTF-8 of the given length. */
+int event_utf8_valid(const char *s, size_t len);
+
+#endif

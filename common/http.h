@@ -1,0 +1,48 @@
+/* HTTP server helpers on civetweb: start, JSON replies, error bodies, bounded bodies. */
+#ifndef SHOP_HTTP_H
+#define SHOP_HTTP_H
+
+#include <civetweb.h>
+#include <stddef.h>
+#include <stdio.h>
+
+struct cJSON;
+
+/* Handles one request; returns the HTTP status it answered. */
+typedef int (*http_handler_fn)(struct mg_connection *conn, void *ctx);
+
+/* Listens on bind:port with keep-alive and TCP_NODELAY, every path to handler.
+ * NULL with one log line (port in use, bad address) on failure. */
+struct mg_context *http_start(const char *bind, int port, int threads,
+			      http_handler_fn handler, void *ctx);
+void http_stop(struct mg_context *ctx);
+
+/* Sends a complete response with Content-Length; extra is NULL or
+ * "Name: value" header lines each ending in \r\n. Returns status. */
+int http_reply(struct mg_connection *conn, int status, const char *content_type,
+	       const char *body, size_t len, const char *extra);
+int http_reply_json(struct mg_connection *conn, int status, const struct cJSON *json);
+/* {"error": code, "message": text}. Returns status. */
+int http_reply_error(struct mg_connection *conn, int status, const char *code,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+enum http_body_result {
+	HTTP_BODY_OK = 0,
+	HTTP_BODY_ERROR = -1,     /* the client went away or sent a broken body */
+	HTTP_BODY_TOO_LARGE = -2, /* over limit: nothing past the limit was read */
+};
+/* Reads the request body (Content-Length or chunked) up to limit bytes into a
+ * NUL-terminated buffer the caller frees. */
+enum http_body_result http_read_body(struct mg_connection *conn, size_t limit,
+				     char **out, size_t *len);
+
+/* The path of the request without its query string; NULL if missing. */
+const char *http_path(const struct mg_connection *conn);
+const char *http_method(const struct mg_connection *conn);
+
+#endif
+
+/* GET /healthz of a daemon: 200 while the broker connection is up, else 503. */
+int http_reply_health(struct mg_connection *conn, int broker_ready);
+/* Replies with what write(out, ctx) printed, as Prometheus text. */
+int http_reply_metrics(struct mg_connection *conn, void (*write)(FILE *out, void *ctx), void *ctx);

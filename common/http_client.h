@@ -1,0 +1,27 @@
+/* A small HTTP/1.1 client on civetweb for the front's calls to the daemons. */
+#ifndef SHOP_HTTP_CLIENT_H
+#define SHOP_HTTP_CLIENT_H
+
+#include <stddef.h>
+
+struct http_target {
+	char host[128];
+	int port;
+};
+
+/* Parses "http://host:port" (no path); 0 or -1. */
+int http_target_parse(const char *url, struct http_target *out);
+
+struct http_response {
+	int status;
+	char *body; /* NUL-terminated; free with http_response_free */
+	size_t len;
+};
+
+/* GET path; 0 with any HTTP status in out, -1 when the peer could not be
+ * reached or answered garbage within timeout_ms. */
+int http_client_get(const struct http_target *target, const char *path, int timeout_ms,
+		    struct http_response *out);
+void http_response_free(struct http_response *r);
+
+#endif

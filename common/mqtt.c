@@ -1,0 +1,406 @@
+/* The MQTT client every service uses: Paho MQTTAsync with a status topic,
+ * automatic reconnect, and handlers that commit before the PUBACK. */
+#include "mqtt.h"
+
+#include <MQTTAsync.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+#define MQTT_MAX_SUBSCRIPTIONS 16
+
+struct mqtt {
+	MQTTAsync client;
+	struct mqtt_config cfg;
+	char client_id[128];
+	char status_topic[256];
+	char subscriptions[MQTT_MAX_SUBSCRIPTIONS][256]; /* copied: cfg's may not live on */
+	int n_subscriptions;
+	atomic_int connected;
+	atomic_int ready;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	int connect_failed;
+	int disconnected;
+};
+
+/* One publish_wait: shared by the waiting thread and Paho's callback, freed
+ * by whichever lets go last, so a late PUBACK never touches freed memory. */
+struct publish_waiter {
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+	int finished;
+	int ok;
+	int refs;
+};
+
+static void waiter_release(struct publish_waiter *w)
+{
+	int last;
+
+	pthread_mutex_lock(&w->lock);
+	last = --w->refs == 0;
+	pthread_mutex_unlock(&w->lock);
+	if (last) {
+		pthread_mutex_destroy(&w->lock);
+		pthread_cond_destroy(&w->done);
+		free(w);
+	}
+}
+
+static void waiter_finish(void *ctx, int ok)
+{
+	struct publish_waiter *w = ctx;
+
+	pthread_mutex_lock(&w->lock);
+	w->finished = 1;
+	w->ok = ok;
+	pthread_cond_signal(&w->done);
+	pthread_mutex_unlock(&w->lock);
+	waiter_release(w);
+}
+
+static void mqtt_signal(struct mqtt *m)
+{
+	pthread_mutex_lock(&m->lock);
+	pthread_cond_broadcast(&m->changed);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void on_status_published(void *ctx, MQTTAsync_successData *resp)
+{
+	(void)ctx;
+	(void)resp;
+}
+
+static void publish_status(struct mqtt *m, const char *text)
+{
+	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
+
+	opts.onSuccess = on_status_published;
+	MQTTAsync_send(m->client, m->status_topic, (int)strlen(text), text, 1, 1, &opts);
+}
+
+static void on_subscribed(void *ctx, MQTTAsync_successData *resp)
+{
+	struct mqtt *m = ctx;
+
+	(void)resp;
+	atomic_store(&m->ready, 1);
+	publish_status(m, "online");
+	log_info("mqtt: connected to %s as %s, subscribed", m->cfg.url, m->client_id);
+	if (m->cfg.on_ready != NULL)
+		m->cfg.on_ready(m->cfg.ctx);
+	mqtt_signal(m);
+}
+
+static void on_subscribe_failed(void *ctx, MQTTAsync_failureData *resp)
+{
+	struct mqtt *m = ctx;
+
+	log_warn("mqtt: subscribe at %s failed (code %d)", m->cfg.url, resp ? resp->code : -1);
+}
+
+/* Called by Paho after every successful connect, the first and each reconnect. */
+static void on_connected(void *ctx, char *cause)
+{
+	struct mqtt *m = ctx;
+	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
+	char *topics[MQTT_MAX_SUBSCRIPTIONS];
+	int qos[MQTT_MAX_SUBSCRIPTIONS];
+	int n = 0;
+
+	(void)cause;
+	atomic_store(&m->connected, 1);
+	for (; n < m->n_subscriptions; n++) {
+		topics[n] = m->subscriptions[n];
+		qos[n] = 1;
+	}
+	if (n == 0) {
+		on_subscribed(m, NULL);
+		return;
+	}
+	opts.onSuccess = on_subscribed;
+	opts.onFailure = on_subscribe_failed;
+	opts.context = m;
+	if (MQTTAsync_subscribeMany(m->client, n, topics, qos, &opts) != MQTTASYNC_SUCCESS)
+		log_warn("mqtt: cannot subscribe at %s", m->cfg.url);
+}
+
+static void on_connect_failed(void *ctx, MQTTAsync_failureData *resp)
+{
+	struct mqtt *m = ctx;
+
+	pthread_mutex_lock(&m->lock);
+	m->connect_failed = resp ? resp->code : -1;
+	if (m->connect_failed == 0)
+		m->connect_failed = -1;
+	pthread_cond_broadcast(&m->changed);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void on_connection_lost(void *ctx, char *cause)
+{
+	struct mqtt *m = ctx;
+
+	atomic_store(&m->connected, 0);
+	atomic_store(&m->ready, 0);
+	log_warn("mqtt: lost connection to %s (%s), reconnecting", m->cfg.url,
+		 cause ? cause : "no reason given");
+}
+
+static int on_message_arrived(void *ctx, char *topic, int topic_len, MQTTAsync_message *msg)
+{
+	struct mqtt *m = ctx;
+	char *name = topic;
+
+	(void)topic_len;
+	/* The handler commits before we return: returning is what lets Paho
+	 * send the PUBACK. Never return 0 (Paho would ack at once). */
+	m->cfg.on_message(m->cfg.ctx, name, msg->payload, (size_t)msg->payloadlen);
+	MQTTAsync_freeMessage(&msg);
+	MQTTAsync_free(topic);
+	return 1;
+}
+
+/* What to call back when a publish ends; freed by the callback. */
+struct publish_done {
+	mqtt_done_fn fn;
+	void *ctx;
+};
+
+static void publish_finished(struct publish_done *done, int ok)
+{
+	mqtt_done_fn fn = done->fn;
+	void *ctx = done->ctx;
+
+	free(done);
+	fn(ctx, ok);
+}
+
+static void on_publish_ok(void *ctx, MQTTAsync_successData *resp)
+{
+	(void)resp;
+	publish_finished(ctx, 1);
+}
+
+static void on_publish_failed(void *ctx, MQTTAsync_failureData *resp)
+{
+	(void)resp;
+	publish_finished(ctx, 0);
+}
+
+int mqtt_publish(struct mqtt *m, const char *topic, const char *payload, size_t len,
+		 int retained, mqtt_done_fn done, void *ctx)
+{
+	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
+	struct publish_done *pd;
+	int rc;
+
+	if (!atomic_load(&m->connected))
+		return -1;
+	pd = malloc(sizeof *pd);
+	if (pd == NULL)
+		return -1;
+	pd->fn = done;
+	pd->ctx = ctx;
+	opts.onSuccess = on_publish_ok;
+	opts.onFailure = on_publish_failed;
+	opts.context = pd;
+	rc = MQTTAsync_send(m->client, topic, (int)len, payload, 1, retained, &opts);
+	if (rc != MQTTASYNC_SUCCESS) {
+		free(pd);
+		log_debug("mqtt: publish to %s refused (code %d)", topic, rc);
+		return -1;
+	}
+	return 0;
+}
+
+static void deadline_after(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static int publish_wait(struct mqtt *m, const char *topic, const char *payload, size_t len,
+			int retained, int timeout_ms)
+{
+	struct publish_waiter *w = calloc(1, sizeof *w);
+	struct timespec deadline;
+	int ok = 0;
+
+	if (w == NULL)
+		return -1;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->done, NULL);
+	w->refs = 2;
+	if (mqtt_publish(m, topic, payload, len, retained, waiter_finish, w) != 0) {
+		w->refs = 1;
+		waiter_release(w);
+		return -1;
+	}
+	deadline_after(&deadline, timeout_ms);
+	pthread_mutex_lock(&w->lock);
+	while (!w->finished) {
+		if (pthread_cond_timedwait(&w->done, &w->lock, &deadline) == ETIMEDOUT)
+			break;
+	}
+	ok = w->finished && w->ok;
+	pthread_mutex_unlock(&w->lock);
+	waiter_release(w);
+	return ok ? 0 : -1;
+}
+
+int mqtt_publish_wait(struct mqtt *m, const char *topic, const char *payload, size_t len,
+		      int timeout_ms)
+{
+	return publish_wait(m, topic, payload, len, 0, timeout_ms);
+}
+
+int mqtt_is_ready(struct mqtt *m)
+{
+	return m != NULL && atomic_load(&m->ready);
+}
+
+static int mqtt_create(struct mqtt *m)
+{
+	MQTTAsync_createOptions create = MQTTAsync_createOptions_initializer;
+
+	create.MQTTVersion = MQTTVERSION_3_1_1;
+	create.sendWhileDisconnected = 0;
+	if (MQTTAsync_createWithOptions(&m->client, m->cfg.url, m->client_id,
+					MQTTCLIENT_PERSISTENCE_NONE, NULL, &create) != MQTTASYNC_SUCCESS) {
+		log_warn("mqtt: invalid broker URL '%s'", m->cfg.url);
+		return -1;
+	}
+	if (MQTTAsync_setCallbacks(m->client, m, on_connection_lost, on_message_arrived, NULL) !=
+		    MQTTASYNC_SUCCESS ||
+	    MQTTAsync_setConnected(m->client, m, on_connected) != MQTTASYNC_SUCCESS) {
+		log_warn("mqtt: cannot set callbacks");
+		return -1;
+	}
+	return 0;
+}
+
+static int mqtt_connect_first(struct mqtt *m, int timeout_ms)
+{
+	MQTTAsync_connectOptions opts = MQTTAsync_connectOptions_initializer;
+	MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
+	struct timespec deadline;
+	int rc = 0;
+
+	will.topicName = m->status_topic;
+	will.message = "offline";
+	will.retained = 1;
+	will.qos = 1;
+	opts.keepAliveInterval = 10;
+	opts.cleansession = m->cfg.persistent ? 0 : 1;
+	opts.automaticReconnect = 1;
+	opts.minRetryInterval = 1;
+	opts.maxRetryInterval = 4;
+	opts.connectTimeout = (timeout_ms + 999) / 1000;
+	opts.will = &will;
+	opts.onFailure = on_connect_failed;
+	opts.context = m;
+	if (MQTTAsync_connect(m->client, &opts) != MQTTASYNC_SUCCESS) {
+		log_warn("mqtt: cannot start connecting to %s", m->cfg.url);
+		return -1;
+	}
+	deadline_after(&deadline, timeout_ms);
+	pthread_mutex_lock(&m->lock);
+	while (!atomic_load(&m->ready) && m->connect_failed == 0 && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&m->changed, &m->lock, &deadline);
+	pthread_mutex_unlock(&m->lock);
+	if (!atomic_load(&m->ready)) {
+		log_warn("mqtt: cannot connect to broker %s (%s)", m->cfg.url,
+			 m->connect_failed ? "refused or unreachable" : "timed out");
+		return -1;
+	}
+	return 0;
+}
+
+int mqtt_start(const struct mqtt_config *cfg, int timeout_ms, struct mqtt **out)
+{
+	struct mqtt *m;
+
+	if (cfg == NULL || cfg->url == NULL || cfg->on_message == NULL || out == NULL)
+		return -1;
+	m = calloc(1, sizeof *m);
+	if (m == NULL)
+		return -1;
+	m->cfg = *cfg;
+	m->cfg.subscriptions = NULL;
+	for (int i = 0; cfg->subscriptions && cfg->subscriptions[i]; i++) {
+		if (i >= MQTT_MAX_SUBSCRIPTIONS ||
+		    strlen(cfg->subscriptions[i]) >= sizeof m->subscriptions[i]) {
+			log_warn("mqtt: too many or too long subscriptions");
+			free(m);
+			return -1;
+		}
+		strcpy(m->subscriptions[i], cfg->subscriptions[i]);
+		m->n_subscriptions = i + 1;
+	}
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->changed, NULL);
+	snprintf(m->client_id, sizeof m->client_id, "shop-%s-%s", cfg->service, cfg->instance);
+	snprintf(m->status_topic, sizeof m->status_topic, "%sstatus/%s/%s", cfg->prefix,
+		 cfg->service, cfg->instance);
+	nodelay_enable();
+	if (mqtt_create(m) != 0 || mqtt_connect_first(m, timeout_ms) != 0) {
+		mqtt_stop(m);
+		return -1;
+	}
+	*out = m;
+	return 0;
+}
+
+static void on_disconnected(void *ctx, MQTTAsync_successData *resp)
+{
+	struct mqtt *m = ctx;
+
+	(void)resp;
+	pthread_mutex_lock(&m->lock);
+	m->disconnected = 1;
+	pthread_cond_broadcast(&m->changed);
+	pthread_mutex_unlock(&m->lock);
+}
+
+void mqtt_stop(struct mqtt *m)
+{
+	MQTTAsync_disconnectOptions opts = MQTTAsync_disconnectOptions_initializer;
+	struct timespec deadline;
+
+	if (m == NULL)
+		return;
+	if (m->client != NULL && MQTTAsync_isConnected(m->client)) {
+		/* Say goodbye ourselves: a clean disconnect sends no Last Will. */
+		publish_wait(m, m->status_topic, "offline", 7, 1, 1000);
+		opts.timeout = 1000;
+		opts.onSuccess = on_disconnected;
+		opts.context = m;
+		if (MQTTAsync_disconnect(m->client, &opts) == MQTTASYNC_SUCCESS) {
+			deadline_after(&deadline, 2000);
+			pthread_mutex_lock(&m->lock);
+			while (!m->disconnected &&
+			       pthread_cond_timedwait(&m->changed, &m->lock, &deadline) != ETIMEDOUT)
+				;
+			pthread_mutex_unlock(&m->lock);
+		}
+	}
+	if (m->client != NULL)
+		MQTTAsync_destroy(&m->client);
+	pthread_mutex_destroy(&m->lock);
+	pthread_cond_destroy(&m->changed);
+	free(m);
+}

@@ -1,0 +1,307 @@
+/* Transactional outbox: events recorded with the state change, published by
+ * one thread at QoS 1, deleted only after the broker's PUBACK. */
+#include "outbox.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "event.h"
+#include "log.h"
+
+#define OUTBOX_WINDOW 512      /* messages in flight at once */
+#define OUTBOX_MAX_ACKED 4096  /* acks deleted in one transaction */
+
+enum { STMT_SELECT, STMT_DELETE, STMT_COUNT };
+
+struct outbox {
+	struct db db;
+	struct mqtt *mqtt;
+	pthread_t thread;
+	int started;
+	pthread_mutex_t lock;
+	pthread_cond_t wake_cond;
+	int wake;
+	int stopping;
+	int resend;
+	int inflight;
+	int64_t *acked;     /* ids acknowledged, not yet deleted */
+	int n_acked;
+	int64_t next_id;    /* rows below it were handed to Paho */
+	atomic_ulong published;
+	atomic_ulong acks;
+	atomic_long backlog;
+};
+
+struct outbox_msg {
+	struct outbox *o;
+	int64_t id;
+};
+
+int outbox_create_schema(struct db *db)
+{
+	/* AUTOINCREMENT: ids never come back, so "id > next_id" never skips a row. */
+	return db_exec(db, "CREATE TABLE IF NOT EXISTS outbox("
+			   " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+			   " topic TEXT NOT NULL, payload TEXT NOT NULL)");
+}
+
+int outbox_add(struct db *db, const char *topic, const char *payload)
+{
+	sqlite3_stmt *st = db_stmt(db, OUTBOX_STMT_SLOT,
+				   "INSERT INTO outbox(topic, payload) VALUES(?, ?)");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, topic, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, payload, -1, SQLITE_STATIC);
+	return db_step_done(db, st);
+}
+
+int outbox_add_event(struct db *db, const char *prefix, const struct event *ev)
+{
+	char topic[256];
+	char *payload = event_encode(ev);
+	int rc = -1;
+
+	if (payload != NULL &&
+	    snprintf(topic, sizeof topic, "%s%s", prefix, event_topic_suffix(ev->kind)) <
+		    (int)sizeof topic)
+		rc = outbox_add(db, topic, payload);
+	free(payload);
+	return rc;
+}
+
+int outbox_create(const char *path, const char *sync, struct outbox **out)
+{
+	struct outbox *o = calloc(1, sizeof *o);
+
+	if (o == NULL)
+		return -1;
+	o->acked = calloc(OUTBOX_MAX_ACKED, sizeof *o->acked);
+	if (o->acked == NULL || db_open(&o->db, path, sync) != 0) {
+		free(o->acked);
+		free(o);
+		return -1;
+	}
+	pthread_mutex_init(&o->lock, NULL);
+	pthread_cond_init(&o->wake_cond, NULL);
+	*out = o;
+	return 0;
+}
+
+void outbox_wake(struct outbox *o)
+{
+	pthread_mutex_lock(&o->lock);
+	o->wake = 1;
+	pthread_cond_signal(&o->wake_cond);
+	pthread_mutex_unlock(&o->lock);
+}
+
+void outbox_resend(struct outbox *o)
+{
+	pthread_mutex_lock(&o->lock);
+	o->resend = 1;
+	o->wake = 1;
+	pthread_cond_signal(&o->wake_cond);
+	pthread_mutex_unlock(&o->lock);
+}
+
+/* Paho's thread: never publishes or touches the database here. */
+static void on_acked(void *ctx, int ok)
+{
+	struct outbox_msg *msg = ctx;
+	struct outbox *o = msg->o;
+
+	pthread_mutex_lock(&o->lock);
+	o->inflight--;
+	if (ok && o->n_acked < OUTBOX_MAX_ACKED) {
+		o->acked[o->n_acked++] = msg->id;
+		atomic_fetch_add(&o->acks, 1);
+	} else {
+		/* Failed, or too many waiting: the row stays and goes out again. */
+		o->resend = 1;
+	}
+	o->wake = 1;
+	pthread_cond_signal(&o->wake_cond);
+	pthread_mutex_unlock(&o->lock);
+	free(msg);
+}
+
+struct delete_batch {
+	const int64_t *ids;
+	int n;
+};
+
+static int delete_rows(struct db *db, void *arg)
+{
+	struct delete_batch *b = arg;
+
+	for (int i = 0; i < b->n; i++) {
+		sqlite3_stmt *st = db_stmt(db, STMT_DELETE, "DELETE FROM outbox WHERE id = ?");
+		if (st == NULL)
+			return -1;
+		sqlite3_bind_int64(st, 1, b->ids[i]);
+		if (db_step_done(db, st) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int publish_row(struct outbox *o, int64_t id, const char *topic, const char *payload)
+{
+	struct outbox_msg *msg = malloc(sizeof *msg);
+
+	if (msg == NULL)
+		return -1;
+	msg->o = o;
+	msg->id = id;
+	pthread_mutex_lock(&o->lock);
+	o->inflight++;
+	pthread_mutex_unlock(&o->lock);
+	if (mqtt_publish(o->mqtt, topic, payload, strlen(payload), 0, on_acked, msg) != 0) {
+		pthread_mutex_lock(&o->lock);
+		o->inflight--;
+		pthread_mutex_unlock(&o->lock);
+		free(msg);
+		return -1;
+	}
+	atomic_fetch_add(&o->published, 1);
+	return 0;
+}
+
+/* Hands rows after next_id to Paho, up to the free part of the window. */
+static void publish_pending(struct outbox *o, int room)
+{
+	sqlite3_stmt *st = db_stmt(&o->db, STMT_SELECT,
+				   "SELECT id, topic, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?");
+	if (st == NULL)
+		return;
+	sqlite3_bind_int64(st, 1, o->next_id);
+	sqlite3_bind_int(st, 2, room);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (publish_row(o, id, (const char *)sqlite3_column_text(st, 1),
+				(const char *)sqlite3_column_text(st, 2)) != 0) {
+			pthread_mutex_lock(&o->lock);
+			o->resend = 1;
+			pthread_mutex_unlock(&o->lock);
+			break;
+		}
+		o->next_id = id;
+	}
+	sqlite3_reset(st);
+}
+
+static void update_backlog(struct outbox *o)
+{
+	sqlite3_stmt *st = db_stmt(&o->db, STMT_COUNT, "SELECT count(*) FROM outbox");
+
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+		atomic_store(&o->backlog, (long)sqlite3_column_int64(st, 0));
+	if (st != NULL)
+		sqlite3_reset(st);
+}
+
+static void *outbox_main(void *arg)
+{
+	struct outbox *o = arg;
+	int64_t *batch = calloc(OUTBOX_MAX_ACKED, sizeof *batch);
+
+	if (batch == NULL) {
+		log_warn("outbox: out of memory, publisher not running");
+		return NULL;
+	}
+	for (;;) {
+		struct delete_batch del = { batch, 0 };
+		struct timespec deadline;
+		int room;
+
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec += 1;
+		pthread_mutex_lock(&o->lock);
+		while (!o->stopping && !o->wake && o->n_acked == 0) {
+			if (pthread_cond_timedwait(&o->wake_cond, &o->lock, &deadline) == ETIMEDOUT)
+				break;
+		}
+		if (o->stopping) {
+			pthread_mutex_unlock(&o->lock);
+			break;
+		}
+		o->wake = 0;
+		del.n = o->n_acked;
+		memcpy(batch, o->acked, (size_t)del.n * sizeof *batch);
+		o->n_acked = 0;
+		if (o->resend) {
+			/* Everything not yet deleted goes out again: duplicates are
+			 * harmless (idempotent handlers), a lost event is not. */
+			o->next_id = 0;
+			o->resend = 0;
+		}
+		room = OUTBOX_WINDOW - o->inflight;
+		pthread_mutex_unlock(&o->lock);
+
+		if (del.n > 0 && db_transaction(&o->db, delete_rows, &del) != 0)
+			log_warn("outbox: cannot delete %d acknowledged rows; they will be sent again",
+				 del.n);
+		if (room > 0 && mqtt_is_ready(o->mqtt))
+			publish_pending(o, room);
+		update_backlog(o);
+	}
+	free(batch);
+	return NULL;
+}
+
+int outbox_start(struct outbox *o, struct mqtt *mqtt)
+{
+	o->mqtt = mqtt;
+	if (pthread_create(&o->thread, NULL, outbox_main, o) != 0) {
+		log_warn("outbox: cannot start the publisher thread");
+		return -1;
+	}
+	o->started = 1;
+	return 0;
+}
+
+void outbox_stop(struct outbox *o)
+{
+	if (o == NULL || !o->started)
+		return;
+	pthread_mutex_lock(&o->lock);
+	o->stopping = 1;
+	pthread_cond_signal(&o->wake_cond);
+	pthread_mutex_unlock(&o->lock);
+	pthread_join(o->thread, NULL);
+	o->started = 0;
+}
+
+void outbox_free(struct outbox *o)
+{
+	if (o == NULL)
+		return;
+	outbox_stop(o);
+	db_close(&o->db);
+	pthread_mutex_destroy(&o->lock);
+	pthread_cond_destroy(&o->wake_cond);
+	free(o->acked);
+	free(o);
+}
+
+unsigned long outbox_published(struct outbox *o)
+{
+	return atomic_load(&o->published);
+}
+
+unsigned long outbox_acked(struct outbox *o)
+{
+	return atomic_load(&o->acks);
+}
+
+long outbox_backlog(struct outbox *o)
+{
+	return atomic_load(&o->backlog);
+}

@@ -1,0 +1,42 @@
+/* Transactional outbox: events recorded with the state change, published by
+ * one thread at QoS 1, deleted only after the broker's PUBACK. */
+#ifndef SHOP_OUTBOX_H
+#define SHOP_OUTBOX_H
+
+#include "db.h"
+#include "mqtt.h"
+
+/* The db statement slot outbox_add uses; stores use the slots below it. */
+#define OUTBOX_STMT_SLOT (DB_MAX_STMTS - 1)
+
+struct outbox;
+
+/* Creates the outbox table in db (inside the store's schema set-up). */
+int outbox_create_schema(struct db *db);
+
+/* Records an event to publish, inside the caller's open transaction. */
+int outbox_add(struct db *db, const char *topic, const char *payload);
+
+/* Encodes ev and records it for <prefix><topic of its kind>. */
+struct event;
+int outbox_add_event(struct db *db, const char *prefix, const struct event *ev);
+
+/* Opens its own connection to the database at path; no thread yet. */
+int outbox_create(const char *path, const char *sync, struct outbox **out);
+/* Starts the publisher thread on an MQTT client. */
+int outbox_start(struct outbox *o, struct mqtt *mqtt);
+/* New rows were committed: publish them soon. */
+void outbox_wake(struct outbox *o);
+/* The connection came back: publish every row not yet acknowledged again. */
+void outbox_resend(struct outbox *o);
+/* Stops the thread; outbox_free after the MQTT client is gone. */
+void outbox_stop(struct outbox *o);
+void outbox_free(struct outbox *o);
+
+/* Counters for /metrics. */
+unsigned long outbox_published(struct outbox *o);
+unsigned long outbox_acked(struct outbox *o);
+/* Rows waiting for a PUBACK (as of the last pass of the thread). */
+long outbox_backlog(struct outbox *o);
+
+#endif

@@ -1,0 +1,86 @@
+/* What every service binary shares: common settings, signals, clocks, paths. */
+#include "service.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+volatile sig_atomic_t service_stopping = 0;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	service_stopping = 1;
+}
+
+void service_install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+void service_wait_for_stop(void)
+{
+	while (!service_stopping)
+		service_sleep_ms(100);
+}
+
+int64_t service_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void service_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !service_stopping)
+		;
+}
+
+int service_path(char *buf, size_t len, const char *data_dir, const char *name)
+{
+	int n = snprintf(buf, len, "%s/%s", data_dir, name);
+	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+void service_default_url(const char **value, char *buf, size_t len, const char *scheme,
+			 int port)
+{
+	if (*value != NULL)
+		return;
+	snprintf(buf, len, "%s://127.0.0.1:%d", scheme, port);
+	*value = buf;
+}
+
+int service_settings_finish(struct service_settings *s, const char *program)
+{
+	enum log_level level = LOG_LEVEL_INFO;
+
+	service_default_url(&s->broker_url, s->broker_url_buf, sizeof s->broker_url_buf,
+			    "tcp", s->broker_port);
+	if (log_level_parse(s->log_level, &level) != 0) {
+		fprintf(stderr, "%s: invalid log level '%s'\n", program, s->log_level);
+		return -1;
+	}
+	log_init(program, level);
+	if (mkdir(s->data_dir, 0750) != 0 && errno != EEXIST) {
+		fprintf(stderr, "%s: cannot create data dir '%s': %s\n", program,
+			s->data_dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,58 @@
+/* What every service binary shares: common settings, signals, clocks, paths. */
+#ifndef SHOP_SERVICE_H
+#define SHOP_SERVICE_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "settings.h"
+
+struct service_settings {
+	const char *data_dir;
+	const char *bind;
+	int broker_port;
+	const char *broker_url; /* derived from broker_port when not given */
+	const char *prefix;
+	const char *instance;
+	const char *log_level;
+	char broker_url_buf[128];
+};
+
+/* The rows every binary's settings table starts with. */
+#define SERVICE_SETTINGS_ROWS(s)                                                         \
+	{ "--data-dir", "SHOP_DATA_DIR", SETTING_STRING, &(s).data_dir, 0, 0, "./var",    \
+	  NULL, "databases, broker data and logs" },                                      \
+	{ "--bind", "SHOP_BIND", SETTING_STRING, &(s).bind, 0, 0, "127.0.0.1", NULL,      \
+	  "address the HTTP listener binds" },                                            \
+	{ "--broker-port", "SHOP_BROKER_PORT", SETTING_INT, &(s).broker_port, 1, 65535,  \
+	  "1883", NULL, "MQTT port, used when --broker-url is not given" },               \
+	{ "--broker-url", "SHOP_BROKER_URL", SETTING_STRING, &(s).broker_url, 0, 0, NULL, \
+	  NULL, "broker to connect to (default tcp://127.0.0.1:<broker-port>)" },         \
+	{ "--topic-prefix", "SHOP_TOPIC_PREFIX", SETTING_STRING, &(s).prefix, 0, 0,       \
+	  "webshop/", NULL, "prefix of every topic" },                                    \
+	{ "--instance", "SHOP_INSTANCE", SETTING_STRING, &(s).instance, 0, 0, "main",     \
+	  NULL, "instance name: part of the MQTT client id and status topic" },           \
+	{ "--log-level", "SHOP_LOG_LEVEL", SETTING_CHOICE, &(s).log_level, 0, 0, "info",  \
+	  "debug|info|warn", "how much to log" }
+
+/* Derives defaults, starts logging, creates the data dir; 0 or -1 (line printed). */
+int service_settings_finish(struct service_settings *s, const char *program);
+
+/* Formats "http://127.0.0.1:<port>" style defaults into buf when *value is NULL. */
+void service_default_url(const char **value, char *buf, size_t len, const char *scheme,
+			 int port);
+
+/* Signal handling: SIGTERM/SIGINT set service_stopping; SIGPIPE is ignored. */
+extern volatile sig_atomic_t service_stopping;
+void service_install_signals(void);
+/* Sleeps until a stop signal arrives. */
+void service_wait_for_stop(void);
+
+int64_t service_now_ms(void);
+void service_sleep_ms(int ms);
+
+/* Joins data_dir and name into buf; 0 or -1 when it does not fit. */
+int service_path(char *buf, size_t len, const char *data_dir, const char *name);
+
+#endif

@@ -1,0 +1,36 @@
+/* Settings from flags and SHOP_* environment variables, one table per binary. */
+#ifndef SHOP_SETTINGS_H
+#define SHOP_SETTINGS_H
+
+enum setting_type {
+	SETTING_INT,    /* long within [min, max], stored in an int */
+	SETTING_STRING, /* stored as const char *, not copied */
+	SETTING_CHOICE, /* a string that must be one of "a|b|c" */
+};
+
+struct setting {
+	const char *flag;     /* "--front-port" */
+	const char *env;      /* "SHOP_FRONT_PORT" */
+	enum setting_type type;
+	void *value;          /* int * or const char ** */
+	long min, max;        /* bounds of SETTING_INT */
+	const char *fallback; /* default as text; NULL: none or derived later */
+	const char *choices;  /* for SETTING_CHOICE: "normal|full" */
+	const char *help;
+};
+
+enum settings_result {
+	SETTINGS_OK = 0,
+	SETTINGS_EXIT_SUCCESS, /* --help or --version was printed */
+	SETTINGS_ERROR,        /* one line was printed to stderr */
+};
+
+/* Applies defaults, then environment, then flags (flag wins). */
+enum settings_result settings_parse(const struct setting *table, int count,
+				    int argc, char **argv,
+				    const char *program, const char *summary);
+
+/* Parses a decimal integer within bounds; 0 on success. */
+int settings_parse_long(const char *text, long min, long max, long *out);
+
+#endif

@@ -1,0 +1,63 @@
+/* The inventory's internal HTTP API: catalog, stock, reservations, health, metrics. */
+#include <cjson/cJSON.h>
+#include <string.h>
+
+#include "http.h"
+#include "inventory.h"
+#include "metrics.h"
+
+static int reply_json_or_503(struct mg_connection *conn, cJSON *json)
+{
+	int status;
+
+	if (json == NULL)
+		return http_reply_error(conn, 503, "store_unavailable", "the database cannot be read");
+	status = http_reply_json(conn, 200, json);
+	cJSON_Delete(json);
+	return status;
+}
+
+static void write_metrics(FILE *out, void *ctx)
+{
+	struct inventory *inv = ctx;
+
+	metrics_write_value(out, "shop_inventory_broker_connected", "gauge",
+			    "1 while connected and subscribed", mqtt_is_ready(inv->mqtt));
+	consumer_write_metrics(out, &inv->consumer, "inventory");
+}
+
+static int handle(struct mg_connection *conn, void *ctx)
+{
+	struct inventory *inv = ctx;
+	const char *path = http_path(conn);
+
+	if (strcmp(http_method(conn), "GET") != 0)
+		return http_reply_error(conn, 405, "method_not_allowed", "only GET is served here");
+	if (strcmp(path, "/healthz") == 0)
+		return http_reply_health(conn, mqtt_is_ready(inv->mqtt));
+	if (strcmp(path, "/metrics") == 0)
+		return http_reply_metrics(conn, write_metrics, inv);
+	if (strcmp(path, "/catalog") == 0)
+		return reply_json_or_503(conn, inventory_store_catalog_json(&inv->store));
+	if (strcmp(path, "/stock") == 0)
+		return reply_json_or_503(conn, inventory_store_stock_json(&inv->store));
+	if (strcmp(path, "/reservations") == 0)
+		return reply_json_or_503(conn, inventory_store_reservations_json(&inv->store, NULL));
+	if (strncmp(path, "/reservations/", 14) == 0) {
+		cJSON *one;
+		if (!event_order_id_valid(path + 14))
+			return http_reply_error(conn, 400, "invalid_order_id",
+						"an order id is a lower-case UUID");
+		one = inventory_store_reservations_json(&inv->store, path + 14);
+		if (one == NULL)
+			return http_reply_error(conn, 404, "not_found", "no reservation for that order");
+		return reply_json_or_503(conn, one);
+	}
+	return http_reply_error(conn, 404, "not_found", "no such path");
+}
+
+int inventory_http_start(struct inventory *inv)
+{
+	inv->http = http_start(inv->svc.bind, inv->port, 8, handle, inv);
+	return inv->http ? 0 : -1;
+}

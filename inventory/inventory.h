@@ -1,0 +1,31 @@
+/* The inventory daemon's parts, shared by its main, handlers and HTTP API. */
+#ifndef INVENTORY_H
+#define INVENTORY_H
+
+#include "consumer.h"
+#include "inventory_store.h"
+#include "mqtt.h"
+#include "outbox.h"
+#include "service.h"
+
+struct inventory {
+	struct service_settings svc;
+	int port;
+	const char *sync;
+	const char *catalog;
+	struct inventory_store store;
+	struct outbox *outbox;
+	struct mqtt *mqtt;
+	struct consumer consumer;
+	struct mg_context *http;
+	char topics[EVENT_KIND_COUNT][256]; /* full topic of each kind */
+};
+
+/* Topic handlers: run inside the consumer's transaction (consumer_apply_fn). */
+enum consumer_result inventory_on_order_send(void *ctx, const struct event *ev);
+enum consumer_result inventory_on_order_canceled(void *ctx, const struct event *ev);
+
+/* Serves the internal HTTP API; 0 or -1 (logged). */
+int inventory_http_start(struct inventory *inv);
+
+#endif

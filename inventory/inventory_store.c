@@ -1,0 +1,431 @@
+/* The inventory's SQLite store: products, reservations and their lines. */
+#include "inventory_store.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dead_letter.h"
+#include "log.h"
+#include "outbox.h"
+
+enum {
+	ST_FIND, ST_PRODUCT, ST_TAKE, ST_LINE, ST_INSERT, ST_SET_ITEMS, ST_GIVE_BACK,
+	ST_DROP_LINES, ST_SET_STATUS, ST_CATALOG, ST_STOCK, ST_LIST, ST_ONE, ST_LINES_OF,
+};
+
+static const char *const status_names[] = { "reserved", "rejected", "released", "tombstone" };
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS products("
+	" sku TEXT PRIMARY KEY, name TEXT NOT NULL, price_cents INTEGER NOT NULL,"
+	" currency TEXT NOT NULL, initial INTEGER NOT NULL, restocked INTEGER NOT NULL DEFAULT 0,"
+	" available INTEGER NOT NULL CHECK (available >= 0));"
+	"CREATE TABLE IF NOT EXISTS reservations("
+	" order_id TEXT PRIMARY KEY, status INTEGER NOT NULL, items TEXT,"
+	" outcome_topic TEXT, outcome_payload TEXT);"
+	"CREATE TABLE IF NOT EXISTS reservation_lines("
+	" order_id TEXT NOT NULL, sku TEXT NOT NULL, qty INTEGER NOT NULL,"
+	" PRIMARY KEY (order_id, sku)) WITHOUT ROWID;";
+
+const char *inventory_reservation_status_name(enum reservation_status status)
+{
+	return (status >= 0 && status <= RESERVATION_TOMBSTONE) ? status_names[status] : "?";
+}
+
+int inventory_store_open(struct inventory_store *s, const char *path, const char *sync)
+{
+	if (db_open(&s->db, path, sync) != 0)
+		return -1;
+	if (db_exec(&s->db, schema) != 0 || outbox_create_schema(&s->db) != 0 ||
+	    dead_letter_create_schema(&s->db) != 0) {
+		db_close(&s->db);
+		return -1;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	return 0;
+}
+
+void inventory_store_close(struct inventory_store *s)
+{
+	db_close(&s->db);
+	pthread_mutex_destroy(&s->lock);
+}
+
+static char *column_strdup(sqlite3_stmt *st, int col)
+{
+	const unsigned char *text = sqlite3_column_text(st, col);
+	return text ? strdup((const char *)text) : NULL;
+}
+
+int inventory_store_find(struct inventory_store *s, const char *order_id, struct reservation *out)
+{
+	sqlite3_stmt *st = db_stmt(&s->db, ST_FIND,
+				   "SELECT status, items, outcome_topic, outcome_payload"
+				   " FROM reservations WHERE order_id = ?");
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, order_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return 1;
+	}
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return -1;
+	}
+	out->status = (enum reservation_status)sqlite3_column_int(st, 0);
+	out->items = column_strdup(st, 1);
+	out->outcome_topic = column_strdup(st, 2);
+	out->outcome_payload = column_strdup(st, 3);
+	sqlite3_reset(st);
+	return 0;
+}
+
+void inventory_reservation_free(struct reservation *r)
+{
+	free(r->items);
+	free(r->outcome_topic);
+	free(r->outcome_payload);
+	memset(r, 0, sizeof *r);
+}
+
+/* Fills price and available of a SKU: 0 found, 1 unknown, -1 error. */
+static int product_lookup(struct inventory_store *s, const char *sku, long long *price,
+			  long long *available)
+{
+	sqlite3_stmt *st = db_stmt(&s->db, ST_PRODUCT,
+				   "SELECT price_cents, available FROM products WHERE sku = ?");
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, sku, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*price = sqlite3_column_int64(st, 0);
+		*available = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+static void reject(struct event *outcome, const struct event *send, const char *reason,
+		   const char *sku)
+{
+	outcome->kind = EVENT_OUT_OF_STOCK;
+	snprintf(outcome->reason, sizeof outcome->reason, "%s", reason);
+	snprintf(outcome->sku, sizeof outcome->sku, "%s", sku);
+	outcome->n_items = send->n_items;
+	memcpy(outcome->items, send->items, sizeof send->items[0] * (size_t)send->n_items);
+}
+
+int inventory_store_reserve(struct inventory_store *s, const struct event *send,
+			    struct event *outcome)
+{
+	memset(outcome, 0, sizeof *outcome);
+	memcpy(outcome->order_id, send->order_id, sizeof outcome->order_id);
+	/* First decide on every line, then take: nothing is taken for a
+	 * rejected order, so no rollback is needed for the all-or-nothing. */
+	for (int i = 0; i < send->n_items; i++) {
+		long long price = 0, available = 0;
+		int rc = product_lookup(s, send->items[i].sku, &price, &available);
+		if (rc < 0)
+			return -1;
+		if (rc == 1) {
+			reject(outcome, send, "unknown_sku", send->items[i].sku);
+			return 0;
+		}
+		if (available < send->items[i].qty) {
+			reject(outcome, send, "insufficient_stock", send->items[i].sku);
+			return 0;
+		}
+		outcome->items[i] = send->items[i];
+		outcome->items[i].unit_price_cents = price;
+		outcome->total_cents += price * send->items[i].qty;
+	}
+	outcome->kind = EVENT_IN_STOCK;
+	outcome->n_items = send->n_items;
+	for (int i = 0; i < send->n_items; i++) {
+		sqlite3_stmt *take = db_stmt(&s->db, ST_TAKE,
+			"UPDATE products SET available = available - ?1 WHERE sku = ?2");
+		sqlite3_stmt *line;
+		if (take == NULL)
+			return -1;
+		sqlite3_bind_int(take, 1, send->items[i].qty);
+		sqlite3_bind_text(take, 2, send->items[i].sku, -1, SQLITE_STATIC);
+		if (db_step_done(&s->db, take) != 0)
+			return -1;
+		line = db_stmt(&s->db, ST_LINE,
+			       "INSERT INTO reservation_lines(order_id, sku, qty) VALUES(?, ?, ?)");
+		if (line == NULL)
+			return -1;
+		sqlite3_bind_text(line, 1, send->order_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(line, 2, send->items[i].sku, -1, SQLITE_STATIC);
+		sqlite3_bind_int(line, 3, send->items[i].qty);
+		if (db_step_done(&s->db, line) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int inventory_store_insert(struct inventory_store *s, const char *order_id,
+			   enum reservation_status status, const char *items,
+			   const char *outcome_topic, const char *outcome_payload)
+{
+	sqlite3_stmt *st = db_stmt(&s->db, ST_INSERT,
+				   "INSERT INTO reservations(order_id, status, items, outcome_topic,"
+				   " outcome_payload) VALUES(?, ?, ?, ?, ?)");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, order_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)status);
+	sqlite3_bind_text(st, 3, items, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, outcome_topic, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, outcome_payload, -1, SQLITE_STATIC);
+	return db_step_done(&s->db, st);
+}
+
+int inventory_store_set_items(struct inventory_store *s, const char *order_id, const char *items)
+{
+	sqlite3_stmt *st = db_stmt(&s->db, ST_SET_ITEMS,
+				   "UPDATE reservations SET items = ? WHERE order_id = ?");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, items, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, order_id, -1, SQLITE_STATIC);
+	return db_step_done(&s->db, st);
+}
+
+int inventory_store_release(struct inventory_store *s, const char *order_id)
+{
+	sqlite3_stmt *give = db_stmt(&s->db, ST_GIVE_BACK,
+		"UPDATE products SET available = available + l.qty"
+		" FROM reservation_lines AS l WHERE l.order_id = ? AND products.sku = l.sku");
+	sqlite3_stmt *drop, *mark;
+
+	if (give == NULL)
+		return -1;
+	sqlite3_bind_text(give, 1, order_id, -1, SQLITE_STATIC);
+	if (db_step_done(&s->db, give) != 0)
+		return -1;
+	drop = db_stmt(&s->db, ST_DROP_LINES, "DELETE FROM reservation_lines WHERE order_id = ?");
+	if (drop == NULL)
+		return -1;
+	sqlite3_bind_text(drop, 1, order_id, -1, SQLITE_STATIC);
+	if (db_step_done(&s->db, drop) != 0)
+		return -1;
+	mark = db_stmt(&s->db, ST_SET_STATUS, "UPDATE reservations SET status = ? WHERE order_id = ?");
+	if (mark == NULL)
+		return -1;
+	sqlite3_bind_int(mark, 1, RESERVATION_RELEASED);
+	sqlite3_bind_text(mark, 2, order_id, -1, SQLITE_STATIC);
+	return db_step_done(&s->db, mark);
+}
+
+/* Catalog loading ------------------------------------------------------- */
+
+struct catalog_load {
+	struct inventory_store *s;
+	const cJSON *products;
+	int loaded;
+};
+
+static int catalog_insert(struct db *db, void *arg)
+{
+	struct catalog_load *c = arg;
+	const cJSON *p;
+	sqlite3_stmt *count;
+	sqlite3_stmt *ins;
+	int existing;
+
+	if (sqlite3_prepare_v2(db->handle, "SELECT count(*) FROM products", -1, &count, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	existing = sqlite3_step(count) == SQLITE_ROW ? sqlite3_column_int(count, 0) : -1;
+	sqlite3_finalize(count);
+	if (existing != 0)
+		return existing < 0 ? -1 : 0;
+	if (sqlite3_prepare_v2(db->handle,
+			       "INSERT INTO products(sku, name, price_cents, currency, initial, available)"
+			       " VALUES(?, ?, ?, ?, ?, ?)", -1, &ins, NULL) != SQLITE_OK)
+		return -1;
+	cJSON_ArrayForEach(p, c->products) {
+		const cJSON *sku = cJSON_GetObjectItemCaseSensitive(p, "sku");
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(p, "name");
+		const cJSON *price = cJSON_GetObjectItemCaseSensitive(p, "price_cents");
+		const cJSON *currency = cJSON_GetObjectItemCaseSensitive(p, "currency");
+		const cJSON *stock = cJSON_GetObjectItemCaseSensitive(p, "stock");
+		if (!cJSON_IsString(sku) || !event_sku_valid(sku->valuestring) ||
+		    !cJSON_IsString(name) || !cJSON_IsNumber(price) || price->valuedouble < 0 ||
+		    !cJSON_IsNumber(stock) || stock->valuedouble < 0) {
+			log_warn("inventory: catalog product %d is invalid (needs sku, name, price_cents, stock)",
+				 c->loaded);
+			sqlite3_finalize(ins);
+			return -1;
+		}
+		sqlite3_reset(ins);
+		sqlite3_bind_text(ins, 1, sku->valuestring, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 2, name->valuestring, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 3, (sqlite3_int64)price->valuedouble);
+		sqlite3_bind_text(ins, 4, cJSON_IsString(currency) ? currency->valuestring : "EUR", -1,
+				  SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 5, (sqlite3_int64)stock->valuedouble);
+		sqlite3_bind_int64(ins, 6, (sqlite3_int64)stock->valuedouble);
+		if (sqlite3_step(ins) != SQLITE_DONE) {
+			log_warn("inventory: cannot insert catalog product '%s': %s", sku->valuestring,
+				 sqlite3_errmsg(db->handle));
+			sqlite3_finalize(ins);
+			return -1;
+		}
+		c->loaded++;
+	}
+	sqlite3_finalize(ins);
+	return 0;
+}
+
+int inventory_store_load_catalog(struct inventory_store *s, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *text = NULL;
+	long size;
+	cJSON *root = NULL;
+	struct catalog_load load = { s, NULL, 0 };
+	int rc = -1;
+
+	if (f == NULL) {
+		log_warn("inventory: cannot open catalog '%s'", path);
+		return -1;
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || size > 16 * 1024 * 1024 ||
+	    fseek(f, 0, SEEK_SET) != 0)
+		goto out;
+	text = malloc((size_t)size + 1);
+	if (text == NULL || fread(text, 1, (size_t)size, f) != (size_t)size)
+		goto out;
+	text[size] = '\0';
+	root = cJSON_Parse(text);
+	load.products = cJSON_GetObjectItemCaseSensitive(root, "products");
+	if (!cJSON_IsArray(load.products)) {
+		log_warn("inventory: catalog '%s' has no \"products\" array", path);
+		goto out;
+	}
+	rc = db_transaction(&s->db, catalog_insert, &load);
+	if (rc == 0 && load.loaded > 0)
+		log_info("inventory: loaded %d products from %s", load.loaded, path);
+out:
+	if (rc != 0)
+		log_warn("inventory: cannot load catalog '%s'", path);
+	cJSON_Delete(root);
+	free(text);
+	fclose(f);
+	return rc;
+}
+
+/* Reads for HTTP ------------------------------------------------------- */
+
+struct cJSON *inventory_store_catalog_json(struct inventory_store *s)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *list = cJSON_AddArrayToObject(root, "products");
+	sqlite3_stmt *st;
+
+	pthread_mutex_lock(&s->lock);
+	st = db_stmt(&s->db, ST_CATALOG,
+		     "SELECT sku, name, price_cents, currency, available FROM products ORDER BY sku");
+	while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+		cJSON *p = cJSON_CreateObject();
+		cJSON_AddStringToObject(p, "sku", (const char *)sqlite3_column_text(st, 0));
+		cJSON_AddStringToObject(p, "name", (const char *)sqlite3_column_text(st, 1));
+		cJSON_AddNumberToObject(p, "price_cents", (double)sqlite3_column_int64(st, 2));
+		cJSON_AddStringToObject(p, "currency", (const char *)sqlite3_column_text(st, 3));
+		cJSON_AddNumberToObject(p, "available", (double)sqlite3_column_int64(st, 4));
+		cJSON_AddItemToArray(list, p);
+	}
+	if (st != NULL)
+		sqlite3_reset(st);
+	pthread_mutex_unlock(&s->lock);
+	if (st == NULL) {
+		cJSON_Delete(root);
+		return NULL;
+	}
+	return root;
+}
+
+struct cJSON *inventory_store_stock_json(struct inventory_store *s)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *list = cJSON_AddArrayToObject(root, "products");
+	sqlite3_stmt *st;
+
+	pthread_mutex_lock(&s->lock);
+	st = db_stmt(&s->db, ST_STOCK,
+		     "SELECT p.sku, p.initial, p.restocked, p.available,"
+		     " (SELECT coalesce(sum(qty), 0) FROM reservation_lines l WHERE l.sku = p.sku)"
+		     " FROM products p ORDER BY p.sku");
+	while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+		cJSON *p = cJSON_CreateObject();
+		cJSON_AddStringToObject(p, "sku", (const char *)sqlite3_column_text(st, 0));
+		cJSON_AddNumberToObject(p, "initial", (double)sqlite3_column_int64(st, 1));
+		cJSON_AddNumberToObject(p, "restocked", (double)sqlite3_column_int64(st, 2));
+		cJSON_AddNumberToObject(p, "available", (double)sqlite3_column_int64(st, 3));
+		cJSON_AddNumberToObject(p, "reserved", (double)sqlite3_column_int64(st, 4));
+		cJSON_AddItemToArray(list, p);
+	}
+	if (st != NULL)
+		sqlite3_reset(st);
+	pthread_mutex_unlock(&s->lock);
+	if (st == NULL) {
+		cJSON_Delete(root);
+		return NULL;
+	}
+	return root;
+}
+
+static cJSON *reservation_row_json(sqlite3_stmt *st)
+{
+	cJSON *r = cJSON_CreateObject();
+	const char *items = (const char *)sqlite3_column_text(st, 2);
+	cJSON *parsed = items ? cJSON_Parse(items) : NULL;
+
+	cJSON_AddStringToObject(r, "order_id", (const char *)sqlite3_column_text(st, 0));
+	cJSON_AddStringToObject(r, "status",
+		inventory_reservation_status_name((enum reservation_status)sqlite3_column_int(st, 1)));
+	cJSON_AddItemToObject(r, "items", parsed ? parsed : cJSON_CreateArray());
+	return r;
+}
+
+struct cJSON *inventory_store_reservations_json(struct inventory_store *s, const char *order_id)
+{
+	cJSON *result = NULL;
+	sqlite3_stmt *st;
+
+	pthread_mutex_lock(&s->lock);
+	if (order_id != NULL) {
+		st = db_stmt(&s->db, ST_ONE,
+			     "SELECT order_id, status, items FROM reservations WHERE order_id = ?");
+		if (st != NULL) {
+			sqlite3_bind_text(st, 1, order_id, -1, SQLITE_STATIC);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				result = reservation_row_json(st);
+			sqlite3_reset(st);
+		}
+	} else {
+		cJSON *list;
+		result = cJSON_CreateObject();
+		list = cJSON_AddArrayToObject(result, "reservations");
+		st = db_stmt(&s->db, ST_LIST,
+			     "SELECT order_id, status, items FROM reservations ORDER BY order_id");
+		while (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+			cJSON_AddItemToArray(list, reservation_row_json(st));
+		if (st != NULL)
+			sqlite3_reset(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return result;
+}

@@ -1,0 +1,61 @@
+/* The inventory's SQLite store: products, reservations and their lines. */
+#ifndef INVENTORY_STORE_H
+#define INVENTORY_STORE_H
+
+#include <pthread.h>
+
+#include "db.h"
+#include "event.h"
+
+struct cJSON;
+
+struct inventory_store {
+	struct db db;
+	pthread_mutex_t lock; /* one connection, used by Paho's thread and HTTP threads */
+};
+
+enum reservation_status {
+	RESERVATION_RESERVED,
+	RESERVATION_REJECTED,
+	RESERVATION_RELEASED,
+	RESERVATION_TOMBSTONE, /* canceled before the order was seen: never reserve */
+};
+
+struct reservation {
+	enum reservation_status status;
+	char *items;           /* canonical items JSON, NULL for a bare tombstone */
+	char *outcome_topic;   /* what was published for the first order/send */
+	char *outcome_payload;
+};
+
+int inventory_store_open(struct inventory_store *s, const char *path, const char *sync);
+void inventory_store_close(struct inventory_store *s);
+
+/* Loads a catalog file when the product table is empty; 0 loaded or skipped. */
+int inventory_store_load_catalog(struct inventory_store *s, const char *path);
+
+/* The functions below run inside the caller's transaction. */
+
+/* 0 found, 1 not found, -1 error; free with inventory_reservation_free. */
+int inventory_store_find(struct inventory_store *s, const char *order_id, struct reservation *out);
+void inventory_reservation_free(struct reservation *r);
+
+/* Decides an order/send all or nothing: takes every line's stock and fills
+ * outcome as in-stock with prices, or takes nothing and fills out-of-stock. */
+int inventory_store_reserve(struct inventory_store *s, const struct event *send,
+			    struct event *outcome);
+int inventory_store_insert(struct inventory_store *s, const char *order_id,
+			   enum reservation_status status, const char *items,
+			   const char *outcome_topic, const char *outcome_payload);
+int inventory_store_set_items(struct inventory_store *s, const char *order_id, const char *items);
+/* Gives a reservation's stock back and marks it released. */
+int inventory_store_release(struct inventory_store *s, const char *order_id);
+
+/* Reads for HTTP (take the lock themselves); the caller frees the JSON. */
+struct cJSON *inventory_store_catalog_json(struct inventory_store *s);
+struct cJSON *inventory_store_stock_json(struct inventory_store *s);
+struct cJSON *inventory_store_reservations_json(struct inventory_store *s, const char *order_id);
+
+const char *inventory_reservation_status_name(enum reservation_status status);
+
+#endif

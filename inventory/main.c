@@ -1,0 +1,82 @@
+/* shop-inventory: keeps stock, reserves it for orders, returns it for cancels. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "http.h"
+#include "inventory.h"
+#include "log.h"
+
+static const char *const summary =
+	"The webshop's inventory daemon: reserves stock for orders from the bus.";
+
+static int parse_settings(struct inventory *inv, int argc, char **argv)
+{
+	const struct setting table[] = {
+		SERVICE_SETTINGS_ROWS(inv->svc),
+		{ "--inventory-port", "SHOP_INVENTORY_PORT", SETTING_INT, &inv->port, 1, 65535,
+		  "8081", NULL, "HTTP port of the internal API" },
+		{ "--sqlite-sync", "SHOP_SQLITE_SYNC", SETTING_CHOICE, &inv->sync, 0, 0, "full",
+		  "normal|full", "SQLite synchronous setting" },
+		{ "--catalog", "SHOP_CATALOG", SETTING_STRING, &inv->catalog, 0, 0, NULL, NULL,
+		  "JSON catalog loaded when the product table is empty" },
+	};
+	enum settings_result r = settings_parse(table, sizeof table / sizeof *table, argc, argv,
+						"shop-inventory", summary);
+	if (r == SETTINGS_EXIT_SUCCESS)
+		exit(0);
+	if (r == SETTINGS_ERROR || service_settings_finish(&inv->svc, "shop-inventory") != 0)
+		exit(2);
+	return 0;
+}
+
+static void open_store(struct inventory *inv, char *db_path, size_t len)
+{
+	if (service_path(db_path, len, inv->svc.data_dir, "inventory.db") != 0)
+		fatal("data dir path '%s' is too long", inv->svc.data_dir);
+	if (inventory_store_open(&inv->store, db_path, inv->sync) != 0)
+		fatal("cannot open database %s", db_path);
+	if (inv->catalog != NULL && inventory_store_load_catalog(&inv->store, inv->catalog) != 0)
+		fatal("cannot load catalog %s", inv->catalog);
+	if (outbox_create(db_path, inv->sync, &inv->outbox) != 0)
+		fatal("cannot open the outbox in %s", db_path);
+}
+
+static void connect_bus(struct inventory *inv)
+{
+	for (int k = 0; k < EVENT_KIND_COUNT; k++)
+		snprintf(inv->topics[k], sizeof inv->topics[k], "%s%s", inv->svc.prefix,
+			 event_topic_suffix((enum event_kind)k));
+	inv->consumer.db = &inv->store.db;
+	inv->consumer.db_lock = &inv->store.lock;
+	inv->consumer.outbox = inv->outbox;
+	inv->consumer.store = inv;
+	inv->consumer.apply[EVENT_ORDER_SEND] = inventory_on_order_send;
+	inv->consumer.apply[EVENT_ORDER_CANCELED] = inventory_on_order_canceled;
+	if (consumer_connect(&inv->consumer, &inv->svc, "inventory", &inv->mqtt) != 0)
+		fatal("cannot connect to the broker at %s", inv->svc.broker_url);
+}
+
+int main(int argc, char **argv)
+{
+	static struct inventory inv;
+	char db_path[4096];
+
+	parse_settings(&inv, argc, argv);
+	service_install_signals();
+	open_store(&inv, db_path, sizeof db_path);
+	if (inventory_http_start(&inv) != 0)
+		fatal("cannot serve HTTP on %s:%d", inv.svc.bind, inv.port);
+	connect_bus(&inv);
+	log_info("inventory ready: http://%s:%d, broker %s, database %s", inv.svc.bind, inv.port,
+		 inv.svc.broker_url, db_path);
+
+	service_wait_for_stop();
+
+	log_info("inventory stopping");
+	http_stop(inv.http);
+	outbox_stop(inv.outbox);
+	mqtt_stop(inv.mqtt);
+	outbox_free(inv.outbox);
+	inventory_store_close(&inv.store);
+	return 0;
+}

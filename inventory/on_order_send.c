@@ -1,0 +1,72 @@
+/* webshop/order/send: reserve every line or none, once per order, and answer
+ * with in-stock or out-of-stock (the same answer again for a duplicate). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "inventory.h"
+#include "log.h"
+
+/* A send for an order seen before: repeat the outcome, or fill a tombstone. */
+static enum consumer_result known_order(struct inventory *inv, const struct event *ev,
+					const struct reservation *r, const char *items)
+{
+	if (r->items == NULL)
+		return inventory_store_set_items(&inv->store, ev->order_id, items) == 0
+			       ? CONSUMER_APPLIED
+			       : CONSUMER_DB_ERROR;
+	if (strcmp(r->items, items) != 0)
+		return CONSUMER_CONFLICT;
+	if (r->outcome_topic == NULL || r->outcome_payload == NULL)
+		return CONSUMER_APPLIED; /* a tombstone: canceled orders are never reserved */
+	return outbox_add(&inv->store.db, r->outcome_topic, r->outcome_payload) == 0
+		       ? CONSUMER_APPLIED
+		       : CONSUMER_DB_ERROR;
+}
+
+static enum consumer_result new_order(struct inventory *inv, const struct event *ev,
+				      const char *items)
+{
+	struct event *outcome = malloc(sizeof *outcome);
+	enum consumer_result result = CONSUMER_DB_ERROR;
+	const char *topic;
+	char *payload = NULL;
+
+	if (outcome == NULL || inventory_store_reserve(&inv->store, ev, outcome) != 0)
+		goto out;
+	topic = inv->topics[outcome->kind];
+	payload = event_encode(outcome);
+	if (payload == NULL ||
+	    inventory_store_insert(&inv->store, ev->order_id,
+				   outcome->kind == EVENT_IN_STOCK ? RESERVATION_RESERVED
+								   : RESERVATION_REJECTED,
+				   items, topic, payload) != 0 ||
+	    outbox_add(&inv->store.db, topic, payload) != 0)
+		goto out;
+	log_debug("inventory: order %s %s", ev->order_id,
+		  outcome->kind == EVENT_IN_STOCK ? "reserved" : outcome->reason);
+	result = CONSUMER_APPLIED;
+out:
+	free(payload);
+	free(outcome);
+	return result;
+}
+
+enum consumer_result inventory_on_order_send(void *ctx, const struct event *ev)
+{
+	struct inventory *inv = ctx;
+	struct reservation r;
+	char *items = event_items_canonical(ev);
+	enum consumer_result result = CONSUMER_DB_ERROR;
+	int found;
+
+	if (items == NULL)
+		return CONSUMER_DB_ERROR;
+	found = inventory_store_find(&inv->store, ev->order_id, &r);
+	if (found == 0)
+		result = known_order(inv, ev, &r, items);
+	else if (found == 1)
+		result = new_order(inv, ev, items);
+	inventory_reservation_free(&r);
+	free(items);
+	return result;
+}

@@ -1,0 +1,106 @@
+/* The order daemon's internal HTTP API: one order, all orders, health, metrics. */
+#include <cjson/cJSON.h>
+#include <string.h>
+
+#include "http.h"
+#include "metrics.h"
+#include "order.h"
+
+/* The public shape of an order (DESIGN.md, GET /api/v1/orders/{id}). */
+static cJSON *order_json(const struct order_record *rec)
+{
+	cJSON *o = cJSON_CreateObject();
+	const char *items = rec->priced ? rec->priced : rec->items;
+	cJSON *parsed = items ? cJSON_Parse(items) : NULL;
+
+	cJSON_AddStringToObject(o, "order_id", rec->order_id);
+	cJSON_AddStringToObject(o, "status", order_status_name(rec->status));
+	cJSON_AddItemToObject(o, "items", parsed ? parsed : cJSON_CreateArray());
+	if (rec->total_cents >= 0)
+		cJSON_AddNumberToObject(o, "total_cents", (double)rec->total_cents);
+	else
+		cJSON_AddNullToObject(o, "total_cents");
+	if (rec->status == ORDER_REJECTED && rec->reason[0] != '\0') {
+		cJSON_AddStringToObject(o, "reason", rec->reason);
+		if (rec->reason_sku[0] != '\0')
+			cJSON_AddStringToObject(o, "sku", rec->reason_sku);
+	}
+	if (rec->created_at[0] != '\0')
+		cJSON_AddStringToObject(o, "created_at", rec->created_at);
+	return o;
+}
+
+static void add_to_list(void *ctx, const struct order_record *rec)
+{
+	cJSON_AddItemToArray(ctx, order_json(rec));
+}
+
+static void keep_one(void *ctx, const struct order_record *rec)
+{
+	*(cJSON **)ctx = order_json(rec);
+}
+
+static void write_metrics(FILE *out, void *ctx)
+{
+	struct order *o = ctx;
+
+	metrics_write_value(out, "shop_order_broker_connected", "gauge",
+			    "1 while connected and subscribed", mqtt_is_ready(o->mqtt));
+	metrics_write_value(out, "shop_order_redriven_total", "counter",
+			    "events re-published by the re-drive", (double)atomic_load(&o->redriven));
+	consumer_write_metrics(out, &o->consumer, "order");
+}
+
+static int reply_list(struct mg_connection *conn, struct order *o)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *list = cJSON_AddArrayToObject(root, "orders");
+	int status;
+
+	if (order_store_each(&o->store, NULL, add_to_list, list) < 0)
+		status = http_reply_error(conn, 503, "store_unavailable", "the database cannot be read");
+	else
+		status = http_reply_json(conn, 200, root);
+	cJSON_Delete(root);
+	return status;
+}
+
+static int reply_one(struct mg_connection *conn, struct order *o, const char *id)
+{
+	cJSON *one = NULL;
+	int status;
+
+	if (!event_order_id_valid(id))
+		return http_reply_error(conn, 400, "invalid_order_id", "an order id is a lower-case UUID");
+	if (order_store_each(&o->store, id, keep_one, &one) < 0)
+		return http_reply_error(conn, 503, "store_unavailable", "the database cannot be read");
+	if (one == NULL)
+		return http_reply_error(conn, 404, "not_found", "no order with id %s", id);
+	status = http_reply_json(conn, 200, one);
+	cJSON_Delete(one);
+	return status;
+}
+
+static int handle(struct mg_connection *conn, void *ctx)
+{
+	struct order *o = ctx;
+	const char *path = http_path(conn);
+
+	if (strcmp(http_method(conn), "GET") != 0)
+		return http_reply_error(conn, 405, "method_not_allowed", "only GET is served here");
+	if (strcmp(path, "/healthz") == 0)
+		return http_reply_health(conn, mqtt_is_ready(o->mqtt));
+	if (strcmp(path, "/metrics") == 0)
+		return http_reply_metrics(conn, write_metrics, o);
+	if (strcmp(path, "/orders") == 0)
+		return reply_list(conn, o);
+	if (strncmp(path, "/orders/", 8) == 0)
+		return reply_one(conn, o, path + 8);
+	return http_reply_error(conn, 404, "not_found", "no such path");
+}
+
+int order_http_start(struct order *o)
+{
+	o->http = http_start(o->svc.bind, o->port, 8, handle, o);
+	return o->http ? 0 : -1;
+}

@@ -1,0 +1,82 @@
+/* shop-order: records orders and their status from the bus, re-drives what is owed. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "http.h"
+#include "log.h"
+#include "order.h"
+
+static const char *const summary =
+	"The webshop's order daemon: tracks every order's status from the bus.";
+
+static void parse_settings(struct order *o, int argc, char **argv)
+{
+	const struct setting table[] = {
+		SERVICE_SETTINGS_ROWS(o->svc),
+		{ "--order-port", "SHOP_ORDER_PORT", SETTING_INT, &o->port, 1, 65535, "8082", NULL,
+		  "HTTP port of the internal API" },
+		{ "--sqlite-sync", "SHOP_SQLITE_SYNC", SETTING_CHOICE, &o->sync, 0, 0, "full",
+		  "normal|full", "SQLite synchronous setting" },
+		{ "--redrive-s", "SHOP_REDRIVE_S", SETTING_INT, &o->redrive_s, 1, 3600, "5", NULL,
+		  "seconds before an order still owed an answer is re-driven" },
+	};
+	enum settings_result r = settings_parse(table, sizeof table / sizeof *table, argc, argv,
+						"shop-order", summary);
+	if (r == SETTINGS_EXIT_SUCCESS)
+		exit(0);
+	if (r == SETTINGS_ERROR || service_settings_finish(&o->svc, "shop-order") != 0)
+		exit(2);
+}
+
+static void open_store(struct order *o, char *db_path, size_t len)
+{
+	if (service_path(db_path, len, o->svc.data_dir, "order.db") != 0)
+		fatal("data dir path '%s' is too long", o->svc.data_dir);
+	if (order_store_open(&o->store, db_path, o->sync) != 0)
+		fatal("cannot open database %s", db_path);
+	if (outbox_create(db_path, o->sync, &o->outbox) != 0)
+		fatal("cannot open the outbox in %s", db_path);
+}
+
+static void connect_bus(struct order *o)
+{
+	o->consumer.db = &o->store.db;
+	o->consumer.db_lock = &o->store.lock;
+	o->consumer.outbox = o->outbox;
+	o->consumer.store = o;
+	o->consumer.apply[EVENT_ORDER_SEND] = order_on_order_send;
+	o->consumer.apply[EVENT_ORDER_CANCEL] = order_on_order_cancel;
+	o->consumer.apply[EVENT_IN_STOCK] = order_on_in_stock;
+	o->consumer.apply[EVENT_OUT_OF_STOCK] = order_on_out_of_stock;
+	o->consumer.apply[EVENT_RELEASED] = order_on_released;
+	if (consumer_connect(&o->consumer, &o->svc, "order", &o->mqtt) != 0)
+		fatal("cannot connect to the broker at %s", o->svc.broker_url);
+}
+
+int main(int argc, char **argv)
+{
+	static struct order o;
+	char db_path[4096];
+
+	parse_settings(&o, argc, argv);
+	service_install_signals();
+	open_store(&o, db_path, sizeof db_path);
+	if (order_http_start(&o) != 0)
+		fatal("cannot serve HTTP on %s:%d", o.svc.bind, o.port);
+	connect_bus(&o);
+	if (order_redrive_start(&o) != 0)
+		fatal("cannot start the re-drive thread");
+	log_info("order daemon ready: http://%s:%d, broker %s, database %s", o.svc.bind, o.port,
+		 o.svc.broker_url, db_path);
+
+	service_wait_for_stop();
+
+	log_info("order daemon stopping");
+	http_stop(o.http);
+	order_redrive_stop(&o);
+	outbox_stop(o.outbox);
+	mqtt_stop(o.mqtt);
+	outbox_free(o.outbox);
+	order_store_close(&o.store);
+	return 0;
+}

@@ -1,0 +1,43 @@
+/* webshop/inventory/in-stock: a pending order becomes confirmed with the
+ * inventory's prices; a canceled one stays canceled but keeps them. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "order.h"
+
+static enum consumer_result change(struct order *o, const struct event *ev,
+				   struct order_record *rec, int found)
+{
+	char *items = event_items_text(ev, 0);
+	char *priced = event_items_text(ev, 1);
+	enum consumer_result result = CONSUMER_APPLIED;
+
+	(void)o;
+	if (items == NULL || priced == NULL) {
+		result = CONSUMER_DB_ERROR;
+		goto out;
+	}
+	/* The inventory reserved exactly these lines: its view is the one
+	 * that holds stock, so it is the one recorded. */
+	if (found && rec->items != NULL && strcmp(rec->items, items) != 0)
+		log_warn("order: %s was reserved with other items than recorded; taking the inventory's",
+			 ev->order_id);
+	if (rec->status == ORDER_REJECTED)
+		log_warn("order: %s was rejected and is now reported in stock; it stays rejected",
+			 ev->order_id);
+	if (!found || rec->status == ORDER_PENDING)
+		rec->status = ORDER_CONFIRMED;
+	rec->total_cents = ev->total_cents;
+	if (order_record_set(&rec->items, items) != 0 || order_record_set(&rec->priced, priced) != 0)
+		result = CONSUMER_DB_ERROR;
+out:
+	free(items);
+	free(priced);
+	return result;
+}
+
+enum consumer_result order_on_in_stock(void *ctx, const struct event *ev)
+{
+	return order_apply(ctx, ev, change);
+}

@@ -1,0 +1,36 @@
+/* webshop/order/send: record a new order as pending; fill in the items of a
+ * cancel tombstone without reviving it; a send with other items conflicts. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "order.h"
+
+static enum consumer_result change(struct order *o, const struct event *ev,
+				   struct order_record *rec, int found)
+{
+	char *items = event_items_canonical(ev);
+	enum consumer_result result = CONSUMER_APPLIED;
+
+	if (items == NULL)
+		return CONSUMER_DB_ERROR;
+	if (found && rec->items != NULL) {
+		if (strcmp(rec->items, items) != 0)
+			result = CONSUMER_CONFLICT;
+	} else {
+		if (!found) {
+			rec->status = ORDER_PENDING;
+			rec->next_redrive_ms = order_redrive_first(o);
+		}
+		snprintf(rec->created_at, sizeof rec->created_at, "%s", ev->created_at);
+		if (order_record_set(&rec->items, items) != 0)
+			result = CONSUMER_DB_ERROR;
+	}
+	free(items);
+	return result;
+}
+
+enum consumer_result order_on_order_send(void *ctx, const struct event *ev)
+{
+	return order_apply(ctx, ev, change);
+}

@@ -1,0 +1,52 @@
+/* The order daemon's parts, shared by its main, topic handlers, re-drive and HTTP API. */
+#ifndef ORDER_H
+#define ORDER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "consumer.h"
+#include "mqtt.h"
+#include "order_store.h"
+#include "outbox.h"
+#include "service.h"
+
+struct order {
+	struct service_settings svc;
+	int port;
+	int redrive_s;
+	const char *sync;
+	struct order_store store;
+	struct outbox *outbox;
+	struct mqtt *mqtt;
+	struct consumer consumer;
+	struct mg_context *http;
+	pthread_t redrive_thread;
+	int redrive_started;
+	atomic_ulong redriven;
+};
+
+/* Topic handlers: run inside the consumer's transaction (consumer_apply_fn). */
+enum consumer_result order_on_order_send(void *ctx, const struct event *ev);
+enum consumer_result order_on_order_cancel(void *ctx, const struct event *ev);
+enum consumer_result order_on_in_stock(void *ctx, const struct event *ev);
+enum consumer_result order_on_out_of_stock(void *ctx, const struct event *ev);
+enum consumer_result order_on_released(void *ctx, const struct event *ev);
+
+/* Loads the record of ev's order, lets change() apply the join rule, saves
+ * it; the shape every handler shares. */
+enum consumer_result order_apply(struct order *o, const struct event *ev,
+				 enum consumer_result (*change)(struct order *o,
+								const struct event *ev,
+								struct order_record *rec,
+								int found));
+
+/* The first re-drive of a new pending or canceled order, in ms since the epoch. */
+int64_t order_redrive_first(const struct order *o);
+
+int order_redrive_start(struct order *o);
+void order_redrive_stop(struct order *o);
+
+int order_http_start(struct order *o);
+
+#endif

@@ -1,0 +1,26 @@
+/* The shape every topic handler of the order daemon shares: load, join, save. */
+#include "order.h"
+
+enum consumer_result order_apply(struct order *o, const struct event *ev,
+				 enum consumer_result (*change)(struct order *o,
+								const struct event *ev,
+								struct order_record *rec,
+								int found))
+{
+	struct order_record rec;
+	int found = order_store_load(&o->store, ev->order_id, &rec);
+	enum consumer_result result = CONSUMER_DB_ERROR;
+
+	if (found >= 0) {
+		result = change(o, ev, &rec, found == 0);
+		if (result == CONSUMER_APPLIED && order_store_save(&o->store, &rec) != 0)
+			result = CONSUMER_DB_ERROR;
+	}
+	order_record_free(&rec);
+	return result;
+}
+
+int64_t order_redrive_first(const struct order *o)
+{
+	return service_now_ms() + (int64_t)o->redrive_s * 1000;
+}

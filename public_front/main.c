@@ -1,0 +1,95 @@
+/* shop-front: the public HTTP API; turns orders and cancels into events on the bus. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "event.h"
+#include "front.h"
+#include "log.h"
+
+static const char *const summary =
+	"The webshop's public HTTP front: takes orders and publishes them to the bus.";
+
+static void parse_settings(struct front *f, int argc, char **argv)
+{
+	const struct setting table[] = {
+		SERVICE_SETTINGS_ROWS(f->svc),
+		{ "--front-port", "SHOP_FRONT_PORT", SETTING_INT, &f->port, 1, 65535, "8080", NULL,
+		  "HTTP port of the public API" },
+		{ "--inventory-port", "SHOP_INVENTORY_PORT", SETTING_INT, &f->inventory_port, 1,
+		  65535, "8081", NULL, "port of the inventory, used when --inventory-url is not given" },
+		{ "--order-port", "SHOP_ORDER_PORT", SETTING_INT, &f->order_port, 1, 65535, "8082",
+		  NULL, "port of the order daemon, used when --order-url is not given" },
+		{ "--inventory-url", "SHOP_INVENTORY_URL", SETTING_STRING, &f->inventory_url, 0, 0,
+		  NULL, NULL, "where the inventory answers (default http://127.0.0.1:<inventory-port>)" },
+		{ "--order-url", "SHOP_ORDER_URL", SETTING_STRING, &f->order_url, 0, 0, NULL, NULL,
+		  "where the order daemon answers (default http://127.0.0.1:<order-port>)" },
+		{ "--publish-timeout-ms", "SHOP_PUBLISH_TIMEOUT_MS", SETTING_INT,
+		  &f->publish_timeout_ms, 1, 60000, "2000", NULL,
+		  "how long to wait for the broker's PUBACK before answering 503" },
+	};
+	enum settings_result r = settings_parse(table, sizeof table / sizeof *table, argc, argv,
+						"shop-front", summary);
+	if (r == SETTINGS_EXIT_SUCCESS)
+		exit(0);
+	if (r == SETTINGS_ERROR || service_settings_finish(&f->svc, "shop-front") != 0)
+		exit(2);
+	service_default_url(&f->inventory_url, f->inventory_url_buf, sizeof f->inventory_url_buf,
+			    "http", f->inventory_port);
+	service_default_url(&f->order_url, f->order_url_buf, sizeof f->order_url_buf, "http",
+			    f->order_port);
+	if (http_target_parse(f->inventory_url, &f->inventory) != 0) {
+		fprintf(stderr, "shop-front: invalid inventory URL '%s' (expected http://host:port)\n",
+			f->inventory_url);
+		exit(2);
+	}
+	if (http_target_parse(f->order_url, &f->order) != 0) {
+		fprintf(stderr, "shop-front: invalid order URL '%s' (expected http://host:port)\n",
+			f->order_url);
+		exit(2);
+	}
+}
+
+static void connect_bus(struct front *f)
+{
+	char status_filter[256];
+	const char *subs[] = { status_filter, NULL };
+	struct mqtt_config cfg = {
+		.url = f->svc.broker_url, .service = "front", .instance = f->svc.instance,
+		.prefix = f->svc.prefix, .persistent = 0, .subscriptions = subs,
+		.on_message = front_peers_on_message, .ctx = f,
+	};
+
+	snprintf(status_filter, sizeof status_filter, "%sstatus/+/+", f->svc.prefix);
+	snprintf(f->topic_send, sizeof f->topic_send, "%s%s", f->svc.prefix,
+		 event_topic_suffix(EVENT_ORDER_SEND));
+	snprintf(f->topic_cancel, sizeof f->topic_cancel, "%s%s", f->svc.prefix,
+		 event_topic_suffix(EVENT_ORDER_CANCEL));
+	if (mqtt_start(&cfg, 5000, &f->mqtt) != 0)
+		fatal("cannot connect to the broker at %s", f->svc.broker_url);
+}
+
+int main(int argc, char **argv)
+{
+	static struct front f = {
+		.requests = METRICS_COUNTER_INIT("shop_front_requests_total",
+						 "HTTP requests by route and status"),
+		.publish_latency = METRICS_HISTOGRAM_INIT("shop_front_publish_seconds",
+							  "time from publish to the broker's PUBACK"),
+		.peers = { .lock = PTHREAD_MUTEX_INITIALIZER },
+	};
+
+	parse_settings(&f, argc, argv);
+	service_install_signals();
+	connect_bus(&f);
+	if (front_http_start(&f) != 0)
+		fatal("cannot serve HTTP on %s:%d", f.svc.bind, f.port);
+	log_info("front ready: http://%s:%d/, broker %s, inventory %s, order %s", f.svc.bind, f.port,
+		 f.svc.broker_url, f.inventory_url, f.order_url);
+
+	service_wait_for_stop();
+
+	log_info("front stopping");
+	http_stop(f.http);
+	mqtt_stop(f.mqtt);
+	return 0;
+}

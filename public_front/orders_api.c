@@ -1,0 +1,185 @@
+/* The order routes of the public API: place, read and cancel an order. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <uuid/uuid.h>
+
+#include "event.h"
+#include "front.h"
+#include "log.h"
+
+#define IDEMPOTENCY_KEY_MAX 200
+
+/* Order ids from Idempotency-Key are UUID v5 in this namespace, so the same
+ * key always names the same order and a retried POST cannot order twice. */
+static const uuid_t idempotency_namespace = {
+	0x6b, 0x1d, 0x5e, 0x3a, 0x9c, 0x2f, 0x4e, 0x71,
+	0x8a, 0x0b, 0x53, 0xd4, 0x2e, 0x67, 0xf1, 0x09,
+};
+
+static int json_content_type(struct mg_connection *conn)
+{
+	const char *type = mg_get_header(conn, "Content-Type");
+	size_t n = strlen("application/json");
+
+	return type != NULL && strncasecmp(type, "application/json", n) == 0 &&
+	       (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
+}
+
+/* Picks the order id: from the Idempotency-Key when given, else random. */
+static int choose_order_id(struct mg_connection *conn, char id[EVENT_ORDER_ID_LEN + 1])
+{
+	const char *key = mg_get_header(conn, "Idempotency-Key");
+	uuid_t u;
+
+	if (key == NULL) {
+		uuid_generate_random(u);
+	} else {
+		size_t len = strlen(key);
+		if (len == 0 || len > IDEMPOTENCY_KEY_MAX)
+			return -1;
+		for (size_t i = 0; i < len; i++) {
+			if (key[i] < 0x21 || key[i] > 0x7e)
+				return -1;
+		}
+		uuid_generate_sha1(u, idempotency_namespace, key, len);
+	}
+	uuid_unparse_lower(u, id);
+	return 0;
+}
+
+static double seconds_since(const struct timespec *start)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* Publishes and waits for the broker's PUBACK; 0 when acknowledged. */
+static int publish_event(struct front *f, const char *topic, const struct event *ev)
+{
+	struct timespec start;
+	char *payload = event_encode(ev);
+	int rc;
+
+	if (payload == NULL)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	rc = mqtt_publish_wait(f->mqtt, topic, payload, strlen(payload), f->publish_timeout_ms);
+	if (rc == 0)
+		metrics_observe(&f->publish_latency, seconds_since(&start));
+	else
+		log_warn("front: no PUBACK for %s of order %s within %d ms", topic, ev->order_id,
+			 f->publish_timeout_ms);
+	free(payload);
+	return rc;
+}
+
+/* Reads and checks the body into ev; replies itself and returns the status
+ * on failure, 0 on success. */
+static int read_order_body(struct mg_connection *conn, struct event *ev)
+{
+	char *body = NULL;
+	size_t len = 0;
+	char err[200];
+	cJSON *root = NULL;
+	int status = 0;
+
+	switch (http_read_body(conn, FRONT_MAX_BODY, &body, &len)) {
+	case HTTP_BODY_TOO_LARGE:
+		return http_reply_error(conn, 413, "body_too_large",
+					"the request body is over the limit of %d bytes", FRONT_MAX_BODY);
+	case HTTP_BODY_ERROR:
+		return http_reply_error(conn, 400, "invalid_body", "the request body could not be read");
+	case HTTP_BODY_OK:
+		break;
+	}
+	if (!event_utf8_valid(body, len) || (root = cJSON_ParseWithLength(body, len)) == NULL)
+		status = http_reply_error(conn, 400, "invalid_json", "the body is not valid JSON");
+	else if (!cJSON_IsObject(root))
+		status = http_reply_error(conn, 400, "invalid_order", "the body must be a JSON object");
+	else if (event_items_from_json(cJSON_GetObjectItemCaseSensitive(root, "items"), ev, 0, err,
+				       sizeof err) != 0)
+		status = http_reply_error(conn, 400, "invalid_order", "%s", err);
+	cJSON_Delete(root);
+	free(body);
+	return status;
+}
+
+int front_post_order(struct mg_connection *conn, struct front *f)
+{
+	struct event *ev;
+	char location[96], body[128], extra[160];
+	int status;
+
+	if (!json_content_type(conn))
+		return http_reply_error(conn, 415, "unsupported_media_type",
+					"send the order as Content-Type: application/json");
+	ev = calloc(1, sizeof *ev);
+	if (ev == NULL)
+		return http_reply_error(conn, 503, "overloaded", "out of memory");
+	ev->kind = EVENT_ORDER_SEND;
+	status = read_order_body(conn, ev);
+	if (status != 0)
+		goto out;
+	if (choose_order_id(conn, ev->order_id) != 0) {
+		status = http_reply_error(conn, 400, "invalid_idempotency_key",
+					  "Idempotency-Key must be 1 to %d printable ASCII characters",
+					  IDEMPOTENCY_KEY_MAX);
+		goto out;
+	}
+	event_now_rfc3339(ev->created_at);
+	if (publish_event(f, f->topic_send, ev) != 0) {
+		status = http_reply_error(conn, 503, "broker_unavailable",
+					  "the order could not be handed to the message broker; nothing was ordered, try again");
+		goto out;
+	}
+	snprintf(location, sizeof location, "/api/v1/orders/%s", ev->order_id);
+	snprintf(extra, sizeof extra, "Location: %s\r\n", location);
+	snprintf(body, sizeof body, "{\"order_id\":\"%s\",\"status\":\"pending\"}", ev->order_id);
+	status = http_reply(conn, 202, "application/json", body, strlen(body), extra);
+out:
+	free(ev);
+	return status;
+}
+
+int front_get_order(struct mg_connection *conn, struct front *f, const char *id)
+{
+	char path[96];
+
+	if (!event_order_id_valid(id))
+		return http_reply_error(conn, 400, "invalid_order_id",
+					"an order id is a lower-case UUID");
+	snprintf(path, sizeof path, "/orders/%s", id);
+	return front_relay(conn, &f->order, path, "order service");
+}
+
+int front_cancel_order(struct mg_connection *conn, struct front *f, const char *id)
+{
+	struct event ev = { .kind = EVENT_ORDER_CANCEL };
+	struct http_response r;
+	char path[96], body[128];
+
+	if (!event_order_id_valid(id))
+		return http_reply_error(conn, 400, "invalid_order_id",
+					"an order id is a lower-case UUID");
+	snprintf(path, sizeof path, "/orders/%s", id);
+	if (http_client_get(&f->order, path, FRONT_DAEMON_TIMEOUT_MS, &r) != 0)
+		return http_reply_error(conn, 503, "order_service_unavailable",
+					"the order service cannot be reached");
+	http_response_free(&r);
+	if (r.status == 404)
+		return http_reply_error(conn, 404, "not_found", "no order with id %s", id);
+	if (r.status != 200)
+		return http_reply_error(conn, 503, "order_service_unavailable",
+					"the order service answered %d", r.status);
+	snprintf(ev.order_id, sizeof ev.order_id, "%s", id);
+	if (publish_event(f, f->topic_cancel, &ev) != 0)
+		return http_reply_error(conn, 503, "broker_unavailable",
+					"the cancel could not be handed to the message broker; try again");
+	snprintf(body, sizeof body, "{\"order_id\":\"%s\",\"status\":\"cancel_requested\"}", id);
+	return http_reply(conn, 202, "application/json", body, strlen(body), NULL);
+}
