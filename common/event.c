@@ -279,11 +279,53 @@ static int decode_fields(const cJSON *root, struct event *ev, char *err, size_t 
 	return -1;
 }
 
+/* True when a string in the JSON text holds the escape \u0000: cJSON would
+ * end the C string there and a check would see only the part before it. */
+static int json_has_nul_escape(const char *text, size_t len)
+{
+	for (size_t i = 0; i + 5 < len; i++) {
+		if (text[i] != '\\')
+			continue;
+		if (text[i + 1] == 'u' && memcmp(text + i + 2, "0000", 4) == 0)
+			return 1;
+		i++; /* skip the escaped character: after an escaped backslash "u0000" is text */
+	}
+	return 0;
+}
+
+cJSON *event_json_parse(const char *text, size_t len, char *err, size_t errlen)
+{
+	const char *end = NULL;
+	cJSON *root;
+
+	if (!event_utf8_valid(text, len)) {
+		snprintf(err, errlen, "not valid UTF-8");
+		return NULL;
+	}
+	if (json_has_nul_escape(text, len)) {
+		snprintf(err, errlen, "a JSON string holds a NUL character (\\u0000)");
+		return NULL;
+	}
+	root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	if (root == NULL) {
+		snprintf(err, errlen, "not JSON");
+		return NULL;
+	}
+	while (end != NULL && end < text + len &&
+	       (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
+		end++;
+	if (end != text + len) {
+		snprintf(err, errlen, "bytes after the JSON value");
+		cJSON_Delete(root);
+		return NULL;
+	}
+	return root;
+}
+
 int event_decode(enum event_kind kind, const char *payload, size_t len,
 		 struct event *out, char *err, size_t errlen)
 {
 	cJSON *root = NULL;
-	const char *end = NULL;
 	long long v;
 	int rc = -1;
 
@@ -294,22 +336,9 @@ int event_decode(enum event_kind kind, const char *payload, size_t len,
 			 EVENT_MAX_PAYLOAD);
 		goto out;
 	}
-	if (!event_utf8_valid(payload, len)) {
-		snprintf(err, errlen, "payload is not valid UTF-8");
+	root = event_json_parse(payload, len, err, errlen);
+	if (root == NULL)
 		goto out;
-	}
-	root = cJSON_ParseWithLengthOpts(payload, len, &end, 0);
-	if (root == NULL) {
-		snprintf(err, errlen, "payload is not JSON");
-		goto out;
-	}
-	while (end != NULL && end < payload + len &&
-	       (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
-		end++;
-	if (end != payload + len) {
-		snprintf(err, errlen, "trailing bytes after the JSON value");
-		goto out;
-	}
 	if (!cJSON_IsObject(root)) {
 		snprintf(err, errlen, "payload is not a JSON object");
 		goto out;
@@ -349,6 +378,25 @@ static cJSON *items_to_json(const struct event *ev, int with_prices)
 						(double)ev->items[i].unit_price_cents);
 	}
 	return arr;
+}
+
+static int compare_sku(const void *a, const void *b)
+{
+	return strcmp(((const struct event_item *)a)->sku, ((const struct event_item *)b)->sku);
+}
+
+char *event_items_canonical(const struct event *ev)
+{
+	struct event *sorted = malloc(sizeof *sorted);
+	char *text;
+
+	if (sorted == NULL)
+		return NULL;
+	*sorted = *ev;
+	qsort(sorted->items, (size_t)sorted->n_items, sizeof sorted->items[0], compare_sku);
+	text = event_items_text(sorted, 0);
+	free(sorted);
+	return text;
 }
 
 char *event_items_text(const struct event *ev, int with_prices)

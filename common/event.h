@@ -59,10 +59,15 @@ struct cJSON;
 int event_items_from_json(const struct cJSON *items, struct event *ev, int with_prices,
 			  char *err, size_t errlen);
 /* JSON text of the items ([{sku,qty}] or [{sku,qty,unit_price_cents}]) in
- * the order given; the caller frees it. Without prices it is the canonical
- * form: two sends of one order conflict when these differ. */
+ * the order given; the caller frees it. */
 char *event_items_text(const struct event *ev, int with_prices);
-#define event_items_canonical(ev) event_items_text((ev), 0)
+/* The items as [{sku,qty}] sorted by SKU; the caller frees it. Two sends of
+ * one order conflict when these differ. */
+char *event_items_canonical(const struct event *ev);
+
+/* Parses UTF-8 JSON text of exactly len bytes: no bytes after the value and
+ * no \u0000 in strings. NULL with a reason in err; cJSON_Delete the result. */
+struct cJSON *event_json_parse(const char *text, size_t len, char *err, size_t errlen);
 
 int event_sku_valid(const char *sku);
 /* A canonical lower-case UUID. */

@@ -386,7 +386,7 @@ void mqtt_stop(struct mqtt *m)
 	if (m->client != NULL && MQTTAsync_isConnected(m->client)) {
 		/* Say goodbye ourselves: a clean disconnect sends no Last Will. */
 		publish_wait(m, m->status_topic, "offline", 7, 1, 1000);
-		opts.timeout = 1000;
+		opts.timeout = 100; /* unacknowledged rows stay in the outbox */
 		opts.onSuccess = on_disconnected;
 		opts.context = m;
 		if (MQTTAsync_disconnect(m->client, &opts) == MQTTASYNC_SUCCESS) {

@@ -2,6 +2,7 @@
 #include "inventory_store.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,6 +231,14 @@ int inventory_store_release(struct inventory_store *s, const char *order_id)
 
 /* Catalog loading ------------------------------------------------------- */
 
+#define CATALOG_MAX_STOCK 1000000000LL
+
+static int whole_in(const cJSON *item, long long min, long long max)
+{
+	return cJSON_IsNumber(item) && item->valuedouble == floor(item->valuedouble) &&
+	       item->valuedouble >= (double)min && item->valuedouble <= (double)max;
+}
+
 struct catalog_load {
 	struct inventory_store *s;
 	const cJSON *products;
@@ -261,11 +270,14 @@ static int catalog_insert(struct db *db, void *arg)
 		const cJSON *price = cJSON_GetObjectItemCaseSensitive(p, "price_cents");
 		const cJSON *currency = cJSON_GetObjectItemCaseSensitive(p, "currency");
 		const cJSON *stock = cJSON_GetObjectItemCaseSensitive(p, "stock");
+		/* Prices travel in events that are checked against the same bounds:
+		 * a price the codec refuses would leave its orders pending for ever. */
 		if (!cJSON_IsString(sku) || !event_sku_valid(sku->valuestring) ||
-		    !cJSON_IsString(name) || !cJSON_IsNumber(price) || price->valuedouble < 0 ||
-		    !cJSON_IsNumber(stock) || stock->valuedouble < 0) {
-			log_warn("inventory: catalog product %d is invalid (needs sku, name, price_cents, stock)",
-				 c->loaded);
+		    !cJSON_IsString(name) || !whole_in(price, 0, EVENT_MAX_PRICE_CENTS) ||
+		    !whole_in(stock, 0, CATALOG_MAX_STOCK) ||
+		    (currency != NULL && !cJSON_IsString(currency))) {
+			log_warn("inventory: catalog product %d is invalid (needs sku, name, price_cents from 0 to %lld, stock from 0 to %lld)",
+				 c->loaded, EVENT_MAX_PRICE_CENTS, CATALOG_MAX_STOCK);
 			sqlite3_finalize(ins);
 			return -1;
 		}

@@ -9,7 +9,7 @@
 static enum consumer_result change(struct order *o, const struct event *ev,
 				   struct order_record *rec, int found)
 {
-	char *items = event_items_text(ev, 0);
+	char *items = event_items_canonical(ev);
 	char *priced = event_items_text(ev, 1);
 	enum consumer_result result = CONSUMER_APPLIED;
 

@@ -2,6 +2,7 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
+#include "event.h"
 #include "front.h"
 #include "log.h"
 
@@ -100,16 +101,25 @@ static int route_request(struct mg_connection *conn, struct front *f, const char
 	}
 	if (strncmp(path, ORDERS_PREFIX, plen) == 0) {
 		const char *id = path + plen;
-		const char *slash = strchr(id, '/');
+		size_t idlen = strlen(id), clen = strlen("/cancel");
 		char one[64];
-		if (slash != NULL && strcmp(slash, "/cancel") == 0 && (size_t)(slash - id) < sizeof one) {
+		/* Whatever stands between the prefix and "/cancel" is the id, so
+		 * that a malformed one ("../x") is a 400, not another route. */
+		if (idlen > clen && strcmp(id + idlen - clen, "/cancel") == 0) {
 			*route = "/api/v1/orders/{id}/cancel";
-			memcpy(one, id, (size_t)(slash - id));
-			one[slash - id] = '\0';
+			if (idlen - clen >= sizeof one)
+				return http_reply_error(conn, 400, "invalid_order_id",
+							"an order id is a lower-case UUID");
+			memcpy(one, id, idlen - clen);
+			one[idlen - clen] = '\0';
 			return post ? front_cancel_order(conn, f, one) : method_not_allowed(conn, "POST");
 		}
 		*route = "/api/v1/orders/{id}";
-		return get ? front_get_order(conn, f, id) : method_not_allowed(conn, "GET");
+		/* A malformed id is a 400 whatever the method: a decoded %00 may
+		 * have cut "/cancel" off the path. */
+		if (get || !event_order_id_valid(id))
+			return front_get_order(conn, f, id);
+		return method_not_allowed(conn, "GET");
 	}
 	if (!get)
 		return method_not_allowed(conn, "GET");

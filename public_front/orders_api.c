@@ -78,6 +78,39 @@ static int publish_event(struct front *f, const char *topic, const struct event 
 	return rc;
 }
 
+/* For a keyed retry: 1 when the order daemon already has this id with other
+ * items (the key was reused for another order), else 0. An unreachable
+ * order daemon is no reason to refuse: the inventory and the order daemon
+ * dead-letter a conflicting send themselves. */
+static int idempotency_conflict(struct front *f, const struct event *ev)
+{
+	struct http_response r;
+	struct event *known = calloc(1, sizeof *known);
+	char path[96], err[128];
+	char *a = NULL, *b = NULL;
+	cJSON *root = NULL;
+	int conflict = 0;
+
+	snprintf(path, sizeof path, "/orders/%s", ev->order_id);
+	if (known == NULL || http_client_get(&f->order, path, FRONT_DAEMON_TIMEOUT_MS, &r) != 0) {
+		free(known);
+		return 0;
+	}
+	if (r.status == 200 && (root = cJSON_ParseWithLength(r.body, r.len)) != NULL &&
+	    event_items_from_json(cJSON_GetObjectItemCaseSensitive(root, "items"), known, 0, err,
+				  sizeof err) == 0) {
+		a = event_items_canonical(known);
+		b = event_items_canonical(ev);
+		conflict = a != NULL && b != NULL && strcmp(a, b) != 0;
+	}
+	free(a);
+	free(b);
+	cJSON_Delete(root);
+	http_response_free(&r);
+	free(known);
+	return conflict;
+}
+
 /* Reads and checks the body into ev; replies itself and returns the status
  * on failure, 0 on success. */
 static int read_order_body(struct mg_connection *conn, struct event *ev)
@@ -97,8 +130,8 @@ static int read_order_body(struct mg_connection *conn, struct event *ev)
 	case HTTP_BODY_OK:
 		break;
 	}
-	if (!event_utf8_valid(body, len) || (root = cJSON_ParseWithLength(body, len)) == NULL)
-		status = http_reply_error(conn, 400, "invalid_json", "the body is not valid JSON");
+	if ((root = event_json_parse(body, len, err, sizeof err)) == NULL)
+		status = http_reply_error(conn, 400, "invalid_json", "the body is not valid JSON: %s", err);
 	else if (!cJSON_IsObject(root))
 		status = http_reply_error(conn, 400, "invalid_order", "the body must be a JSON object");
 	else if (event_items_from_json(cJSON_GetObjectItemCaseSensitive(root, "items"), ev, 0, err,
@@ -129,6 +162,12 @@ int front_post_order(struct mg_connection *conn, struct front *f)
 		status = http_reply_error(conn, 400, "invalid_idempotency_key",
 					  "Idempotency-Key must be 1 to %d printable ASCII characters",
 					  IDEMPOTENCY_KEY_MAX);
+		goto out;
+	}
+	if (mg_get_header(conn, "Idempotency-Key") != NULL && idempotency_conflict(f, ev)) {
+		status = http_reply_error(conn, 422, "idempotency_key_reused",
+					  "this Idempotency-Key was used for order %s with other items",
+					  ev->order_id);
 		goto out;
 	}
 	event_now_rfc3339(ev->created_at);

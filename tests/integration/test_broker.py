@@ -1,0 +1,297 @@
+"""The bus: broker outages, daemons that stop or crash, and what other
+programs (duplicates, reordering, garbage) put on the topics."""
+
+import json
+import os
+import signal
+import tempfile
+import shutil
+import time
+
+from harness import (POLL, Build, Shop, assert_eq, assert_error_body, assert_in, assert_status,
+                     assert_true, free_ports, new_order_id, rfc3339_now, run_binary, wait_until)
+from test_flows import broker_gauge, check_front_metrics
+
+ORDERS = "/api/v1/orders"
+PREFIX = "webshop/"
+
+
+def poll_status(shop, path, want, timeout=5.0, get=None):
+    """Polls a GET until it answers `want`; returns the response."""
+    get = get or shop.get
+    last = []
+
+    def ok():
+        r = get(path)
+        last[:] = [r]
+        return r if r.status == want else None
+    try:
+        return wait_until(ok, timeout * shop.build.slow, "%s to answer %d" % (path, want))
+    except AssertionError:
+        r = last[0]
+        raise AssertionError("%s: expected HTTP %d within %.0fs, got %d %s"
+                             % (path, want, timeout, r.status, r.text[:300])) from None
+
+
+def test_broker_down_while_running(shop):
+    first = shop.order([{"sku": "MUG-001", "qty": 1}])
+    shop.wait_status(first, "confirmed")
+
+    shop.stop_broker()
+    r = shop.post(ORDERS, {"items": [{"sku": "MUG-001", "qty": 1}]})
+    assert_status(r, 503, "POST order with the broker down")
+    assert_error_body(r, "POST order with the broker down")
+    retry = r.headers.get("Retry-After")
+    assert_true(retry is not None and retry.strip().isdigit(),
+                "the 503 has a Retry-After of seconds", dict(r.headers))
+    ready = poll_status(shop, "/readyz", 503)
+    assert_in("broker", ready.text.lower(), "/readyz names the broker")
+    for name, get in (("inventory", shop.inv), ("order", shop.ord)):
+        h = poll_status(shop, "/healthz", 503, get=get)
+        assert_eq(h.body.get("broker") if isinstance(h.body, dict) else h.text, "disconnected",
+                  "%s /healthz broker with the broker down" % name)
+    wait_until(lambda: _gauge_zero(shop), 5 * shop.build.slow, "the broker gauge to drop to 0")
+    # what does not need the bus still works
+    assert_status(shop.get("/api/v1/catalog"), 200, "catalog with the broker down")
+    o = shop.get("%s/%s" % (ORDERS, first))
+    assert_status(o, 200, "GET order with the broker down")
+    assert_eq(o.body.get("status"), "confirmed", "status of the earlier order")
+
+    shop.start_broker()
+    deadline = time.monotonic() + 15 * shop.build.slow
+    while True:
+        r = shop.post(ORDERS, {"items": [{"sku": "MUG-001", "qty": 1}]})
+        if r.status == 202:
+            break
+        assert_status(r, 503, "POST order while the broker comes back")
+        assert_true(time.monotonic() < deadline, "orders accepted within 15 s of the broker's restart")
+        time.sleep(0.1)
+    shop.wait_status(r.body["order_id"], "confirmed", timeout=20)
+    poll_status(shop, "/readyz", 200, timeout=15)
+    check_front_metrics(shop, broker_up=True)
+    shop.check_invariants()
+    # nothing half-accepted: the order daemon knows exactly the orders that got a 202
+    known = sorted(o["order_id"] for o in shop.ord("/orders").body["orders"])
+    assert_eq(known, sorted(shop.accepted), "orders known to the order daemon (only the 202s)")
+
+
+def _gauge_zero(shop):
+    r = shop.get("/metrics")
+    assert_status(r, 200, "GET /metrics")
+    return broker_gauge(r.text) == 0.0
+
+
+def test_broker_down_at_start(build):
+    closed, p1, p2, p3 = free_ports(4)
+    url = "tcp://127.0.0.1:%d" % closed
+    tmp = tempfile.mkdtemp(prefix="shop-it-nobroker-")
+    try:
+        runs = {
+            "inventory": ["--inventory-port", str(p1)],
+            "order": ["--order-port", str(p2)],
+            "front": ["--front-port", str(p3), "--inventory-url", "http://127.0.0.1:%d" % p1,
+                      "--order-url", "http://127.0.0.1:%d" % p2],
+        }
+        for name, args in runs.items():
+            argv = ["--data-dir", os.path.join(tmp, name), "--broker-url", url, "--instance", "it"] + args
+            t0 = time.monotonic()
+            rc, out, err = run_binary(build, name, argv, timeout=10)
+            what = "shop-%s with no broker at %s" % (name, url)
+            assert_true(rc > 0, what + " exits with a non-zero status (not a signal)", rc)
+            lines = [l for l in err.splitlines() if l.strip()]
+            assert_true(lines, what + " says why on stderr")
+            assert_true(any("broker" in l.lower() or str(closed) in l for l in lines),
+                        what + ": a line on stderr names the broker", err)
+            assert_true(time.monotonic() - t0 < 10 * build.slow, what + " exits within 10 s")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_order_daemon_down_and_back(shop):
+    first = shop.order([{"sku": "MUG-001", "qty": 1}])
+    shop.wait_status(first, "confirmed")
+    rc = shop.stop("order")
+    assert_eq(rc, 0, "exit status of shop-order after SIGTERM")
+    ready = poll_status(shop, "/readyz", 503)
+    assert_in("order", ready.text.lower(), "/readyz names the order daemon")
+    r = shop.get("%s/%s" % (ORDERS, first))
+    assert_status(r, 503, "GET order with the order daemon down")
+    assert_error_body(r, "GET order with the order daemon down")
+    r = shop.post(ORDERS, {"items": [{"sku": "TEE-002", "qty": 2}]})
+    assert_status(r, (202, 503), "POST order with the order daemon down")
+    if r.status == 503:
+        assert_error_body(r, "POST order with the order daemon down")
+    shop.start("order")
+    poll_status(shop, "/readyz", 200, timeout=10)
+    if r.status == 202:  # it waited at the broker for the daemon
+        shop.wait_status(r.body["order_id"], "confirmed", timeout=20)
+    o = shop.wait_status(first, "confirmed")
+    assert_eq(o.get("total_cents"), 1200, "the earlier order survived the restart")
+    shop.check_invariants()
+
+
+def test_inventory_down_and_back(shop):
+    rc = shop.stop("inventory")
+    assert_eq(rc, 0, "exit status of shop-inventory after SIGTERM")
+    r = shop.get("/api/v1/catalog")
+    assert_status(r, 503, "catalog with the inventory down")
+    assert_error_body(r, "catalog with the inventory down")
+    ready = poll_status(shop, "/readyz", 503)
+    assert_in("inventory", ready.text.lower(), "/readyz names the inventory")
+    r = shop.post(ORDERS, {"items": [{"sku": "CAP-003", "qty": 2}]})
+    assert_status(r, (202, 503), "POST order with the inventory down")
+    shop.start("inventory")
+    poll_status(shop, "/readyz", 200, timeout=10)
+    if r.status == 202:
+        shop.wait_status(r.body["order_id"], "confirmed", timeout=20)
+    cat = shop.catalog_by_sku()
+    assert_eq(cat["CAP-003"]["available"], 5 - (2 if r.status == 202 else 0),
+              "CAP-003 available after the restart (catalog loaded once)")
+    shop.check_invariants()
+
+
+def test_daemons_killed_mid_traffic(shop):
+    """SIGKILL the daemons while orders flow: after restarts every accepted
+    order is final and the stock adds up."""
+    def burst(n):
+        for i in range(n):
+            r = shop.post(ORDERS, {"items": [{"sku": "MUG-001", "qty": 1 + i % 3},
+                                             {"sku": "TEE-002", "qty": 1}]})
+            assert_status(r, (202, 503), "POST order during crashes")
+
+    burst(10)
+    shop.kill("inventory", signal.SIGKILL)
+    burst(10)
+    shop.start("inventory")
+    burst(5)
+    shop.kill("order", signal.SIGKILL)
+    burst(10)
+    shop.start("order")
+    burst(5)
+    assert_true(len(shop.accepted) >= 20, "most orders accepted", len(shop.accepted))
+    for oid in sorted(shop.accepted):
+        shop.wait_final(oid, timeout=30)
+    shop.check_invariants(timeout=30)
+
+
+def test_status_topics(shop):
+    def statuses():
+        c = shop.mqtt()
+        try:
+            c.subscribe(PREFIX + "status/#")
+            return {t: p for t, p in c.messages(0.3)}
+        finally:
+            c.close()
+
+    def status_of(st, service):
+        found = [p for t, p in st.items() if service in t.split("/")[-2] and t.endswith("/it")]
+        return found[0] if found else None
+
+    st = statuses()
+    for service in ("inventory", "order", "front"):
+        assert_eq(status_of(st, service), "online", "retained status of %s (topics %s)" % (service, st))
+    shop.stop("order")
+    wait_until(lambda: status_of(statuses(), "order") == "offline", 5, "order status offline after SIGTERM")
+    shop.kill("inventory", signal.SIGKILL)
+    wait_until(lambda: status_of(statuses(), "inventory") == "offline", 10,
+               "inventory status offline (Last Will) after SIGKILL")
+    shop.start("inventory")
+    shop.start("order")
+    st = statuses()
+    for service in ("inventory", "order"):
+        assert_eq(status_of(st, service), "online", "status of %s after the restart" % service)
+
+
+def _send_event(order_id, items):
+    return {"v": 1, "order_id": order_id, "items": items, "created_at": rfc3339_now()}
+
+
+def test_garbage_on_the_bus(shop):
+    """Payloads that fail to parse or validate are dead-lettered and
+    acknowledged: they change nothing and stop nothing."""
+    before = shop.catalog_by_sku()
+    oid = new_order_id()
+    send = '{"v":1,"order_id":"%s","items":%s,"created_at":"2024-01-01T00:00:00Z"}'
+    invalid_everywhere = [
+        b"not json", b"\xff\xfe\xfd", b"", b"[]", b"{}", b'{"v":1}', b"null", b"42",
+        b'{"v":1,"order_id":"nope","items":[{"sku":"MUG-001","qty":1}],"created_at":"x"}',
+        ('{"v":1,"order_id":"%s"' % oid).encode(),                       # truncated
+        ('{"v":2,"order_id":"%s"}' % oid).encode(),                      # unknown schema version
+        ('{"order_id":"%s"}' % oid).encode(),                            # no version
+        ('{"v":1,"order_id":"%s"}' % oid.upper()).encode(),              # not canonical
+        ('{"v":1,"order_id":"%s"} tail' % oid).encode(),                 # trailing bytes
+        b'{"v":1,"order_id":"' + b"a" * 200000 + b'"}',                  # huge
+        b'{"a":' * 10000,                                                # deeply nested
+    ]
+    per_topic = {
+        "order/send": [(send % (oid, '"MUG-001"')).encode(),
+                       (send % (oid, '[{"sku":"MUG-001","qty":-5}]')).encode(),
+                       (send % (oid, '[{"sku":"MUG-001","qty":1.5}]')).encode(),
+                       (send % (oid, '[]')).encode(),
+                       (send % (oid, '[{"sku":"MUG 001","qty":1}]')).encode(),
+                       ('{"v":1,"order_id":"%s","items":[{"sku":"MUG-001","qty":1}]}' % oid).encode()],
+        "inventory/in-stock": [json.dumps(
+            {"v": 1, "order_id": oid, "items": [{"sku": "MUG-001", "qty": 1, "unit_price_cents": 1200}],
+             "total_cents": 1}).encode()],
+        "inventory/out-of-stock": [json.dumps({"v": 1, "order_id": oid, "reason": "because"}).encode()],
+    }
+    topics = ["order/send", "order/cancel", "inventory/in-stock", "inventory/out-of-stock",
+              "order/canceled", "inventory/released"]
+    c = shop.mqtt()
+    try:
+        for topic in topics:
+            for payload in invalid_everywhere + per_topic.get(topic, []):
+                c.publish(PREFIX + topic, payload)
+        c.publish(PREFIX + "something/else", b"ignored")
+    finally:
+        c.close()
+    # the shop is still up and works
+    good = shop.order([{"sku": "MUG-001", "qty": 1}])
+    shop.wait_status(good, "confirmed")
+    for name, get in (("inventory", shop.inv), ("order", shop.ord)):
+        assert_status(get("/healthz"), 200, "%s /healthz after garbage" % name)
+    assert_status(shop.get("/readyz"), 200, "/readyz after garbage")
+    assert_status(shop.ord("/orders/%s" % oid), 404, "order daemon: the invalid events created no order")
+    assert_status(shop.inv("/reservations/%s" % oid), 404,
+                  "inventory: the invalid events created no reservation")
+    shop.check_invariants()
+    assert_eq(shop.available("MUG-001"), before["MUG-001"]["available"] - 1, "MUG-001 available")
+
+
+def test_duplicate_and_reordered_events(shop):
+    before = shop.catalog_by_sku()
+    dup, early_cancel, conflict = new_order_id(), new_order_id(), new_order_id()
+    c = shop.mqtt()
+    try:
+        # the same order/send three times: reserved once
+        ev = _send_event(dup, [{"sku": "MUG-001", "qty": 2}])
+        for _ in range(3):
+            c.publish(PREFIX + "order/send", ev)
+        # a cancel before its order: a tombstone, the order is never reserved
+        c.publish(PREFIX + "order/cancel", {"v": 1, "order_id": early_cancel})
+        c.publish(PREFIX + "order/send", _send_event(early_cancel, [{"sku": "TEE-002", "qty": 3}]))
+        # the same id with other items: the first version stands
+        c.publish(PREFIX + "order/send", _send_event(conflict, [{"sku": "MUG-001", "qty": 1}]))
+        c.publish(PREFIX + "order/send", _send_event(conflict, [{"sku": "CAP-003", "qty": 4}]))
+    finally:
+        c.close()
+
+    def final(oid):
+        r = shop.ord("/orders/%s" % oid)
+        return r.body if r.status == 200 and r.body.get("status") in ("confirmed", "rejected", "canceled") else None
+
+    o = wait_until(lambda: final(dup), 15, "order %s final" % dup)
+    assert_eq(o["status"], "confirmed", "status of the thrice-sent order")
+    o = wait_until(lambda: final(early_cancel), 15, "order %s final" % early_cancel)
+    assert_eq(o["status"], "canceled", "status of the order canceled before it was sent")
+    o = wait_until(lambda: final(conflict), 15, "order %s final" % conflict)
+    assert_eq(o["status"], "confirmed", "status of the conflicting order")
+    assert_eq([(i["sku"], i["qty"]) for i in o["items"]], [("MUG-001", 1)], "items of the conflicting order")
+    shop.check_invariants()
+    r = shop.inv("/reservations/%s" % early_cancel)
+    assert_status(r, 200, "reservation of the early-canceled order")
+    assert_in(r.body.get("status"), ("tombstone", "released"), "reservation of the early-canceled order")
+    after = shop.catalog_by_sku()
+    assert_eq(after["MUG-001"]["available"], before["MUG-001"]["available"] - 3, "MUG-001 available")
+    assert_eq(after["TEE-002"]["available"], before["TEE-002"]["available"], "TEE-002 available")
+    assert_eq(after["CAP-003"]["available"], before["CAP-003"]["available"], "CAP-003 available")

@@ -1,0 +1,572 @@
+/* Unit tests of the order daemon's store and topic handlers (order/order_store.c,
+ * order_apply.c, on_*.c) on in-memory databases, without a broker: the join
+ * rules of DESIGN.md "Order state: convergent, not ordered". */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "log.h"
+#include "order.h"
+
+#define ID1 "11111111-1111-4111-8111-111111111111"
+#define ID2 "22222222-2222-4222-8222-222222222222"
+#define ID3 "33333333-3333-4333-8333-333333333333"
+#define ID4 "44444444-4444-4444-8444-444444444444"
+#define ID5 "55555555-5555-4555-8555-555555555555"
+#define ID6 "66666666-6666-4666-8666-666666666666"
+#define ID7 "77777777-7777-4777-8777-777777777777"
+#define ID8 "88888888-8888-4888-8888-888888888888"
+
+#define ITEMS "[{\"sku\":\"A\",\"qty\":3},{\"sku\":\"B\",\"qty\":2}]"
+#define ITEMS_PRICED \
+	"[{\"sku\":\"A\",\"qty\":3,\"unit_price_cents\":250},{\"sku\":\"B\",\"qty\":2,\"unit_price_cents\":1000}]"
+#define TOTAL 2750
+
+#define T_CANCELED "webshop/order/canceled"
+
+/* --- helpers ------------------------------------------------------------ */
+
+static int open_order(struct order *o)
+{
+	memset(o, 0, sizeof *o);
+	o->svc.prefix = "webshop/";
+	o->redrive_s = 5;
+	o->sync = "normal";
+	return order_store_open(&o->store, ":memory:", o->sync);
+}
+
+static int decode_at(const char *file, int line, enum event_kind kind, const char *json,
+		     struct event *ev)
+{
+	char err[256] = "";
+	int rc = event_decode(kind, json, strlen(json), ev, err, sizeof err);
+
+	if (!CHECK_EQ_INT_AT(file, line, rc, 0)) {
+		fprintf(stderr, "  (cannot decode test event: %s: %s)\n", err, json);
+		return 0;
+	}
+	return 1;
+}
+
+/* Builds the event of a kind for order id (the payloads the other services send). */
+static int make_event_at(const char *file, int line, enum event_kind kind, const char *id,
+			 struct event *ev)
+{
+	char json[1024];
+
+	switch (kind) {
+	case EVENT_ORDER_SEND:
+		snprintf(json, sizeof json,
+			 "{\"v\":1,\"order_id\":\"%s\",\"items\":" ITEMS
+			 ",\"created_at\":\"2024-05-01T12:00:00.000Z\"}", id);
+		break;
+	case EVENT_IN_STOCK:
+		snprintf(json, sizeof json,
+			 "{\"v\":1,\"order_id\":\"%s\",\"items\":" ITEMS_PRICED ",\"total_cents\":%d}",
+			 id, TOTAL);
+		break;
+	case EVENT_OUT_OF_STOCK:
+		snprintf(json, sizeof json,
+			 "{\"v\":1,\"order_id\":\"%s\",\"reason\":\"insufficient_stock\",\"sku\":\"B\","
+			 "\"items\":" ITEMS "}", id);
+		break;
+	default:
+		snprintf(json, sizeof json, "{\"v\":1,\"order_id\":\"%s\"}", id);
+		break;
+	}
+	return decode_at(file, line, kind, json, ev);
+}
+
+static consumer_apply_fn handler_of(enum event_kind kind)
+{
+	switch (kind) {
+	case EVENT_ORDER_SEND: return order_on_order_send;
+	case EVENT_ORDER_CANCEL: return order_on_order_cancel;
+	case EVENT_IN_STOCK: return order_on_in_stock;
+	case EVENT_OUT_OF_STOCK: return order_on_out_of_stock;
+	case EVENT_RELEASED: return order_on_released;
+	default: return NULL;
+	}
+}
+
+/* Runs the handler of ev's kind in a transaction as the consumer does. */
+static enum consumer_result apply_ev(struct order *o, const struct event *ev)
+{
+	consumer_apply_fn fn = handler_of(ev->kind);
+	enum consumer_result r;
+
+	if (fn == NULL || db_exec(&o->store.db, "BEGIN IMMEDIATE") != 0)
+		return CONSUMER_DB_ERROR;
+	r = fn(o, ev);
+	if (db_exec(&o->store.db, r == CONSUMER_DB_ERROR ? "ROLLBACK" : "COMMIT") != 0)
+		return CONSUMER_DB_ERROR;
+	return r;
+}
+
+static enum consumer_result apply_at(const char *file, int line, struct order *o,
+				     enum event_kind kind, const char *id)
+{
+	struct event *ev = malloc(sizeof *ev);
+	enum consumer_result r = CONSUMER_DB_ERROR;
+
+	if (ev != NULL && make_event_at(file, line, kind, id, ev))
+		r = apply_ev(o, ev);
+	free(ev);
+	return r;
+}
+#define APPLY(o, kind, id) apply_at(__FILE__, __LINE__, o, kind, id)
+
+/* Loads an order (0 found) into rec; the caller frees it. */
+static int load(struct order *o, const char *id, struct order_record *rec)
+{
+	return order_store_load(&o->store, id, rec);
+}
+
+static long long q_int(struct order *o, const char *sql, const char *param)
+{
+	sqlite3_stmt *st;
+	long long v = -999;
+
+	if (sqlite3_prepare_v2(o->store.db.handle, sql, -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "cannot prepare %s: %s\n", sql, sqlite3_errmsg(o->store.db.handle));
+		return v;
+	}
+	if (param != NULL)
+		sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static long long canceled_rows(struct order *o, const char *id)
+{
+	return q_int(o, "SELECT count(*) FROM outbox WHERE topic = '" T_CANCELED "'"
+		     " AND json_extract(payload, '$.order_id') = ?", id);
+}
+
+/* The fields a client or the other services can observe. */
+static void expect_record_at(const char *file, int line, struct order *o, const char *id,
+			     enum order_status status, const char *items, const char *priced,
+			     long long total, int released)
+{
+	struct order_record rec;
+
+	if (CHECK_EQ_INT_AT(file, line, load(o, id, &rec), 0)) {
+		CHECK_EQ_STR_AT(file, line, order_status_name(rec.status), order_status_name(status));
+		CHECK_EQ_STR_AT(file, line, rec.items, items);
+		CHECK_EQ_STR_AT(file, line, rec.priced, priced);
+		CHECK_EQ_INT_AT(file, line, rec.total_cents, total);
+		CHECK_EQ_INT_AT(file, line, rec.released, released);
+	}
+	order_record_free(&rec);
+}
+#define EXPECT_RECORD(o, id, status, items, priced, total, released) \
+	expect_record_at(__FILE__, __LINE__, o, id, status, items, priced, total, released)
+
+/* --- tests ------------------------------------------------------------- */
+
+static void test_send_then_outcomes(struct order *o)
+{
+	struct order_record rec;
+
+	CHECK_EQ_INT(load(o, ID1, &rec), 1);
+	CHECK_EQ_STR(rec.order_id, ID1);
+	CHECK_EQ_INT(rec.total_cents, -1);
+	order_record_free(&rec);
+
+	/* send -> pending */
+	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID1), CONSUMER_APPLIED);
+	EXPECT_RECORD(o, ID1, ORDER_PENDING, ITEMS, NULL, -1, 0);
+	if (CHECK_EQ_INT(load(o, ID1, &rec), 0)) {
+		CHECK_EQ_STR(rec.created_at, "2024-05-01T12:00:00.000Z");
+		CHECK_TRUE(rec.next_redrive_ms > service_now_ms());
+		CHECK_TRUE(rec.next_redrive_ms <= service_now_ms() + 5000);
+	}
+	order_record_free(&rec);
+	/* in-stock -> confirmed with prices and total */
+	CHECK_EQ_INT(APPLY(o, EVENT_IN_STOCK, ID1), CONSUMER_APPLIED);
+	EXPECT_RECORD(o, ID1, ORDER_CONFIRMED, ITEMS, ITEMS_PRICED, TOTAL, 0);
+
+	/* send -> out-of-stock -> rejected with the reason */
+	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID2), CONSUMER_APPLIED);
+	CHECK_EQ_INT(APPLY(o, EVENT_OUT_OF_STOCK, ID2), CONSUMER_APPLIED);
+	EXPECT_RECORD(o, ID2, ORDER_REJECTED, ITEMS, NULL, -1, 0);
+	if (CHECK_EQ_INT(load(o, ID2, &rec), 0)) {
+		CHECK_EQ_STR(rec.reason, "insufficient_stock");
+		CHECK_EQ_STR(rec.reason_sku, "B");
+	}
+	order_record_free(&rec);
+	/* Neither is owed a re-drive any more; nothing was published. */
+	{
+		struct order_record due[8];
+		int n = order_store_due(&o->store, service_now_ms() + 3600 * 1000, due, 8);
+		CHECK_EQ_INT(n, 0);
+		for (int i = 0; i < n; i++)
+			order_record_free(&due[i]);
+	}
+	CHECK_EQ_INT(q_int(o, "SELECT count(*) FROM outbox", NULL), 0);
+}
+
+static void test_cancel_wins(struct order *o)
+{
+	long long rows = q_int(o, "SELECT count(*) FROM outbox", NULL);
+	char *payload = NULL;
+
+	/* over confirmed */
+	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_CANCEL, ID1), CONSUMER_APPLIED);
+	EXPECT_RECORD(o, ID1, ORDER_CANCELED, ITEMS, ITEMS_PRICED, TOTAL, 0);
+	CHECK_EQ_INT(canceled_rows(o, ID1), 1);
+	CHECK_EQ_INT(q_int(o, "SELECT count(*) FROM outbox", NULL), rows + 1);
+	{
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(o->store.db.handle,
+				       "SELECT payload FROM outbox ORDER BY id DESC LIMIT 1", -1, &st,
+				       NULL) == SQLITE_OK) {
+			if (sqlite3_step(st) == SQLITE_ROW)
+				payload = strdup((const char *)sqlite3_column_text(st, 0));
+			sqlite3_finalize(st);
+		}
+	}
+	{
+		struct event ev;
+		if (CHECK_TRUE(payload != NULL) &&
+		    decode_at(__FILE__, __LINE__, EVENT_ORDER_CANCELED, payload, &ev))
+			CHECK_EQ_STR(ev.order_id, ID1);
+	}
+	free(payload);
+	/* A late in-stock or out-of-stock does not revive it. */
+	CHECK_EQ_INT(APPLY(o, EVENT_IN_STOCK, ID1), CONSUMER_APPLIED);
+	CHECK_EQ_INT(APPLY(o, EVENT_OUT_OF_STOCK, ID1), CONSUMER_APPLIED);
+	EXPECT_RECORD(o, ID1, ORDER_CANCELED, ITEMS, ITEMS_PRICED, TOTAL, 0);
+	/* The canceled order is owed order/canceled until released. */
+	{
+		struct order_record due[8];
+		int n = order_store_due(&o->store, service_now_ms() + 3600 * 1000, due, 8);
+		if (CHECK_EQ_INT(n, 1))
+			CHECK_EQ_STR(due[0].order_id, ID1);
+		for (int i = 0; i < n; i++)
+			order_record_free(&due[i]);
+	}
+	/* released -> released = 1, still canceled, nothing owed */
+	CHECK_EQ_INT(APPLY(o, EVENT_RELEASED, ID1), CONSUMER_APPLIED);
+	EXPECT_RECORD(o, ID1, ORDER_CANCELED, ITEMS, ITEMS_PRICED, TOTAL, 1);
+	{
+		struct order_record due[8];
+		int n = order_store_due(&o->store, service_now_ms() + 3600 * 1000, due, 8);
+		CHECK_EQ_INT(n, 0);
+		for (int i = 0; i < n; i++)
+			order_record_free(&due[i]);
+	}
+	/* A cancel after released publishes nothing more. */
+	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_CANCEL, ID1), CONSUMER_APPLIED);
+	CHECK_EQ_INT(canceled_rows(o, ID1), 1);
+	EXPECT_RECORD(o, ID1, ORDER_CANCELED, ITEMS, ITEMS_PRICED, TOTAL, 1);
+
+	/* over rejected */
+	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_CANCEL, ID2), CONSUMER_APPLIED);
+	EXPECT_RECORD(o, ID2, ORDER_CANCELED, ITEMS, NULL, -1, 0);
+	CHECK_EQ_INT(canceled_rows(o, ID2), 1);
+	/* over pending */
+	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID3), CONSUMER_APPLIED);
+	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_CANCEL, ID3), CONSUMER_APPLIED);
+	EXPECT_RECORD(o, ID3, ORDER_CANCELED, ITEMS, NULL, -1, 0);
+	CHECK_EQ_INT(APPLY(o, EVENT_IN_STOCK, ID3), CONSUMER_APPLIED);
+	EXPECT_RECORD(o, ID3, ORDER_CANCELED, ITEMS, ITEMS_PRICED, TOTAL, 0);
+}
+
+static void test_cancel_before_send(struct order *o)
+{
+	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_CANCEL, ID4), CONSUMER_APPLIED);
+	EXPECT_RECORD(o, ID4, ORDER_CANCELED, NULL, NULL, -1, 0);
+	CHECK_EQ_INT(canceled_rows(o, ID4), 1);
+	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID4), CONSUMER_APPLIED);
+	EXPECT_RECORD(o, ID4, ORDER_CANCELED, ITEMS, NULL, -1, 0);
+	/* and a duplicate of that send changes nothing */
+	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID4), CONSUMER_APPLIED);
+	EXPECT_RECORD(o, ID4, ORDER_CANCELED, ITEMS, NULL, -1, 0);
+	CHECK_EQ_INT(canceled_rows(o, ID4), 1);
+}
+
+static void test_outcome_before_send(struct order *o)
+{
+	struct order_record rec;
+
+	/* in-stock first: created confirmed; the send afterwards changes nothing */
+	CHECK_EQ_INT(APPLY(o, EVENT_IN_STOCK, ID5), CONSUMER_APPLIED);
+	EXPECT_RECORD(o, ID5, ORDER_CONFIRMED, ITEMS, ITEMS_PRICED, TOTAL, 0);
+	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID5), CONSUMER_APPLIED);
+	EXPECT_RECORD(o, ID5, ORDER_CONFIRMED, ITEMS, ITEMS_PRICED, TOTAL, 0);
+
+	/* out-of-stock first: created rejected, with the items it carries */
+	CHECK_EQ_INT(APPLY(o, EVENT_OUT_OF_STOCK, ID6), CONSUMER_APPLIED);
+	EXPECT_RECORD(o, ID6, ORDER_REJECTED, ITEMS, NULL, -1, 0);
+	if (CHECK_EQ_INT(load(o, ID6, &rec), 0))
+		CHECK_EQ_STR(rec.reason, "insufficient_stock");
+	order_record_free(&rec);
+	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID6), CONSUMER_APPLIED);
+	EXPECT_RECORD(o, ID6, ORDER_REJECTED, ITEMS, NULL, -1, 0);
+
+	/* out-of-stock without items first, then the send fills them in */
+	{
+		struct event ev;
+		const char *json = "{\"v\":1,\"order_id\":\"" ID7 "\",\"reason\":\"unknown_sku\",\"sku\":\"Z\"}";
+		if (decode_at(__FILE__, __LINE__, EVENT_OUT_OF_STOCK, json, &ev))
+			CHECK_EQ_INT(apply_ev(o, &ev), CONSUMER_APPLIED);
+		EXPECT_RECORD(o, ID7, ORDER_REJECTED, NULL, NULL, -1, 0);
+		CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID7), CONSUMER_APPLIED);
+		EXPECT_RECORD(o, ID7, ORDER_REJECTED, ITEMS, NULL, -1, 0);
+		if (CHECK_EQ_INT(load(o, ID7, &rec), 0)) {
+			CHECK_EQ_STR(rec.reason, "unknown_sku");
+			CHECK_EQ_STR(rec.reason_sku, "Z");
+		}
+		order_record_free(&rec);
+	}
+
+	/* released first (an answer to a cancel whose record we lost): canceled */
+	CHECK_EQ_INT(APPLY(o, EVENT_RELEASED, ID8), CONSUMER_APPLIED);
+	EXPECT_RECORD(o, ID8, ORDER_CANCELED, NULL, NULL, -1, 1);
+	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID8), CONSUMER_APPLIED);
+	EXPECT_RECORD(o, ID8, ORDER_CANCELED, ITEMS, NULL, -1, 1);
+}
+
+/* Every record, in a comparable form. */
+struct snapshot {
+	enum order_status status;
+	char items[512];
+	char priced[512];
+	long long total;
+	int released;
+	char reason[32];
+};
+
+static int snap(struct order *o, const char *id, struct snapshot *s)
+{
+	struct order_record rec;
+	int rc = load(o, id, &rec);
+
+	memset(s, 0, sizeof *s);
+	if (rc == 0) {
+		s->status = rec.status;
+		snprintf(s->items, sizeof s->items, "%s", rec.items ? rec.items : "(null)");
+		snprintf(s->priced, sizeof s->priced, "%s", rec.priced ? rec.priced : "(null)");
+		s->total = rec.total_cents;
+		s->released = rec.released;
+		snprintf(s->reason, sizeof s->reason, "%s", rec.reason);
+	}
+	order_record_free(&rec);
+	return rc;
+}
+
+static void expect_same_snapshot_at(const char *file, int line, const struct snapshot *a,
+				    const struct snapshot *b)
+{
+	CHECK_EQ_STR_AT(file, line, order_status_name(a->status), order_status_name(b->status));
+	CHECK_EQ_STR_AT(file, line, a->items, b->items);
+	CHECK_EQ_STR_AT(file, line, a->priced, b->priced);
+	CHECK_EQ_INT_AT(file, line, a->total, b->total);
+	CHECK_EQ_INT_AT(file, line, a->released, b->released);
+	CHECK_EQ_STR_AT(file, line, a->reason, b->reason);
+}
+
+static void test_duplicates_are_noops(struct order *o)
+{
+	static const enum event_kind kinds[] = {
+		EVENT_ORDER_SEND, EVENT_IN_STOCK, EVENT_OUT_OF_STOCK, EVENT_ORDER_CANCEL, EVENT_RELEASED,
+	};
+	const char *ids[] = { ID1, ID2, ID3, ID4, ID5, ID6, ID7, ID8 };
+
+	for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+		for (size_t i = 0; i < sizeof ids / sizeof *ids; i++) {
+			struct snapshot before, after;
+			/* Apply once so the event is in the set, then again: no change. */
+			CHECK_EQ_INT(APPLY(o, kinds[k], ids[i]), CONSUMER_APPLIED);
+			CHECK_EQ_INT(snap(o, ids[i], &before), 0);
+			CHECK_EQ_INT(APPLY(o, kinds[k], ids[i]), CONSUMER_APPLIED);
+			CHECK_EQ_INT(snap(o, ids[i], &after), 0);
+			expect_same_snapshot_at(__FILE__, __LINE__, &after, &before);
+		}
+	}
+}
+
+static void test_conflicting_send(void)
+{
+	struct order o;
+	struct event ev;
+	struct snapshot before, after;
+	const char *other = "{\"v\":1,\"order_id\":\"" ID1 "\",\"items\":[{\"sku\":\"A\",\"qty\":4}],"
+			    "\"created_at\":\"2024-05-01T12:00:01.000Z\"}";
+
+	if (!CHECK_EQ_INT(open_order(&o), 0))
+		return;
+	CHECK_EQ_INT(APPLY(&o, EVENT_ORDER_SEND, ID1), CONSUMER_APPLIED);
+	CHECK_EQ_INT(snap(&o, ID1, &before), 0);
+	if (decode_at(__FILE__, __LINE__, EVENT_ORDER_SEND, other, &ev))
+		CHECK_EQ_INT(apply_ev(&o, &ev), CONSUMER_CONFLICT);
+	CHECK_EQ_INT(snap(&o, ID1, &after), 0);
+	expect_same_snapshot_at(__FILE__, __LINE__, &after, &before);
+	EXPECT_RECORD(&o, ID1, ORDER_PENDING, ITEMS, NULL, -1, 0);
+	/* After confirmation too, and the first version stands. */
+	CHECK_EQ_INT(APPLY(&o, EVENT_IN_STOCK, ID1), CONSUMER_APPLIED);
+	CHECK_EQ_INT(apply_ev(&o, &ev), CONSUMER_CONFLICT);
+	EXPECT_RECORD(&o, ID1, ORDER_CONFIRMED, ITEMS, ITEMS_PRICED, TOTAL, 0);
+	/* And on a canceled tombstone once its send filled the items. */
+	CHECK_EQ_INT(APPLY(&o, EVENT_ORDER_CANCEL, ID2), CONSUMER_APPLIED);
+	CHECK_EQ_INT(APPLY(&o, EVENT_ORDER_SEND, ID2), CONSUMER_APPLIED);
+	ev.items[0].qty = 4;
+	snprintf(ev.order_id, sizeof ev.order_id, "%s", ID2);
+	CHECK_EQ_INT(apply_ev(&o, &ev), CONSUMER_CONFLICT);
+	EXPECT_RECORD(&o, ID2, ORDER_CANCELED, ITEMS, NULL, -1, 0);
+	order_store_close(&o.store);
+}
+
+/* --- convergence ------------------------------------------------------- */
+
+/* Applies the events of one order in the given order to a fresh store and
+ * snapshots the result; each event `times` times in a row. */
+static int run_sequence(const enum event_kind *seq, int n, int times, struct snapshot *out)
+{
+	struct order o;
+	int ok = 1;
+
+	if (!CHECK_EQ_INT(open_order(&o), 0))
+		return 0;
+	for (int i = 0; i < n; i++)
+		for (int t = 0; t < times; t++)
+			ok &= CHECK_EQ_INT(APPLY(&o, seq[i], ID1), CONSUMER_APPLIED);
+	ok &= CHECK_EQ_INT(snap(&o, ID1, out), 0);
+	order_store_close(&o.store);
+	return ok;
+}
+
+static void seq_name(const enum event_kind *seq, int n, char *buf, size_t cap)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < n && used < cap; i++)
+		used += (size_t)snprintf(buf + used, cap - used, "%s%s", i ? ", " : "",
+					 event_topic_suffix(seq[i]));
+}
+
+static int next_permutation(int *a, int n)
+{
+	int i = n - 2, j = n - 1;
+
+	while (i >= 0 && a[i] >= a[i + 1])
+		i--;
+	if (i < 0)
+		return 0;
+	while (a[j] <= a[i])
+		j--;
+	int t = a[i];
+	a[i] = a[j];
+	a[j] = t;
+	for (int l = i + 1, r = n - 1; l < r; l++, r--) {
+		t = a[l];
+		a[l] = a[r];
+		a[r] = t;
+	}
+	return 1;
+}
+
+/* Every permutation of events gives one final state; returns how many. */
+static int check_convergence(const enum event_kind *events, int n, const struct snapshot *expected)
+{
+	int idx[8];
+	int count = 0;
+	struct snapshot first;
+	int have_first = 0;
+
+	for (int i = 0; i < n; i++)
+		idx[i] = i;
+	do {
+		enum event_kind seq[8];
+		struct snapshot s, twice;
+		char name[256];
+
+		for (int i = 0; i < n; i++)
+			seq[i] = events[idx[i]];
+		seq_name(seq, n, name, sizeof name);
+		count++;
+		if (!run_sequence(seq, n, 1, &s)) {
+			fprintf(stderr, "  (sequence: %s)\n", name);
+			continue;
+		}
+		if (!have_first) {
+			first = s;
+			have_first = 1;
+		}
+		{
+			int before = check_failures;
+			expect_same_snapshot_at(__FILE__, __LINE__, &s, &first);
+			if (expected != NULL)
+				expect_same_snapshot_at(__FILE__, __LINE__, &s, expected);
+			/* Every event delivered twice gives the same too. */
+			if (run_sequence(seq, n, 2, &twice))
+				expect_same_snapshot_at(__FILE__, __LINE__, &twice, &s);
+			if (check_failures != before)
+				fprintf(stderr, "  (sequence: %s)\n", name);
+		}
+	} while (next_permutation(idx, n));
+	return count;
+}
+
+static void test_convergence(void)
+{
+	static const enum event_kind confirmed_set[] = {
+		EVENT_ORDER_SEND, EVENT_IN_STOCK, EVENT_ORDER_CANCEL, EVENT_RELEASED,
+	};
+	static const enum event_kind rejected_set[] = {
+		EVENT_ORDER_SEND, EVENT_OUT_OF_STOCK, EVENT_ORDER_CANCEL, EVENT_RELEASED,
+	};
+	static const enum event_kind no_cancel_set[] = { EVENT_ORDER_SEND, EVENT_IN_STOCK };
+	struct snapshot expected;
+
+	memset(&expected, 0, sizeof expected);
+	expected.status = ORDER_CANCELED;
+	snprintf(expected.items, sizeof expected.items, "%s", ITEMS);
+	snprintf(expected.priced, sizeof expected.priced, "%s", ITEMS_PRICED);
+	expected.total = TOTAL;
+	expected.released = 1;
+	CHECK_EQ_INT(check_convergence(confirmed_set, 4, &expected), 24);
+
+	snprintf(expected.priced, sizeof expected.priced, "(null)");
+	expected.total = -1;
+	snprintf(expected.reason, sizeof expected.reason, "insufficient_stock");
+	CHECK_EQ_INT(check_convergence(rejected_set, 4, &expected), 24);
+
+	memset(&expected, 0, sizeof expected);
+	expected.status = ORDER_CONFIRMED;
+	snprintf(expected.items, sizeof expected.items, "%s", ITEMS);
+	snprintf(expected.priced, sizeof expected.priced, "%s", ITEMS_PRICED);
+	expected.total = TOTAL;
+	CHECK_EQ_INT(check_convergence(no_cancel_set, 2, &expected), 2);
+}
+
+static void test_status_names(void)
+{
+	CHECK_EQ_STR(order_status_name(ORDER_PENDING), "pending");
+	CHECK_EQ_STR(order_status_name(ORDER_CONFIRMED), "confirmed");
+	CHECK_EQ_STR(order_status_name(ORDER_REJECTED), "rejected");
+	CHECK_EQ_STR(order_status_name(ORDER_CANCELED), "canceled");
+}
+
+int main(void)
+{
+	struct order o;
+
+	log_init("test_order_store", LOG_LEVEL_WARN);
+	test_status_names();
+	if (CHECK_EQ_INT(open_order(&o), 0)) {
+		test_send_then_outcomes(&o);
+		test_cancel_wins(&o);
+		test_cancel_before_send(&o);
+		test_outcome_before_send(&o);
+		test_duplicates_are_noops(&o);
+		order_store_close(&o.store);
+	}
+	test_conflicting_send();
+	test_convergence();
+	return check_summary("test_order_store");
+}
