@@ -44,9 +44,7 @@ static void consumer_commit(struct consumer *c, struct consumer_txn *t)
 	unsigned long retries = 0;
 	int rc;
 
-	pthread_mutex_lock(c->db_lock);
-	rc = db_transaction_retry(c->db, consumer_txn_run, t, t->topic, &retries);
-	pthread_mutex_unlock(c->db_lock);
+	rc = db_transaction_retry(c->db, c->db_lock, consumer_txn_run, t, t->topic, &retries);
 	atomic_fetch_add(&c->retries, retries);
 	if (rc != 0) {
 		log_warn("consumer: stopping with a message on %s not committed; the broker keeps it",

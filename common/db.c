@@ -109,18 +109,26 @@ fail:
 	return -1;
 }
 
-int db_transaction_retry(struct db *db, db_txn_fn fn, void *arg, const char *what,
-			 unsigned long *retries)
+int db_transaction_retry(struct db *db, pthread_mutex_t *lock, db_txn_fn fn, void *arg,
+			 const char *what, unsigned long *retries)
 {
 	int backoff_ms = 10;
 
 	for (;;) {
-		if (db_transaction(db, fn, arg) == 0)
+		char error[160];
+		int rc;
+
+		if (lock != NULL)
+			pthread_mutex_lock(lock);
+		rc = db_transaction(db, fn, arg);
+		snprintf(error, sizeof error, "%s", sqlite3_errmsg(db->handle));
+		if (lock != NULL)
+			pthread_mutex_unlock(lock);
+		if (rc == 0)
 			return 0;
 		if (retries != NULL)
 			(*retries)++;
-		log_warn("db: %s failed (%s), retrying in %d ms", what,
-			 sqlite3_errmsg(db->handle), backoff_ms);
+		log_warn("db: %s failed (%s), retrying in %d ms", what, error, backoff_ms);
 		if (service_stopping)
 			return -1;
 		service_sleep_ms(backoff_ms);

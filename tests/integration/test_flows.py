@@ -225,6 +225,28 @@ def test_idempotency_key(shop):
     assert_eq(len(shop.ord("/orders").body["orders"]), 2, "number of orders")
 
 
+def test_idempotency_key_reused_with_other_items(shop):
+    before = shop.available("MUG-001")
+    key = {"Idempotency-Key": "it-reuse-%s" % new_order_id()}
+    r1 = shop.post(ORDERS, {"items": [{"sku": "MUG-001", "qty": 2}]}, key)
+    assert_status(r1, 202, "first POST with an Idempotency-Key")
+    shop.wait_status(r1.body["order_id"], "confirmed")
+    r2 = shop.post(ORDERS, {"items": [{"sku": "MUG-001", "qty": 3}]}, key)
+    assert_status(r2, 422, "same Idempotency-Key with other items")
+    assert_eq(r2.body.get("error"), "idempotency_key_reused", "error code")
+    assert_true(isinstance(r2.body.get("message"), str), "error message", r2.body)
+    # the same lines in another order are the same order, not a conflict
+    two = {"Idempotency-Key": "it-two-%s" % new_order_id()}
+    r3 = shop.post(ORDERS, {"items": [{"sku": "MUG-001", "qty": 1}, {"sku": "TEE-002", "qty": 1}]}, two)
+    assert_status(r3, 202, "two-line keyed order")
+    shop.wait_status(r3.body["order_id"], "confirmed")
+    r4 = shop.post(ORDERS, {"items": [{"sku": "TEE-002", "qty": 1}, {"sku": "MUG-001", "qty": 1}]}, two)
+    assert_status(r4, 202, "retry with the lines in another order")
+    assert_eq(r4.body.get("order_id"), r3.body.get("order_id"), "order id of the retry")
+    shop.check_invariants()
+    assert_eq(shop.available("MUG-001"), before - 3, "MUG-001 available (first version stands)")
+
+
 def test_json_charset_content_type(shop):
     r = shop.post(ORDERS, {"items": [{"sku": "MUG-001", "qty": 1}]},
                   {"Content-Type": "application/json; charset=utf-8"})
