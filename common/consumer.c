@@ -53,6 +53,18 @@ static void consumer_commit(struct consumer *c, struct consumer_txn *t)
 	}
 }
 
+int consumer_db_open(struct db *db, const char *path, const char *sync, const char *schema)
+{
+	if (db_open(db, path, sync) != 0)
+		return -1;
+	if (db_exec(db, schema) != 0 || outbox_create_schema(db) != 0 ||
+	    dead_letter_create_schema(db) != 0) {
+		db_close(db);
+		return -1;
+	}
+	return 0;
+}
+
 void consumer_on_message(void *ctx, const char *topic, const char *payload, size_t len)
 {
 	struct consumer *c = ctx;

@@ -31,6 +31,10 @@ struct consumer {
 	atomic_ulong received, applied, conflicts, dead_letters, retries;
 };
 
+/* Opens a daemon's database with its schema plus the outbox and dead-letter
+ * tables the consumer writes; 0 or -1 (logged, nothing left open). */
+int consumer_db_open(struct db *db, const char *path, const char *sync, const char *schema);
+
 /* The mqtt_message_fn of a daemon: ctx is a struct consumer. */
 void consumer_on_message(void *ctx, const char *topic, const char *payload, size_t len);
 

@@ -1,6 +1,7 @@
 /* SQLite helpers: opening with the shop's pragmas, cached statements, transactions. */
 #include "db.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -91,6 +92,35 @@ int db_step_done(struct db *db, sqlite3_stmt *stmt)
 	}
 	sqlite3_reset(stmt);
 	return 0;
+}
+
+struct cJSON *db_rows_json(struct db *db, int slot, const char *sql)
+{
+	sqlite3_stmt *st = db_stmt(db, slot, sql);
+	cJSON *rows;
+	int rc;
+
+	if (st == NULL)
+		return NULL;
+	rows = cJSON_CreateArray();
+	while (rows != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cJSON *row = cJSON_CreateObject();
+		for (int i = 0; row != NULL && i < sqlite3_column_count(st); i++) {
+			const char *name = sqlite3_column_name(st, i);
+			if (sqlite3_column_type(st, i) == SQLITE_INTEGER)
+				cJSON_AddNumberToObject(row, name, (double)sqlite3_column_int64(st, i));
+			else
+				cJSON_AddStringToObject(row, name, (const char *)sqlite3_column_text(st, i));
+		}
+		cJSON_AddItemToArray(rows, row);
+	}
+	if (rows != NULL && rc != SQLITE_DONE) {
+		log_warn("db: '%.60s' failed: %s", sql, sqlite3_errmsg(db->handle));
+		cJSON_Delete(rows);
+		rows = NULL;
+	}
+	sqlite3_reset(st);
+	return rows;
 }
 
 int db_transaction(struct db *db, db_txn_fn fn, void *arg)

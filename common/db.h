@@ -26,6 +26,11 @@ sqlite3_stmt *db_stmt(struct db *db, int slot, const char *sql);
 /* Steps a statement that returns no rows; 0 or -1 (logged). */
 int db_step_done(struct db *db, sqlite3_stmt *stmt);
 
+/* Every row of a query as a JSON object keyed by column name (integers as
+ * numbers, the rest as strings), in an array; NULL on error. cJSON_Delete it. */
+struct cJSON;
+struct cJSON *db_rows_json(struct db *db, int slot, const char *sql);
+
 typedef int (*db_txn_fn)(struct db *db, void *arg);
 
 /* BEGIN IMMEDIATE, fn, COMMIT; rolls back when fn or the commit fails. 0 or -1. */

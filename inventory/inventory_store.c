@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dead_letter.h"
+#include "consumer.h"
 #include "log.h"
 #include "outbox.h"
 
@@ -37,13 +37,8 @@ const char *inventory_reservation_status_name(enum reservation_status status)
 
 int inventory_store_open(struct inventory_store *s, const char *path, const char *sync)
 {
-	if (db_open(&s->db, path, sync) != 0)
+	if (consumer_db_open(&s->db, path, sync, schema) != 0)
 		return -1;
-	if (db_exec(&s->db, schema) != 0 || outbox_create_schema(&s->db) != 0 ||
-	    dead_letter_create_schema(&s->db) != 0) {
-		db_close(&s->db);
-		return -1;
-	}
 	pthread_mutex_init(&s->lock, NULL);
 	return 0;
 }
@@ -341,62 +336,35 @@ out:
 
 /* Reads for HTTP ------------------------------------------------------- */
 
-struct cJSON *inventory_store_catalog_json(struct inventory_store *s)
+/* {"products": rows of the query}, read under the store's lock. */
+static cJSON *products_json(struct inventory_store *s, int slot, const char *sql)
 {
-	cJSON *root = cJSON_CreateObject();
-	cJSON *list = cJSON_AddArrayToObject(root, "products");
-	sqlite3_stmt *st;
+	cJSON *root, *rows;
 
 	pthread_mutex_lock(&s->lock);
-	st = db_stmt(&s->db, ST_CATALOG,
-		     "SELECT sku, name, price_cents, currency, available FROM products ORDER BY sku");
-	while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
-		cJSON *p = cJSON_CreateObject();
-		cJSON_AddStringToObject(p, "sku", (const char *)sqlite3_column_text(st, 0));
-		cJSON_AddStringToObject(p, "name", (const char *)sqlite3_column_text(st, 1));
-		cJSON_AddNumberToObject(p, "price_cents", (double)sqlite3_column_int64(st, 2));
-		cJSON_AddStringToObject(p, "currency", (const char *)sqlite3_column_text(st, 3));
-		cJSON_AddNumberToObject(p, "available", (double)sqlite3_column_int64(st, 4));
-		cJSON_AddItemToArray(list, p);
-	}
-	if (st != NULL)
-		sqlite3_reset(st);
+	rows = db_rows_json(&s->db, slot, sql);
 	pthread_mutex_unlock(&s->lock);
-	if (st == NULL) {
-		cJSON_Delete(root);
+	if (rows == NULL || (root = cJSON_CreateObject()) == NULL) {
+		cJSON_Delete(rows);
 		return NULL;
 	}
+	cJSON_AddItemToObject(root, "products", rows);
 	return root;
+}
+
+struct cJSON *inventory_store_catalog_json(struct inventory_store *s)
+{
+	return products_json(s, ST_CATALOG,
+			     "SELECT sku, name, price_cents, currency, available FROM products ORDER BY sku");
 }
 
 struct cJSON *inventory_store_stock_json(struct inventory_store *s)
 {
-	cJSON *root = cJSON_CreateObject();
-	cJSON *list = cJSON_AddArrayToObject(root, "products");
-	sqlite3_stmt *st;
-
-	pthread_mutex_lock(&s->lock);
-	st = db_stmt(&s->db, ST_STOCK,
-		     "SELECT p.sku, p.initial, p.restocked, p.available,"
-		     " (SELECT coalesce(sum(qty), 0) FROM reservation_lines l WHERE l.sku = p.sku)"
-		     " FROM products p ORDER BY p.sku");
-	while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
-		cJSON *p = cJSON_CreateObject();
-		cJSON_AddStringToObject(p, "sku", (const char *)sqlite3_column_text(st, 0));
-		cJSON_AddNumberToObject(p, "initial", (double)sqlite3_column_int64(st, 1));
-		cJSON_AddNumberToObject(p, "restocked", (double)sqlite3_column_int64(st, 2));
-		cJSON_AddNumberToObject(p, "available", (double)sqlite3_column_int64(st, 3));
-		cJSON_AddNumberToObject(p, "reserved", (double)sqlite3_column_int64(st, 4));
-		cJSON_AddItemToArray(list, p);
-	}
-	if (st != NULL)
-		sqlite3_reset(st);
-	pthread_mutex_unlock(&s->lock);
-	if (st == NULL) {
-		cJSON_Delete(root);
-		return NULL;
-	}
-	return root;
+	return products_json(s, ST_STOCK,
+			     "SELECT p.sku AS sku, p.initial AS initial, p.restocked AS restocked,"
+			     " p.available AS available,"
+			     " (SELECT coalesce(sum(qty), 0) FROM reservation_lines l WHERE l.sku = p.sku)"
+			     " AS reserved FROM products p ORDER BY p.sku");
 }
 
 static cJSON *reservation_row_json(sqlite3_stmt *st)

@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dead_letter.h"
-#include "outbox.h"
+#include "consumer.h"
 
 enum { ST_LOAD, ST_SAVE, ST_DUE, ST_ALL, ST_ONE };
 
@@ -35,13 +34,8 @@ const char *order_status_name(enum order_status status)
 
 int order_store_open(struct order_store *s, const char *path, const char *sync)
 {
-	if (db_open(&s->db, path, sync) != 0)
+	if (consumer_db_open(&s->db, path, sync, schema) != 0)
 		return -1;
-	if (db_exec(&s->db, schema) != 0 || outbox_create_schema(&s->db) != 0 ||
-	    dead_letter_create_schema(&s->db) != 0) {
-		db_close(&s->db);
-		return -1;
-	}
 	pthread_mutex_init(&s->lock, NULL);
 	return 0;
 }
