@@ -41,11 +41,9 @@ static int consumer_txn_run(struct db *db, void *arg)
  * without acknowledging, so the broker delivers the message again later. */
 static void consumer_commit(struct consumer *c, struct consumer_txn *t)
 {
-	unsigned long retries = 0;
-	int rc;
+	int rc = db_transaction_retry(c->db, c->db_lock, consumer_txn_run, t, t->topic,
+				      &c->retries);
 
-	rc = db_transaction_retry(c->db, c->db_lock, consumer_txn_run, t, t->topic, &retries);
-	atomic_fetch_add(&c->retries, retries);
 	if (rc != 0) {
 		log_warn("consumer: stopping with a message on %s not committed; the broker keeps it",
 			 t->topic);

@@ -140,7 +140,7 @@ fail:
 }
 
 int db_transaction_retry(struct db *db, pthread_mutex_t *lock, db_txn_fn fn, void *arg,
-			 const char *what, unsigned long *retries)
+			 const char *what, atomic_ulong *retries)
 {
 	int backoff_ms = 10;
 
@@ -157,12 +157,11 @@ int db_transaction_retry(struct db *db, pthread_mutex_t *lock, db_txn_fn fn, voi
 		if (rc == 0)
 			return 0;
 		if (retries != NULL)
-			(*retries)++;
+			atomic_fetch_add(retries, 1);
 		log_warn("db: %s failed (%s), retrying in %d ms", what, error, backoff_ms);
 		if (service_stopping)
 			return -1;
 		service_sleep_ms(backoff_ms);
-		if (backoff_ms < 2000)
-			backoff_ms *= 2;
+		backoff_ms = backoff_ms * 2 < 2000 ? backoff_ms * 2 : 2000;
 	}
 }

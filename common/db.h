@@ -3,6 +3,7 @@
 #define SHOP_DB_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 
 #define DB_MAX_STMTS 48
@@ -37,10 +38,11 @@ typedef int (*db_txn_fn)(struct db *db, void *arg);
 int db_transaction(struct db *db, db_txn_fn fn, void *arg);
 
 /* db_transaction until it succeeds, with backoff (busy, disk full, I/O
- * errors); each failure is logged with what and counted in *retries. lock
+ * errors); each failure is logged with what and counted in *retries at once
+ * (so /metrics shows an outage while it lasts). lock
  * (may be NULL) is held around each attempt, not during the backoff, so
  * readers are served meanwhile. Returns -1 only when the service is stopping. */
 int db_transaction_retry(struct db *db, pthread_mutex_t *lock, db_txn_fn fn, void *arg,
-			 const char *what, unsigned long *retries);
+			 const char *what, atomic_ulong *retries);
 
 #endif

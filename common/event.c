@@ -302,6 +302,15 @@ cJSON *event_json_parse(const char *text, size_t len, char *err, size_t errlen)
 		snprintf(err, errlen, "not valid UTF-8");
 		return NULL;
 	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+		/* JSON allows no raw control characters in strings; a NUL would
+		 * also end the C string and hide what follows from the checks. */
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+			snprintf(err, errlen, "a raw control character (0x%02x) at byte %zu", c, i);
+			return NULL;
+		}
+	}
 	if (json_has_nul_escape(text, len)) {
 		snprintf(err, errlen, "a JSON string holds a NUL character (\\u0000)");
 		return NULL;

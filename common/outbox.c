@@ -13,6 +13,7 @@
 
 #include "event.h"
 #include "log.h"
+#include "service.h"
 
 #define OUTBOX_WINDOW 512      /* messages in flight at once */
 #define OUTBOX_MAX_ACKED 4096  /* acks deleted in one transaction */
@@ -36,6 +37,7 @@ struct outbox {
 	atomic_ulong published;
 	atomic_ulong acks;
 	atomic_long backlog;
+	int64_t backlog_counted_ms;
 };
 
 struct outbox_msg {
@@ -197,9 +199,16 @@ static void publish_pending(struct outbox *o, int room)
 	sqlite3_reset(st);
 }
 
+/* count(*) reads the whole table: at most once a second, never per PUBACK. */
 static void update_backlog(struct outbox *o)
 {
-	sqlite3_stmt *st = db_stmt(&o->db, STMT_COUNT, "SELECT count(*) FROM outbox");
+	int64_t now = service_now_ms();
+	sqlite3_stmt *st;
+
+	if (now - o->backlog_counted_ms < 1000)
+		return;
+	o->backlog_counted_ms = now;
+	st = db_stmt(&o->db, STMT_COUNT, "SELECT count(*) FROM outbox");
 
 	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
 		atomic_store(&o->backlog, (long)sqlite3_column_int64(st, 0));

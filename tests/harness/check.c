@@ -1,0 +1,250 @@
+/* shop-replay check: reads the daemons' internal HTTP and the front, and
+ * prints DESIGN.md's invariants one per line; with --timeout it polls until
+ * they hold on two equal snapshots in a row (quiescence) or time is up. */
+#include <civetweb.h>
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "http_client.h"
+#include "invariants.h"
+#include "service.h"
+
+#define CHECK_HTTP_TIMEOUT_MS 5000
+#define CHECK_POLL_MS 100
+
+struct endpoint {
+	const char *url;
+	struct http_target target;
+};
+
+struct check_options {
+	struct endpoint front, inventory, order;
+	int timeout_s;
+	int no_front;
+};
+
+/* What one round of GETs saw. */
+struct snapshot {
+	cJSON *stock, *reservations, *orders, *catalog;
+	int front_ready;
+	char *raw;       /* every body, one after another: equal raw, equal state */
+	size_t raw_len;
+	char error[600]; /* the first GET that failed */
+};
+
+static void snapshot_free(struct snapshot *s)
+{
+	cJSON_Delete(s->stock);
+	cJSON_Delete(s->reservations);
+	cJSON_Delete(s->orders);
+	cJSON_Delete(s->catalog);
+	free(s->raw);
+	memset(s, 0, sizeof *s);
+}
+
+static int raw_append(struct snapshot *s, const struct http_response *r)
+{
+	char *bigger = realloc(s->raw, s->raw_len + r->len + 2);
+
+	if (bigger == NULL)
+		return -1;
+	s->raw = bigger;
+	memcpy(s->raw + s->raw_len, r->body, r->len);
+	s->raw_len += r->len;
+	s->raw[s->raw_len++] = '\n';
+	return 0;
+}
+
+/* GETs a JSON body holding the array `list`; 0, or -1 with s->error set. */
+static int fetch(struct snapshot *s, const struct endpoint *e, const char *path,
+		 const char *list, cJSON **out)
+{
+	struct http_response r;
+	const cJSON *a;
+
+	if (http_client_get(&e->target, path, CHECK_HTTP_TIMEOUT_MS, &r) != 0) {
+		snprintf(s->error, sizeof s->error, "GET %s%s: no answer", e->url, path);
+		return -1;
+	}
+	if (r.status != 200) {
+		snprintf(s->error, sizeof s->error, "GET %s%s: HTTP %d %.200s", e->url, path,
+			 r.status, r.body ? r.body : "");
+		http_response_free(&r);
+		return -1;
+	}
+	*out = cJSON_ParseWithLength(r.body, r.len);
+	a = *out ? cJSON_GetObjectItemCaseSensitive(*out, list) : NULL;
+	if (!cJSON_IsArray(a)) {
+		snprintf(s->error, sizeof s->error, "GET %s%s: not a JSON object with a \"%s\" list",
+			 e->url, path, list);
+		http_response_free(&r);
+		return -1;
+	}
+	if (raw_append(s, &r) != 0) {
+		snprintf(s->error, sizeof s->error, "out of memory");
+		http_response_free(&r);
+		return -1;
+	}
+	http_response_free(&r);
+	return 0;
+}
+
+static int front_ready(struct snapshot *s, const struct endpoint *e)
+{
+	struct http_response r;
+
+	if (http_client_get(&e->target, "/readyz", CHECK_HTTP_TIMEOUT_MS, &r) != 0) {
+		snprintf(s->error, sizeof s->error, "GET %s/readyz: no answer", e->url);
+		return -1;
+	}
+	s->front_ready = r.status;
+	http_response_free(&r);
+	return 0;
+}
+
+static int snapshot_take(struct snapshot *s, const struct check_options *o)
+{
+	memset(s, 0, sizeof *s);
+	if (fetch(s, &o->inventory, "/stock", "products", &s->stock) != 0 ||
+	    fetch(s, &o->inventory, "/reservations", "reservations", &s->reservations) != 0 ||
+	    fetch(s, &o->order, "/orders", "orders", &s->orders) != 0)
+		return -1;
+	if (o->no_front)
+		return 0;
+	if (front_ready(s, &o->front) != 0 ||
+	    fetch(s, &o->front, "/api/v1/catalog", "products", &s->catalog) != 0)
+		return -1;
+	return 0;
+}
+
+/* Evaluates a snapshot; 1 when everything passed. */
+static int evaluate(const struct snapshot *s, struct invariant_result res[INVARIANTS_COUNT])
+{
+	struct shop_view v = { s->stock, s->reservations, s->orders, s->catalog, s->front_ready };
+	int all = 1;
+
+	invariants_evaluate(&v, res);
+	for (int i = 0; i < INVARIANTS_COUNT; i++)
+		all &= !res[i].checked || res[i].pass;
+	return all;
+}
+
+static double monotonic_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int check_run(const struct check_options *o)
+{
+	struct invariant_result res[INVARIANTS_COUNT];
+	struct snapshot now = { 0 }, prev = { 0 };
+	double start = monotonic_s();
+	int fetched = 0, pass = 0, stable = 0;
+
+	mg_init_library(0);
+	service_install_signals();
+	for (;;) {
+		fetched = snapshot_take(&now, o) == 0;
+		pass = fetched && evaluate(&now, res);
+		stable = pass && prev.raw != NULL && prev.raw_len == now.raw_len &&
+			 memcmp(prev.raw, now.raw, now.raw_len) == 0;
+		if (o->timeout_s == 0 || stable || service_stopping ||
+		    monotonic_s() - start >= o->timeout_s)
+			break;
+		snapshot_free(&prev);
+		prev = now; /* moved, not copied */
+		memset(&now, 0, sizeof now);
+		service_sleep_ms(CHECK_POLL_MS);
+	}
+	if (!fetched) {
+		printf("FAIL fetch: %s\n", now.error);
+	} else {
+		for (int i = 0; i < INVARIANTS_COUNT; i++) {
+			if (res[i].checked)
+				printf("%s\n", res[i].line);
+		}
+	}
+	if (o->timeout_s > 0 && fetched)
+		printf("%s quiescent: %s after %.1f s\n", stable ? "PASS" : "FAIL",
+		       stable ? "two snapshots in a row the same" :
+		       pass ? "the state kept changing" : "the invariants did not hold",
+		       monotonic_s() - start);
+	snapshot_free(&now);
+	snapshot_free(&prev);
+	mg_exit_library();
+	return pass && (o->timeout_s == 0 || stable) ? 0 : 1;
+}
+
+static int endpoint_finish(struct endpoint *e, char *buf, size_t len, int port,
+			   const char *flag)
+{
+	service_default_url(&e->url, buf, len, "http", port);
+	if (http_target_parse(e->url, &e->target) != 0) {
+		fprintf(stderr, "%s check: invalid %s '%s': expected http://host:port\n",
+			CLI_PROGRAM, flag, e->url);
+		return -1;
+	}
+	return 0;
+}
+
+int check_main(int argc, char **argv)
+{
+	struct cli_common c = { 0 };
+	struct check_options o = { 0 };
+	int front_port = 0, inventory_port = 0, order_port = 0, n_args = 0;
+	char front_buf[64], inventory_buf[64], order_buf[64];
+	const char *no_args[1];
+	const struct setting table[] = {
+		CLI_COMMON_ROWS(c),
+		{ "--front-port", "SHOP_FRONT_PORT", SETTING_INT, &front_port, 1, 65535, "8080",
+		  NULL, "port of the front, used when --front-url is not given" },
+		{ "--inventory-port", "SHOP_INVENTORY_PORT", SETTING_INT, &inventory_port, 1, 65535,
+		  "8081", NULL, "port of the inventory, used when --inventory-url is not given" },
+		{ "--order-port", "SHOP_ORDER_PORT", SETTING_INT, &order_port, 1, 65535, "8082",
+		  NULL, "port of the order daemon, used when --order-url is not given" },
+		{ "--front-url", "SHOP_FRONT_URL", SETTING_STRING, &o.front.url, 0, 0, NULL, NULL,
+		  "the front (default http://127.0.0.1:<front-port>)" },
+		{ "--inventory-url", "SHOP_INVENTORY_URL", SETTING_STRING, &o.inventory.url, 0, 0,
+		  NULL, NULL, "the inventory's internal HTTP (default http://127.0.0.1:<inventory-port>)" },
+		{ "--order-url", "SHOP_ORDER_URL", SETTING_STRING, &o.order.url, 0, 0, NULL, NULL,
+		  "the order daemon's internal HTTP (default http://127.0.0.1:<order-port>)" },
+		{ "--timeout", "SHOP_REPLAY_TIMEOUT", SETTING_INT, &o.timeout_s, 0, 86400, "0", NULL,
+		  "poll until the invariants hold on two equal snapshots in a row, for up to this many seconds; 0: look once" },
+	};
+	const struct cli_switch switches[] = {
+		{ "--no-front", "SHOP_REPLAY_NO_FRONT", &o.no_front,
+		  "check only the daemons (skip the front's /readyz and catalog)" },
+	};
+	const struct cli_spec spec = {
+		.name = "check", .args = "",
+		.summary = "Reads GET /stock and /reservations of the inventory, GET /orders of the order\n"
+			   "daemon and the front's /readyz and catalog, and prints DESIGN.md's invariants\n"
+			   "one per line, PASS or FAIL with figures. Exit status 0 when all pass.",
+		.settings = table, .n_settings = sizeof table / sizeof *table,
+		.switches = switches, .n_switches = sizeof switches / sizeof *switches,
+		.min_args = 0, .max_args = 0, .args_out = no_args, .n_args_out = &n_args,
+	};
+
+	switch (cli_parse(&spec, &c, argc, argv)) {
+	case CLI_EXIT_SUCCESS:
+		return 0;
+	case CLI_ERROR:
+		return 2;
+	case CLI_OK:
+		break;
+	}
+	if (endpoint_finish(&o.front, front_buf, sizeof front_buf, front_port, "--front-url") != 0 ||
+	    endpoint_finish(&o.inventory, inventory_buf, sizeof inventory_buf, inventory_port,
+			    "--inventory-url") != 0 ||
+	    endpoint_finish(&o.order, order_buf, sizeof order_buf, order_port, "--order-url") != 0)
+		return 2;
+	return check_run(&o);
+}

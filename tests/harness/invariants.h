@@ -1,0 +1,34 @@
+/* DESIGN.md's invariants, evaluated on what the daemons' internal HTTP
+ * (docs/internals.md) says: one PASS/FAIL line with figures each. */
+#ifndef SHOP_REPLAY_INVARIANTS_H
+#define SHOP_REPLAY_INVARIANTS_H
+
+struct cJSON;
+
+/* One snapshot of the shop, as parsed JSON bodies. */
+struct shop_view {
+	const struct cJSON *stock;        /* inventory GET /stock */
+	const struct cJSON *reservations; /* inventory GET /reservations */
+	const struct cJSON *orders;       /* order daemon GET /orders */
+	const struct cJSON *catalog;      /* front GET /api/v1/catalog; NULL: front not checked */
+	int front_ready;                  /* HTTP status of the front's /readyz */
+};
+
+enum {
+	INVARIANT_AVAILABLE = 0, /* 1. available >= 0 */
+	INVARIANT_STOCK,         /* 2. initial + restocked = available + reserved = ... */
+	INVARIANT_FINAL,         /* 3. every order final */
+	INVARIANT_AGREE,         /* 4. the two views agree */
+	INVARIANT_FRONT,         /* the front is ready and shows the inventory's stock */
+	INVARIANTS_COUNT,
+};
+
+struct invariant_result {
+	int checked;
+	int pass;
+	char line[2048]; /* "PASS 1 ...: figures" or "FAIL ...: figures; problems" */
+};
+
+void invariants_evaluate(const struct shop_view *v, struct invariant_result out[INVARIANTS_COUNT]);
+
+#endif

@@ -1,0 +1,1141 @@
+/* Property test of DESIGN.md "Order state: convergent, not ordered" at the
+ * store level: an inventory store and an order store (in-memory SQLite,
+ * their real topic handlers) joined by a simulated bus that delivers every
+ * event at least once, in random order, with random duplicates.
+ *
+ *     test_convergence [seed [cases]]
+ *
+ * The first line printed is "seed=N": run again with that seed to replay a
+ * failure exactly (every case derives its own generator from seed and its
+ * index). CONVERGENCE_VERBOSE=1 in the environment keeps the daemons' own
+ * log lines (silenced otherwise: conflicting sends make them warn).
+ *
+ * A case: 3 SKUs with small stock (so some orders are rejected), 3 or 4
+ * orders, the front's events (order/send, duplicates of it, order/cancel,
+ * sometimes a second order/send with other items for the same id, sometimes
+ * a cancel of an order never sent). Each ordering of a case starts from a
+ * fresh pair of stores; the front's events go to both daemons (order/send to
+ * both, order/cancel to the order daemon), every row either store adds to
+ * its outbox is decoded (event_kind_from_topic + event_decode, as the
+ * consumer does) and put on the bus to the other one, until the bus is
+ * empty. The re-drive is not simulated: delivering every outbox row at least
+ * once is what it guarantees, so at the end nothing may still be owed.
+ *
+ * What is checked for every ordering (the invariants of DESIGN.md):
+ *  - available >= 0; initial = available + reserved lines
+ *    = available + the items of confirmed orders (the order daemon's view);
+ *  - every order final; canceled exactly when the case canceled it, and then
+ *    released; confirmed <=> its reservation is reserved (with the same
+ *    items); rejected <=> rejected; canceled => not reserved;
+ *  - nothing owed any more (order_store_due), no stray orders or
+ *    reservations, every published event decodes, a handler reports a
+ *    conflict only for a send with other items;
+ *  - without contention (every SKU's stock covers all orders) and without
+ *    conflicts, each order's status is the one its items alone decide.
+ *
+ * Convergence (same final state), and why it is compared under the same
+ * decisions of the inventory:
+ *  - The inventory serves orders first come, first served: which of two
+ *    orders gets the last unit, and whether a cancel found the order
+ *    reserved (released) or not yet seen (tombstone), depends on the order
+ *    in which the inventory first saw each order's send and each order's
+ *    canceled. That is the contract ("the outcome is decided once, by the
+ *    first order/send"), not a bug, so two orderings that differ there may
+ *    legitimately end differently.
+ *  - Everything else must not matter: the order daemon's order, duplicates
+ *    anywhere, when the answers arrive, how the two daemons interleave. So
+ *    each case runs FREE_ORDERINGS fully random orderings (invariants
+ *    only, and any two with the same decision sequence are compared), then
+ *    REPLAY_ORDERINGS random orderings constrained only to present the
+ *    inventory its first sightings (first order/send of each order, with
+ *    which version, and first order/canceled) in the sequence of the first
+ *    ordering; those must end in exactly the same state as the first one
+ *    (orders: id, status, items, released; reservations: id, status, items;
+ *    reservation lines; products: sku, available).
+ *  - Conflicting sends (same id, other items): "the first order/send
+ *    decides", and each daemon has its own first. The inventory's first is
+ *    part of the decision sequence, but the order daemon keeps the items of
+ *    the first send *it* saw unless an in-stock replaces them. So for an
+ *    order with conflicting sends that did not end confirmed the order
+ *    daemon's items are left out of the comparison, and only the invariants
+ *    hold them. */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include "check.h"
+#include "dead_letter.h"
+#include "inventory.h"
+#include "log.h"
+#include "order.h"
+
+#define DEFAULT_CASES 1000
+#define FREE_ORDERINGS 3
+#define REPLAY_ORDERINGS 3
+#define N_SKUS 3
+#define MAX_ORDERS 4
+#define MAX_LINES 3
+#define MAX_FRONT 32
+#define MAX_MSGS 4096
+#define MAX_STEPS 20000
+#define DUP_BUDGET 24
+#define MAX_REPORTED_CASES 5
+#define PREFIX "webshop/"
+
+static const char *const order_ids[MAX_ORDERS] = {
+	"11111111-1111-4111-8111-111111111111",
+	"22222222-2222-4222-8222-222222222222",
+	"33333333-3333-4333-8333-333333333333",
+	"44444444-4444-4444-8444-444444444444",
+};
+static const char *const skus[N_SKUS] = { "A", "B", "C" };
+static const int prices[N_SKUS] = { 250, 1000, 99 };
+
+/* --- random numbers (splitmix64: small, and the same everywhere) -------- */
+
+static uint64_t mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+struct rng {
+	uint64_t state;
+};
+
+static uint64_t rng_next(struct rng *r)
+{
+	r->state += 0x9e3779b97f4a7c15ULL;
+	return mix64(r->state);
+}
+
+/* 0 .. n-1 */
+static int rng_below(struct rng *r, int n)
+{
+	return (int)(rng_next(r) % (uint64_t)n);
+}
+
+/* true with probability percent/100 */
+static int rng_chance(struct rng *r, int percent)
+{
+	return rng_below(r, 100) < percent;
+}
+
+/* --- a case ------------------------------------------------------------- */
+
+struct line {
+	int sku;  /* index in skus, or -1 for a SKU the catalog does not have */
+	int qty;
+};
+
+struct version {
+	int n_lines;
+	struct line lines[MAX_LINES];
+};
+
+struct front_event {
+	enum event_kind kind; /* EVENT_ORDER_SEND or EVENT_ORDER_CANCEL */
+	int order;
+	int version;
+};
+
+struct test_case {
+	int index;
+	uint64_t seed;
+	int stock[N_SKUS];
+	int n_orders;
+	int n_versions[MAX_ORDERS];  /* 0: never sent (a cancel only), 1, or 2 (conflict) */
+	struct version versions[MAX_ORDERS][2];
+	int canceled[MAX_ORDERS];
+	int conflict;                /* some order has two versions */
+	int contended;               /* some SKU's stock does not cover every order */
+	int n_front;
+	struct front_event front[MAX_FRONT];
+	char *send_json[MAX_ORDERS][2];
+	char *cancel_json[MAX_ORDERS];
+	char catalog_path[256];
+};
+
+static void gen_version(struct rng *r, struct version *v)
+{
+	int used[N_SKUS] = { 0 };
+
+	v->n_lines = rng_chance(r, 15) ? MAX_LINES : 1 + rng_below(r, MAX_LINES - 1);
+	for (int i = 0; i < v->n_lines; i++) {
+		int s;
+		do
+			s = rng_below(r, N_SKUS);
+		while (used[s]);
+		used[s] = 1;
+		v->lines[i].sku = s;
+		v->lines[i].qty = rng_chance(r, 70) ? 1 : 2 + rng_below(r, 2);
+	}
+	/* Now and then a line the catalog does not have: unknown_sku. */
+	if (rng_chance(r, 4))
+		v->lines[rng_below(r, v->n_lines)].sku = -1;
+}
+
+/* A second version of the same order with other items. */
+static void gen_conflicting(struct rng *r, const struct version *first, struct version *v)
+{
+	*v = *first;
+	if (v->n_lines > 1 && rng_chance(r, 50)) {
+		v->n_lines--;
+	} else {
+		struct line *l = &v->lines[rng_below(r, v->n_lines)];
+		l->qty = l->qty < 3 ? l->qty + 1 : l->qty - 1;
+	}
+}
+
+static const char *sku_name(int sku)
+{
+	return sku < 0 ? "ZZ-NOPE" : skus[sku];
+}
+
+static char *send_payload(int order, const struct version *v)
+{
+	char json[1024];
+	size_t used;
+
+	used = (size_t)snprintf(json, sizeof json, "{\"v\":1,\"order_id\":\"%s\",\"items\":[",
+				order_ids[order]);
+	for (int i = 0; i < v->n_lines; i++)
+		used += (size_t)snprintf(json + used, sizeof json - used, "%s{\"sku\":\"%s\",\"qty\":%d}",
+					 i ? "," : "", sku_name(v->lines[i].sku), v->lines[i].qty);
+	snprintf(json + used, sizeof json - used, "],\"created_at\":\"2024-05-01T12:00:00.000Z\"}");
+	return strdup(json);
+}
+
+static char *cancel_payload(int order)
+{
+	char json[128];
+
+	snprintf(json, sizeof json, "{\"v\":1,\"order_id\":\"%s\"}", order_ids[order]);
+	return strdup(json);
+}
+
+static int write_catalog(struct test_case *c)
+{
+	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char text[1024];
+	size_t used = 0;
+	int fd;
+
+	snprintf(c->catalog_path, sizeof c->catalog_path, "%s/test_convergence_XXXXXX", dir);
+	fd = mkstemp(c->catalog_path);
+	if (fd < 0)
+		return -1;
+	used += (size_t)snprintf(text + used, sizeof text - used, "{\"products\":[");
+	for (int s = 0; s < N_SKUS; s++)
+		used += (size_t)snprintf(text + used, sizeof text - used,
+					 "%s{\"sku\":\"%s\",\"name\":\"Product %s\",\"price_cents\":%d,"
+					 "\"currency\":\"EUR\",\"stock\":%d}",
+					 s ? "," : "", skus[s], skus[s], prices[s], c->stock[s]);
+	used += (size_t)snprintf(text + used, sizeof text - used, "]}");
+	if (write(fd, text, used) != (ssize_t)used) {
+		close(fd);
+		unlink(c->catalog_path);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static void add_front(struct test_case *c, enum event_kind kind, int order, int version)
+{
+	if (c->n_front < MAX_FRONT)
+		c->front[c->n_front++] = (struct front_event){ kind, order, version };
+}
+
+static int gen_case(struct test_case *c, int index, uint64_t master)
+{
+	struct rng r;
+
+	memset(c, 0, sizeof *c);
+	c->index = index;
+	c->seed = mix64(master ^ mix64((uint64_t)index + 1));
+	r.state = c->seed;
+	for (int s = 0; s < N_SKUS; s++)
+		c->stock[s] = rng_chance(&r, 10) ? 0 : 1 + rng_below(&r, 6); /* 0..6 */
+	c->n_orders = 3 + rng_below(&r, 2);
+	for (int o = 0; o < c->n_orders; o++) {
+		c->n_versions[o] = rng_chance(&r, 5) ? 0 : 1;
+		gen_version(&r, &c->versions[o][0]);
+		if (c->n_versions[o] == 1 && rng_chance(&r, 6)) {
+			gen_conflicting(&r, &c->versions[o][0], &c->versions[o][1]);
+			c->n_versions[o] = 2;
+			c->conflict = 1;
+		}
+		c->canceled[o] = c->n_versions[o] == 0 || rng_chance(&r, 35);
+		for (int v = 0; v < c->n_versions[o]; v++) {
+			int copies = 1 + (rng_chance(&r, 40) ? 1 + rng_below(&r, 2) : 0);
+			for (int k = 0; k < copies; k++)
+				add_front(c, EVENT_ORDER_SEND, o, v);
+			c->send_json[o][v] = send_payload(o, &c->versions[o][v]);
+		}
+		if (c->canceled[o]) {
+			int copies = 1 + (rng_chance(&r, 30) ? 1 : 0);
+			for (int k = 0; k < copies; k++)
+				add_front(c, EVENT_ORDER_CANCEL, o, 0);
+			c->cancel_json[o] = cancel_payload(o);
+		}
+	}
+	for (int s = 0; s < N_SKUS; s++) {
+		int demand = 0;
+		for (int o = 0; o < c->n_orders; o++) {
+			int most = 0;
+			for (int v = 0; v < c->n_versions[o]; v++)
+				for (int i = 0; i < c->versions[o][v].n_lines; i++)
+					if (c->versions[o][v].lines[i].sku == s &&
+					    c->versions[o][v].lines[i].qty > most)
+						most = c->versions[o][v].lines[i].qty;
+			demand += most;
+		}
+		if (demand > c->stock[s])
+			c->contended = 1;
+	}
+	return write_catalog(c);
+}
+
+static void free_case(struct test_case *c)
+{
+	for (int o = 0; o < MAX_ORDERS; o++) {
+		free(c->send_json[o][0]);
+		free(c->send_json[o][1]);
+		free(c->cancel_json[o]);
+	}
+	if (c->catalog_path[0] != '\0')
+		unlink(c->catalog_path);
+}
+
+static void describe_case(const struct test_case *c)
+{
+	fprintf(stderr, "  case %d (case seed %llu): stock", c->index, (unsigned long long)c->seed);
+	for (int s = 0; s < N_SKUS; s++)
+		fprintf(stderr, " %s=%d", skus[s], c->stock[s]);
+	fprintf(stderr, "%s%s\n", c->conflict ? ", conflicting sends" : "",
+		c->contended ? ", contended" : "");
+	for (int o = 0; o < c->n_orders; o++) {
+		fprintf(stderr, "    order %d %s%s:", o, order_ids[o], c->canceled[o] ? " (canceled)" : "");
+		if (c->n_versions[o] == 0)
+			fprintf(stderr, " never sent");
+		for (int v = 0; v < c->n_versions[o]; v++) {
+			fprintf(stderr, " v%d=", v);
+			for (int i = 0; i < c->versions[o][v].n_lines; i++)
+				fprintf(stderr, "%s%sx%d", i ? "," : "",
+					sku_name(c->versions[o][v].lines[i].sku),
+					c->versions[o][v].lines[i].qty);
+		}
+		fprintf(stderr, "\n");
+	}
+	fprintf(stderr, "    front events:");
+	for (int i = 0; i < c->n_front; i++)
+		fprintf(stderr, " %s(%d%s)", c->front[i].kind == EVENT_ORDER_SEND ? "send" : "cancel",
+			c->front[i].order,
+			c->front[i].kind == EVENT_ORDER_SEND && c->front[i].version ? ",v1" : "");
+	fprintf(stderr, "\n");
+}
+
+/* --- the two stores and the bus ----------------------------------------- */
+
+enum { TO_INVENTORY = 0, TO_ORDER = 1 };
+
+struct msg {
+	int dest;
+	enum event_kind kind;
+	int order;    /* index in order_ids, -1 when none of ours */
+	int version;  /* of an order/send from the front, else 0 */
+	char *payload;
+};
+
+/* One entry of the inventory's decision sequence: its first sight of an
+ * order's send (with the version) or of its canceled. */
+struct sighting {
+	int order;
+	char what; /* 'S' send, 'C' canceled */
+	int version;
+};
+
+struct world {
+	const struct test_case *c;
+	struct rng rng;
+	struct inventory inv;
+	struct order ord;
+	int inv_open, ord_open;
+	long long last_row[2];        /* outbox rows already put on the bus */
+	sqlite3_stmt *outbox_rows[2]; /* reads them; finalized before the stores close */
+	struct msg pool[MAX_MSGS];
+	int n_pool;
+	int dup_budget;
+	int steps;
+	/* the inventory's first sightings, and a sequence to follow (replay) */
+	int seen_send[MAX_ORDERS];
+	int seen_canceled[MAX_ORDERS];
+	struct sighting sig[2 * MAX_ORDERS];
+	int n_sig;
+	const struct sighting *follow;
+	int n_follow;
+	/* what happened, for a failure report */
+	char log[16384];
+	size_t log_used;
+	int bad; /* a check of this ordering failed */
+};
+
+static int stderr_saved = -1;
+static int devnull = -1;
+static int verbose;
+
+/* The daemons' log lines (warnings on conflicting sends) are not the test's
+ * output: silence stderr around the handlers unless asked. */
+static void quiet_begin(void)
+{
+	if (!verbose && devnull >= 0) {
+		fflush(stderr);
+		dup2(devnull, 2);
+	}
+}
+
+static void quiet_end(void)
+{
+	if (!verbose && stderr_saved >= 0)
+		dup2(stderr_saved, 2);
+}
+
+static void wlog(struct world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void wlog(struct world *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (w->log_used >= sizeof w->log - 200)
+		return;
+	va_start(ap, fmt);
+	w->log_used += (size_t)vsnprintf(w->log + w->log_used, sizeof w->log - w->log_used, fmt, ap);
+	va_end(ap);
+}
+
+static int order_index(const char *order_id)
+{
+	for (int o = 0; o < MAX_ORDERS; o++)
+		if (strcmp(order_ids[o], order_id) == 0)
+			return o;
+	return -1;
+}
+
+static int push(struct world *w, int dest, enum event_kind kind, int order, int version,
+		const char *payload)
+{
+	char *copy;
+
+	if (!CHECK_TRUE(w->n_pool < MAX_MSGS))
+		return -1;
+	copy = strdup(payload);
+	if (!CHECK_TRUE(copy != NULL))
+		return -1;
+	w->pool[w->n_pool++] = (struct msg){ dest, kind, order, version, copy };
+	return 0;
+}
+
+static void free_pool(struct world *w)
+{
+	for (int i = 0; i < w->n_pool; i++)
+		free(w->pool[i].payload);
+	w->n_pool = 0;
+}
+
+static int open_world(struct world *w, const struct test_case *c, uint64_t seed,
+		      const struct sighting *follow, int n_follow)
+{
+	memset(w, 0, sizeof *w);
+	w->c = c;
+	w->rng.state = seed;
+	w->dup_budget = DUP_BUDGET;
+	w->follow = follow;
+	w->n_follow = n_follow;
+
+	w->inv.svc.prefix = PREFIX;
+	w->inv.sync = "normal";
+	for (int k = 0; k < EVENT_KIND_COUNT; k++)
+		snprintf(w->inv.topics[k], sizeof w->inv.topics[k], "%s%s", PREFIX,
+			 event_topic_suffix((enum event_kind)k));
+	if (!CHECK_EQ_INT(inventory_store_open(&w->inv.store, ":memory:", w->inv.sync), 0))
+		return -1;
+	w->inv_open = 1;
+	if (!CHECK_EQ_INT(inventory_store_load_catalog(&w->inv.store, c->catalog_path), 0))
+		return -1;
+
+	w->ord.svc.prefix = PREFIX;
+	w->ord.redrive_s = 5;
+	w->ord.sync = "normal";
+	if (!CHECK_EQ_INT(order_store_open(&w->ord.store, ":memory:", w->ord.sync), 0))
+		return -1;
+	w->ord_open = 1;
+
+	for (int i = 0; i < c->n_front; i++) {
+		const struct front_event *f = &c->front[i];
+		if (f->kind == EVENT_ORDER_SEND) {
+			const char *p = c->send_json[f->order][f->version];
+			if (push(w, TO_INVENTORY, EVENT_ORDER_SEND, f->order, f->version, p) != 0 ||
+			    push(w, TO_ORDER, EVENT_ORDER_SEND, f->order, f->version, p) != 0)
+				return -1;
+		} else if (push(w, TO_ORDER, EVENT_ORDER_CANCEL, f->order, 0,
+				c->cancel_json[f->order]) != 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void close_world(struct world *w)
+{
+	free_pool(w);
+	for (int i = 0; i < 2; i++) {
+		sqlite3_finalize(w->outbox_rows[i]);
+		w->outbox_rows[i] = NULL;
+	}
+	if (w->inv_open)
+		inventory_store_close(&w->inv.store);
+	if (w->ord_open)
+		order_store_close(&w->ord.store);
+	w->inv_open = w->ord_open = 0;
+}
+
+static struct db *db_of(struct world *w, int dest)
+{
+	return dest == TO_INVENTORY ? &w->inv.store.db : &w->ord.store.db;
+}
+
+static consumer_apply_fn handler_of(int dest, enum event_kind kind)
+{
+	if (dest == TO_INVENTORY) {
+		switch (kind) {
+		case EVENT_ORDER_SEND: return inventory_on_order_send;
+		case EVENT_ORDER_CANCELED: return inventory_on_order_canceled;
+		default: return NULL;
+		}
+	}
+	switch (kind) {
+	case EVENT_ORDER_SEND: return order_on_order_send;
+	case EVENT_ORDER_CANCEL: return order_on_order_cancel;
+	case EVENT_IN_STOCK: return order_on_in_stock;
+	case EVENT_OUT_OF_STOCK: return order_on_out_of_stock;
+	case EVENT_RELEASED: return order_on_released;
+	default: return NULL;
+	}
+}
+
+/* Puts the rows a store added to its outbox on the bus to the other side. */
+static int harvest(struct world *w, int from)
+{
+	static struct event ev;
+	struct db *db = db_of(w, from);
+	sqlite3_stmt *st = w->outbox_rows[from];
+	int rc = 0;
+
+	if (st == NULL &&
+	    !CHECK_EQ_INT(sqlite3_prepare_v2(db->handle,
+			"SELECT id, topic, payload FROM outbox WHERE id > ? ORDER BY id", -1, &st, NULL),
+			SQLITE_OK))
+		return -1;
+	w->outbox_rows[from] = st;
+	sqlite3_bind_int64(st, 1, w->last_row[from]);
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+		const char *topic = (const char *)sqlite3_column_text(st, 1);
+		const char *payload = (const char *)sqlite3_column_text(st, 2);
+		enum event_kind kind = EVENT_KIND_COUNT;
+		char err[200] = "";
+		int to = from == TO_INVENTORY ? TO_ORDER : TO_INVENTORY;
+
+		w->last_row[from] = sqlite3_column_int64(st, 0);
+		if (!CHECK_EQ_INT(event_kind_from_topic(PREFIX, topic, &kind), 0) ||
+		    !CHECK_EQ_INT(event_decode(kind, payload, strlen(payload), &ev, err, sizeof err), 0)) {
+			fprintf(stderr, "  (%s published %s %s that does not decode: %s)\n",
+				from == TO_INVENTORY ? "inventory" : "order daemon", topic, payload, err);
+			rc = -1;
+			break;
+		}
+		/* The other side must subscribe to it: the inventory publishes
+		 * in-stock, out-of-stock, released; the order daemon order/canceled. */
+		if (!CHECK_TRUE(handler_of(to, kind) != NULL)) {
+			fprintf(stderr, "  (%s published %s, which the other daemon does not handle)\n",
+				from == TO_INVENTORY ? "inventory" : "order daemon", topic);
+			rc = -1;
+			break;
+		}
+		wlog(w, "      -> %s %d\n", topic + strlen(PREFIX), order_index(ev.order_id));
+		rc = push(w, to, kind, order_index(ev.order_id), 0, payload);
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Applies one message as the consumer does: decode, handler and its outbox
+ * rows in one transaction, a conflict dead-lettered; then what it published
+ * goes on the bus. */
+static int deliver(struct world *w, const struct msg *m)
+{
+	static struct event ev;
+	char err[200] = "";
+	consumer_apply_fn fn = handler_of(m->dest, m->kind);
+	struct db *db = db_of(w, m->dest);
+	void *ctx = m->dest == TO_INVENTORY ? (void *)&w->inv : (void *)&w->ord;
+	enum consumer_result r;
+	int expect_conflict_possible = m->kind == EVENT_ORDER_SEND && m->order >= 0 &&
+				       w->c->n_versions[m->order] == 2;
+
+	wlog(w, "    %s <- %s %d%s\n", m->dest == TO_INVENTORY ? "inventory" : "order",
+	     event_topic_suffix(m->kind), m->order,
+	     m->kind == EVENT_ORDER_SEND && m->version ? " v1" : "");
+	if (!CHECK_TRUE(fn != NULL) ||
+	    !CHECK_EQ_INT(event_decode(m->kind, m->payload, strlen(m->payload), &ev, err, sizeof err), 0)) {
+		fprintf(stderr, "  (cannot deliver %s: %s)\n", m->payload, err);
+		return -1;
+	}
+	if (m->dest == TO_INVENTORY && m->order >= 0) {
+		if (m->kind == EVENT_ORDER_SEND && !w->seen_send[m->order]) {
+			w->seen_send[m->order] = 1;
+			w->sig[w->n_sig++] = (struct sighting){ m->order, 'S', m->version };
+		} else if (m->kind == EVENT_ORDER_CANCELED && !w->seen_canceled[m->order]) {
+			w->seen_canceled[m->order] = 1;
+			w->sig[w->n_sig++] = (struct sighting){ m->order, 'C', 0 };
+		}
+	}
+	if (!CHECK_EQ_INT(db_exec(db, "BEGIN IMMEDIATE"), 0))
+		return -1;
+	quiet_begin();
+	r = fn(ctx, &ev);
+	quiet_end();
+	if (r == CONSUMER_CONFLICT)
+		CHECK_EQ_INT(dead_letter_add(db, PREFIX "x", m->payload, strlen(m->payload), "conflict"), 0);
+	if (!CHECK_EQ_INT(db_exec(db, r == CONSUMER_DB_ERROR ? "ROLLBACK" : "COMMIT"), 0))
+		return -1;
+	if (r == CONSUMER_DB_ERROR) {
+		CHECK_TRUE(r != CONSUMER_DB_ERROR);
+		fprintf(stderr, "  (handler failed on %s)\n", m->payload);
+		return -1;
+	}
+	if (r == CONSUMER_CONFLICT && !expect_conflict_possible) {
+		CHECK_EQ_INT(r, CONSUMER_APPLIED);
+		fprintf(stderr, "  (a conflict reported for %s, which has no other version)\n", m->payload);
+		w->bad = 1;
+	}
+	if (r == CONSUMER_CONFLICT)
+		wlog(w, "      (conflict)\n");
+	return harvest(w, m->dest);
+}
+
+/* Would delivering m now break the decision sequence being followed? */
+static int blocked(const struct world *w, const struct msg *m)
+{
+	const struct sighting *next;
+
+	if (w->follow == NULL || m->dest != TO_INVENTORY || m->order < 0)
+		return 0;
+	if (m->kind == EVENT_ORDER_SEND && w->seen_send[m->order])
+		return 0;
+	if (m->kind == EVENT_ORDER_CANCELED && w->seen_canceled[m->order])
+		return 0;
+	if (w->n_sig >= w->n_follow)
+		return 1;
+	next = &w->follow[w->n_sig];
+	return !(next->order == m->order &&
+		 next->what == (m->kind == EVENT_ORDER_SEND ? 'S' : 'C') &&
+		 (next->what == 'C' || next->version == m->version));
+}
+
+/* Delivers everything on the bus in random order, with random duplicates. */
+static int run_bus(struct world *w)
+{
+	while (w->n_pool > 0) {
+		int start = rng_below(&w->rng, w->n_pool), pick = -1;
+		struct msg m;
+		int rc;
+
+		if (!CHECK_TRUE(++w->steps <= MAX_STEPS)) {
+			fprintf(stderr, "  (the bus never went quiet: %d deliveries)\n", MAX_STEPS);
+			return -1;
+		}
+		for (int k = 0; k < w->n_pool; k++) {
+			int i = (start + k) % w->n_pool;
+			if (!blocked(w, &w->pool[i])) {
+				pick = i;
+				break;
+			}
+		}
+		if (!CHECK_TRUE(pick >= 0)) {
+			fprintf(stderr, "  (replay stuck: no message may go next)\n");
+			return -1;
+		}
+		m = w->pool[pick];
+		w->pool[pick] = w->pool[--w->n_pool];
+		/* At least once: sometimes it comes again later. */
+		if (w->dup_budget > 0 && rng_chance(&w->rng, 20)) {
+			w->dup_budget--;
+			if (push(w, m.dest, m.kind, m.order, m.version, m.payload) != 0) {
+				free(m.payload);
+				return -1;
+			}
+		}
+		rc = deliver(w, &m);
+		free(m.payload);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* --- the final state ---------------------------------------------------- */
+
+static long long q_int(struct db *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	long long v = -999;
+
+	if (sqlite3_prepare_v2(db->handle, sql, -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "cannot prepare %s: %s\n", sql, sqlite3_errmsg(db->handle));
+		return v;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Appends every row of a query, columns separated by '|', rows by '\n'. */
+static void dump_query(struct db *db, const char *title, const char *sql, char *buf, size_t cap,
+		       size_t *used)
+{
+	sqlite3_stmt *st;
+
+	*used += (size_t)snprintf(buf + *used, cap - *used, "%s:\n", title);
+	if (sqlite3_prepare_v2(db->handle, sql, -1, &st, NULL) != SQLITE_OK) {
+		*used += (size_t)snprintf(buf + *used, cap - *used, "  (error %s)\n",
+					  sqlite3_errmsg(db->handle));
+		return;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW && *used < cap - 1) {
+		*used += (size_t)snprintf(buf + *used, cap - *used, " ");
+		for (int i = 0; i < sqlite3_column_count(st) && *used < cap - 1; i++) {
+			const unsigned char *t = sqlite3_column_text(st, i);
+			*used += (size_t)snprintf(buf + *used, cap - *used, " %s",
+						  t ? (const char *)t : "NULL");
+		}
+		if (*used < cap - 1)
+			*used += (size_t)snprintf(buf + *used, cap - *used, "\n");
+	}
+	sqlite3_finalize(st);
+}
+
+/* The canonical final state. For an order with conflicting sends that did
+ * not end confirmed, the order daemon's items are whichever send it saw
+ * first: left out (see the comment at the top). */
+static void dump_state(struct world *w, char *buf, size_t cap)
+{
+	size_t used = 0;
+	char sql[1024];
+	char masked[512] = "''";
+	size_t mu = 2;
+
+	for (int o = 0; o < w->c->n_orders; o++)
+		if (w->c->n_versions[o] == 2)
+			mu += (size_t)snprintf(masked + mu, sizeof masked - mu, ",'%s'", order_ids[o]);
+	snprintf(sql, sizeof sql,
+		 "SELECT order_id, CASE status WHEN 0 THEN 'pending' WHEN 1 THEN 'confirmed'"
+		 " WHEN 2 THEN 'rejected' WHEN 3 THEN 'canceled' ELSE status END,"
+		 " CASE WHEN status != 1 AND order_id IN (%s) THEN '*' ELSE items END,"
+		 " released FROM orders ORDER BY order_id", masked);
+	buf[0] = '\0';
+	dump_query(&w->ord.store.db, "orders", sql, buf, cap, &used);
+	dump_query(&w->inv.store.db, "reservations",
+		   "SELECT order_id, CASE status WHEN 0 THEN 'reserved' WHEN 1 THEN 'rejected'"
+		   " WHEN 2 THEN 'released' WHEN 3 THEN 'tombstone' ELSE status END, items"
+		   " FROM reservations ORDER BY order_id", buf, cap, &used);
+	dump_query(&w->inv.store.db, "reservation lines",
+		   "SELECT order_id, sku, qty FROM reservation_lines ORDER BY order_id, sku",
+		   buf, cap, &used);
+	dump_query(&w->inv.store.db, "products",
+		   "SELECT sku, available FROM products ORDER BY sku", buf, cap, &used);
+}
+
+/* The order daemon's status of an order (or -1), its items into items. */
+static int order_status(struct world *w, int o, char *items, size_t cap, int *released)
+{
+	struct order_record rec;
+	int rc = order_store_load(&w->ord.store, order_ids[o], &rec);
+	int status = -1;
+
+	items[0] = '\0';
+	*released = 0;
+	if (rc == 0) {
+		status = (int)rec.status;
+		snprintf(items, cap, "%s", rec.items ? rec.items : "NULL");
+		*released = rec.released;
+	}
+	order_record_free(&rec);
+	return status;
+}
+
+static int canonical_items(const struct version *v, char *out, size_t cap)
+{
+	static struct event ev;
+	char *text;
+	char err[128];
+	char json[512];
+	size_t used = (size_t)snprintf(json, sizeof json, "[");
+
+	for (int i = 0; i < v->n_lines; i++)
+		used += (size_t)snprintf(json + used, sizeof json - used, "%s{\"sku\":\"%s\",\"qty\":%d}",
+					 i ? "," : "", sku_name(v->lines[i].sku), v->lines[i].qty);
+	snprintf(json + used, sizeof json - used, "]");
+	{
+		char payload[700];
+		snprintf(payload, sizeof payload,
+			 "{\"v\":1,\"order_id\":\"%s\",\"items\":%s,\"created_at\":\"x\"}", order_ids[0],
+			 json);
+		if (event_decode(EVENT_ORDER_SEND, payload, strlen(payload), &ev, err, sizeof err) != 0)
+			return -1;
+	}
+	text = event_items_canonical(&ev);
+	if (text == NULL)
+		return -1;
+	snprintf(out, cap, "%s", text);
+	free(text);
+	return 0;
+}
+
+/* What an order's items alone decide, with the whole stock to itself. */
+static int alone_confirmed(const struct test_case *c, const struct version *v)
+{
+	for (int i = 0; i < v->n_lines; i++)
+		if (v->lines[i].sku < 0 || v->lines[i].qty > c->stock[v->lines[i].sku])
+			return 0;
+	return 1;
+}
+
+#define FAIL_IF(w, cond, ...)                                   \
+	do {                                                    \
+		if (!CHECK_FALSE(cond)) {                       \
+			fprintf(stderr, "  (" __VA_ARGS__);     \
+			fprintf(stderr, ")\n");                 \
+			(w)->bad = 1;                           \
+		}                                               \
+	} while (0)
+
+static void check_final(struct world *w)
+{
+	const struct test_case *c = w->c;
+	struct db *inv = &w->inv.store.db;
+	struct db *ord = &w->ord.store.db;
+	long long held_confirmed[N_SKUS] = { 0 };
+
+	/* nothing stray */
+	FAIL_IF(w, q_int(ord, "SELECT count(*) FROM orders") != c->n_orders,
+		"the order daemon has %lld orders, the case %d",
+		q_int(ord, "SELECT count(*) FROM orders"), c->n_orders);
+	FAIL_IF(w, q_int(inv, "SELECT count(*) FROM reservations") != c->n_orders,
+		"the inventory has %lld reservations, the case %d orders",
+		q_int(inv, "SELECT count(*) FROM reservations"), c->n_orders);
+
+	for (int o = 0; o < c->n_orders; o++) {
+		char items[512], rstatus[16] = "", ritems[512] = "", want[512];
+		int released, st = order_status(w, o, items, sizeof items, &released);
+		struct reservation r;
+		int found = inventory_store_find(&w->inv.store, order_ids[o], &r);
+
+		if (found == 0) {
+			snprintf(rstatus, sizeof rstatus, "%s", inventory_reservation_status_name(r.status));
+			snprintf(ritems, sizeof ritems, "%s", r.items ? r.items : "NULL");
+		}
+		inventory_reservation_free(&r);
+		FAIL_IF(w, st < 0, "order %d unknown to the order daemon", o);
+		FAIL_IF(w, found != 0, "order %d unknown to the inventory", o);
+		if (st < 0 || found != 0)
+			continue;
+		/* final, and canceled exactly when canceled; then released */
+		FAIL_IF(w, st == ORDER_PENDING, "order %d still pending once every event was delivered", o);
+		FAIL_IF(w, (st == ORDER_CANCELED) != c->canceled[o], "order %d is %s, the case %s it", o,
+			order_status_name((enum order_status)st),
+			c->canceled[o] ? "canceled" : "did not cancel");
+		FAIL_IF(w, released != (st == ORDER_CANCELED),
+			"order %d is %s with released=%d", o, order_status_name((enum order_status)st),
+			released);
+		/* the two views agree */
+		if (st == ORDER_CONFIRMED) {
+			FAIL_IF(w, strcmp(rstatus, "reserved") != 0,
+				"order %d confirmed, its reservation %s", o, rstatus);
+			FAIL_IF(w, strcmp(items, ritems) != 0,
+				"order %d confirmed with items %s, reserved with %s", o, items, ritems);
+		} else if (st == ORDER_REJECTED) {
+			FAIL_IF(w, strcmp(rstatus, "rejected") != 0,
+				"order %d rejected, its reservation %s", o, rstatus);
+		} else if (st == ORDER_CANCELED) {
+			FAIL_IF(w, strcmp(rstatus, "released") != 0 && strcmp(rstatus, "tombstone") != 0 &&
+				   strcmp(rstatus, "rejected") != 0,
+				"order %d canceled, its reservation %s", o, rstatus);
+		}
+		FAIL_IF(w, strcmp(rstatus, "reserved") == 0 && st != ORDER_CONFIRMED,
+			"reservation %d reserved, the order %s", o, order_status_name((enum order_status)st));
+		/* the items: those of the send (one of them when they conflict) */
+		if (c->n_versions[o] >= 1) {
+			int match = 0;
+			for (int v = 0; v < c->n_versions[o]; v++)
+				if (canonical_items(&c->versions[o][v], want, sizeof want) == 0 &&
+				    strcmp(items, want) == 0)
+					match = 1;
+			FAIL_IF(w, !match, "order %d has items %s, none of the case's", o, items);
+		}
+		/* without contention nor conflict, the items alone decide */
+		if (!c->contended && !c->conflict && c->n_versions[o] == 1 && !c->canceled[o]) {
+			int want_st = alone_confirmed(c, &c->versions[o][0]) ? ORDER_CONFIRMED : ORDER_REJECTED;
+			FAIL_IF(w, st != want_st, "order %d is %s, with stock for every order it should be %s",
+				o, order_status_name((enum order_status)st),
+				order_status_name((enum order_status)want_st));
+		}
+		if (st == ORDER_CONFIRMED) {
+			static struct event ev;
+			char payload[700], err[128];
+			snprintf(payload, sizeof payload,
+				 "{\"v\":1,\"order_id\":\"%s\",\"items\":%s,\"created_at\":\"x\"}",
+				 order_ids[o], items);
+			if (CHECK_EQ_INT(event_decode(EVENT_ORDER_SEND, payload, strlen(payload), &ev, err,
+						      sizeof err), 0)) {
+				for (int i = 0; i < ev.n_items; i++)
+					for (int s = 0; s < N_SKUS; s++)
+						if (strcmp(ev.items[i].sku, skus[s]) == 0)
+							held_confirmed[s] += ev.items[i].qty;
+			}
+		}
+	}
+
+	/* stock: never oversold, conserved, in both views */
+	for (int s = 0; s < N_SKUS; s++) {
+		char sql[256];
+		long long avail, initial, lines;
+		snprintf(sql, sizeof sql, "SELECT available FROM products WHERE sku = '%s'", skus[s]);
+		avail = q_int(inv, sql);
+		snprintf(sql, sizeof sql, "SELECT initial + restocked FROM products WHERE sku = '%s'", skus[s]);
+		initial = q_int(inv, sql);
+		snprintf(sql, sizeof sql,
+			 "SELECT coalesce(sum(l.qty), 0) FROM reservation_lines l JOIN reservations r"
+			 " USING (order_id) WHERE r.status = 0 AND l.sku = '%s'", skus[s]);
+		lines = q_int(inv, sql);
+		FAIL_IF(w, avail < 0, "%s available %lld < 0", skus[s], avail);
+		FAIL_IF(w, initial != c->stock[s], "%s initial %lld, the catalog %d", skus[s], initial,
+			c->stock[s]);
+		FAIL_IF(w, initial != avail + lines, "%s: initial %lld != available %lld + reserved %lld",
+			skus[s], initial, avail, lines);
+		FAIL_IF(w, initial != avail + held_confirmed[s],
+			"%s: initial %lld != available %lld + confirmed orders' %lld", skus[s], initial,
+			avail, held_confirmed[s]);
+	}
+	FAIL_IF(w, q_int(inv, "SELECT count(*) FROM reservation_lines l LEFT JOIN reservations r"
+			 " USING (order_id) WHERE r.status IS NOT 0") != 0,
+		"reservation lines held by reservations not reserved");
+
+	/* nothing owed: no re-drive needed once everything was delivered */
+	{
+		struct order_record due[MAX_ORDERS + 1];
+		int n = order_store_due(&w->ord.store, service_now_ms() + 1000LL * 1000 * 1000, due,
+					MAX_ORDERS + 1);
+		FAIL_IF(w, n != 0, "%d orders still owed an event by the re-drive", n);
+		for (int i = 0; i < n; i++)
+			order_record_free(&due[i]);
+	}
+	/* Dead letters only for conflicting sends, and always at the inventory:
+	 * both versions reach it, and whichever comes second (once the first
+	 * filled the items) contradicts the recorded one. Not necessarily at the
+	 * order daemon: it takes the items of in-stock as the order's
+	 * (design-notes.md), so send v0, in-stock of v1, send v1 conflicts
+	 * nowhere there. */
+	if (!c->conflict) {
+		FAIL_IF(w, q_int(ord, "SELECT count(*) FROM dead_letters") > 0 ||
+			   q_int(inv, "SELECT count(*) FROM dead_letters") > 0,
+			"dead letters without a conflicting send");
+	} else {
+		FAIL_IF(w, q_int(inv, "SELECT count(*) FROM dead_letters") == 0,
+			"the inventory took two sends with other items without a conflict");
+	}
+}
+
+/* --- one case ----------------------------------------------------------- */
+
+struct stats {
+	long cases, orderings, compared, replays, conflict_cases, contended_cases;
+	long confirmed, rejected, canceled, deliveries, failed_cases;
+};
+
+static void report_ordering(struct world *w, const char *what)
+{
+	fprintf(stderr, "  %s; its deliveries (%d):\n%s", what, w->steps, w->log);
+}
+
+static void sig_text(const struct sighting *s, int n, char *buf, size_t cap)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < n && used < cap - 1; i++)
+		used += (size_t)snprintf(buf + used, cap - used, "%s%c%d%s", i ? " " : "", s[i].what,
+					 s[i].order, s[i].what == 'S' && s[i].version ? "v1" : "");
+}
+
+static void count_outcomes(struct world *w, struct stats *st)
+{
+	st->confirmed += q_int(&w->ord.store.db, "SELECT count(*) FROM orders WHERE status = 1");
+	st->rejected += q_int(&w->ord.store.db, "SELECT count(*) FROM orders WHERE status = 2");
+	st->canceled += q_int(&w->ord.store.db, "SELECT count(*) FROM orders WHERE status = 3");
+	st->deliveries += w->steps;
+}
+
+static void run_case(struct test_case *c, struct stats *st, int *reported)
+{
+	static struct world w;
+	static char first_dump[16384], dump[16384];
+	static char dumps[FREE_ORDERINGS][16384];
+	struct sighting first_sig[2 * MAX_ORDERS], sigs[FREE_ORDERINGS][2 * MAX_ORDERS];
+	int n_first = 0, n_sigs[FREE_ORDERINGS];
+	int failures_before = check_failures;
+	int described = 0;
+	struct rng r = { mix64(c->seed ^ 0x5eedULL) };
+
+	st->cases++;
+	st->conflict_cases += c->conflict;
+	st->contended_cases += c->contended;
+	for (int k = 0; k < FREE_ORDERINGS + REPLAY_ORDERINGS; k++) {
+		int replay = k >= FREE_ORDERINGS;
+		int rc = open_world(&w, c, rng_next(&r), replay ? first_sig : NULL, replay ? n_first : 0);
+		char label[96];
+
+		snprintf(label, sizeof label, "%s ordering %d of case %d", replay ? "replayed" : "free", k,
+			 c->index);
+		if (rc == 0)
+			rc = run_bus(&w);
+		st->orderings++;
+		if (rc == 0) {
+			check_final(&w);
+			count_outcomes(&w, st);
+			dump_state(&w, dump, sizeof dump);
+		}
+		if (rc == 0 && replay) {
+			st->replays++;
+			if (!CHECK_TRUE(w.n_sig == n_first &&
+					memcmp(w.sig, first_sig, sizeof *first_sig * (size_t)n_first) == 0))
+				w.bad = 1;
+		}
+		if (rc == 0 && k == 0) {
+			memcpy(first_sig, w.sig, sizeof w.sig);
+			n_first = w.n_sig;
+			snprintf(first_dump, sizeof first_dump, "%s", dump);
+		}
+		/* Same decisions of the inventory: the same final state. */
+		if (rc == 0) {
+			int limit = replay ? 1 : k;
+			for (int j = 0; j < limit; j++) {
+				const struct sighting *s = replay ? first_sig : sigs[j];
+				int n = replay ? n_first : n_sigs[j];
+				const char *other = replay ? first_dump : dumps[j];
+				if (n != w.n_sig || memcmp(s, w.sig, sizeof *s * (size_t)n) != 0)
+					continue;
+				st->compared++;
+				if (!CHECK_EQ_STR(dump, other)) {
+					char text[128];
+					sig_text(w.sig, w.n_sig, text, sizeof text);
+					fprintf(stderr, "  (%s ends otherwise than ordering %d with the same"
+						" decisions of the inventory: %s)\n", label, replay ? 0 : j, text);
+					w.bad = 1;
+				}
+				break;
+			}
+		}
+		if (rc == 0 && !replay) {
+			memcpy(sigs[k], w.sig, sizeof w.sig);
+			n_sigs[k] = w.n_sig;
+			snprintf(dumps[k], sizeof dumps[k], "%s", dump);
+		}
+		if ((rc != 0 || w.bad) && *reported < MAX_REPORTED_CASES) {
+			char text[128];
+			if (!described) {
+				describe_case(c);
+				described = 1;
+			}
+			sig_text(w.sig, w.n_sig, text, sizeof text);
+			fprintf(stderr, "  inventory's first sightings: %s\n", text);
+			report_ordering(&w, label);
+		}
+		close_world(&w);
+		if (rc != 0 && !replay && k == 0)
+			break; /* nothing to replay */
+	}
+	if (check_failures != failures_before) {
+		st->failed_cases++;
+		if (*reported < MAX_REPORTED_CASES && ++*reported == MAX_REPORTED_CASES)
+			fprintf(stderr, "(no more failing cases are described)\n");
+	}
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t seed;
+	long cases = DEFAULT_CASES;
+	struct stats st;
+	struct timespec t0, t1;
+	int reported = 0;
+
+	if (argc > 1) {
+		char *end;
+		seed = strtoull(argv[1], &end, 10);
+		if (*end != '\0') {
+			fprintf(stderr, "usage: %s [seed [cases]]\n", argv[0]);
+			return 2;
+		}
+	} else {
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		seed = ((uint64_t)now.tv_sec * 1000003ULL) ^ (uint64_t)now.tv_nsec ^ (uint64_t)getpid();
+		seed %= 1000000000000ULL;
+	}
+	if (argc > 2)
+		cases = strtol(argv[2], NULL, 10);
+	printf("seed=%llu\n", (unsigned long long)seed);
+	fflush(stdout);
+
+	verbose = getenv("CONVERGENCE_VERBOSE") != NULL && *getenv("CONVERGENCE_VERBOSE") != '\0';
+	log_init("test_convergence", verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN);
+	stderr_saved = dup(2);
+	devnull = open("/dev/null", O_WRONLY);
+
+	memset(&st, 0, sizeof st);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (long i = 0; i < cases; i++) {
+		static struct test_case c;
+		if (!CHECK_EQ_INT(gen_case(&c, (int)i, seed), 0)) {
+			free_case(&c);
+			break;
+		}
+		run_case(&c, &st, &reported);
+		free_case(&c);
+		if (st.failed_cases >= 50)
+			break;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("convergence: %ld cases (%ld with conflicting sends, %ld contended), %ld orderings,"
+	       " %ld deliveries; %ld final states compared under the same decisions of the inventory"
+	       " (%ld of them replays); orders confirmed %ld, rejected %ld, canceled %ld;"
+	       " %ld failing cases; %.2fs\n",
+	       st.cases, st.conflict_cases, st.contended_cases, st.orderings, st.deliveries,
+	       st.compared, st.replays, st.confirmed, st.rejected, st.canceled, st.failed_cases,
+	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	if (st.failed_cases > 0)
+		printf("replay with: %s %llu %ld\n", argv[0], (unsigned long long)seed, cases);
+	if (devnull >= 0)
+		close(devnull);
+	if (stderr_saved >= 0)
+		close(stderr_saved);
+	return check_summary("test_convergence");
+}
