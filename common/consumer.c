@@ -142,6 +142,7 @@ int consumer_connect(struct consumer *c, const struct service_settings *svc,
 {
 	char topics[EVENT_KIND_COUNT][256];
 	const char *subs[EVENT_KIND_COUNT + 1];
+	char publisher[64];
 	int n = 0;
 	struct mqtt_config cfg = {
 		.url = svc->broker_url, .service = service, .instance = svc->instance,
@@ -161,5 +162,24 @@ int consumer_connect(struct consumer *c, const struct service_settings *svc,
 	subs[n] = NULL;
 	if (mqtt_start(&cfg, 5000, out) != 0)
 		return -1;
-	return outbox_start(c->outbox, *out);
+	/* The outbox publishes on a connection of its own with a clean session:
+	 * Paho then fails in-flight publishes when the connection drops instead
+	 * of keeping them to retry, which the outbox does itself. Paho 1.3.12
+	 * was seen to read a freed topic (ASan, heap-use-after-free between its
+	 * send and receive threads) when a persistent session that publishes
+	 * lost its broker; the subscriber's session only ever publishes its
+	 * status. The two connections also keep acks and publishes apart. */
+	snprintf(publisher, sizeof publisher, "%s-outbox", service);
+	cfg.service = publisher;
+	cfg.persistent = 0;
+	cfg.subscriptions = NULL;
+	if (mqtt_start(&cfg, 5000, &c->publisher) != 0)
+		return -1;
+	return outbox_start(c->outbox, c->publisher);
+}
+
+void consumer_disconnect(struct consumer *c)
+{
+	mqtt_stop(c->publisher);
+	c->publisher = NULL;
 }

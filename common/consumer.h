@@ -7,6 +7,8 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
+struct mqtt;
+
 #include "db.h"
 #include "event.h"
 #include "outbox.h"
@@ -29,6 +31,7 @@ struct consumer {
 	/* The database is used by Paho's thread and the HTTP threads. */
 	pthread_mutex_t *db_lock;
 	atomic_ulong received, applied, conflicts, dead_letters, retries;
+	struct mqtt *publisher; /* the outbox's own connection */
 };
 
 /* Opens a daemon's database with its schema plus the outbox and dead-letter
@@ -40,10 +43,13 @@ void consumer_on_message(void *ctx, const char *topic, const char *payload, size
 
 struct service_settings;
 struct mqtt;
-/* Subscribes to the kinds the consumer has handlers for and starts the
- * outbox publisher; 0 or -1 (logged). */
+/* Subscribes to the kinds the consumer has handlers for (persistent session,
+ * *out) and starts the outbox publisher on a second connection; 0 or -1
+ * (logged). */
 int consumer_connect(struct consumer *c, const struct service_settings *svc,
 		     const char *service, struct mqtt **out);
+/* Closes the outbox's connection; after outbox_stop, before freeing it. */
+void consumer_disconnect(struct consumer *c);
 
 /* The mqtt on_ready of a daemon: after a reconnect, publish the outbox again. */
 void consumer_on_ready(void *ctx);

@@ -75,6 +75,7 @@ int main(int argc, char **argv)
 	log_info("inventory stopping");
 	http_stop(inv.http);
 	outbox_stop(inv.outbox);
+	consumer_disconnect(&inv.consumer);
 	mqtt_stop(inv.mqtt);
 	outbox_free(inv.outbox);
 	inventory_store_close(&inv.store);

@@ -75,6 +75,7 @@ int main(int argc, char **argv)
 	http_stop(o.http);
 	order_redrive_stop(&o);
 	outbox_stop(o.outbox);
+	consumer_disconnect(&o.consumer);
 	mqtt_stop(o.mqtt);
 	outbox_free(o.outbox);
 	order_store_close(&o.store);
