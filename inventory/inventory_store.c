@@ -13,7 +13,7 @@
 
 enum {
 	ST_FIND, ST_PRODUCT, ST_TAKE, ST_LINE, ST_INSERT, ST_SET_ITEMS, ST_GIVE_BACK,
-	ST_DROP_LINES, ST_SET_STATUS, ST_CATALOG, ST_STOCK, ST_LIST, ST_ONE, ST_LINES_OF,
+	ST_DROP_LINES, ST_SET_STATUS, ST_CATALOG, ST_STOCK, ST_LIST, ST_ONE,
 };
 
 static const char *const status_names[] = { "reserved", "rejected", "released", "tombstone" };

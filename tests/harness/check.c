@@ -223,6 +223,7 @@ int check_main(int argc, char **argv)
 		{ "--no-front", "SHOP_REPLAY_NO_FRONT", &o.no_front,
 		  "check only the daemons (skip the front's /readyz and catalog)" },
 	};
+	enum cli_result parsed;
 	const struct cli_spec spec = {
 		.name = "check", .args = "",
 		.summary = "Reads GET /stock and /reservations of the inventory, GET /orders of the order\n"
@@ -233,14 +234,9 @@ int check_main(int argc, char **argv)
 		.min_args = 0, .max_args = 0, .args_out = no_args, .n_args_out = &n_args,
 	};
 
-	switch (cli_parse(&spec, &c, argc, argv)) {
-	case CLI_EXIT_SUCCESS:
-		return 0;
-	case CLI_ERROR:
-		return 2;
-	case CLI_OK:
-		break;
-	}
+	parsed = cli_parse(&spec, &c, argc, argv);
+	if (parsed != CLI_OK)
+		return cli_exit_status(parsed);
 	if (endpoint_finish(&o.front, front_buf, sizeof front_buf, front_port, "--front-url") != 0 ||
 	    endpoint_finish(&o.inventory, inventory_buf, sizeof inventory_buf, inventory_port,
 			    "--inventory-url") != 0 ||

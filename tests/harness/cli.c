@@ -142,6 +142,11 @@ static int finish_common(struct cli_common *c, const char *program)
 	return -1;
 }
 
+int cli_exit_status(enum cli_result result)
+{
+	return result == CLI_EXIT_SUCCESS ? 0 : 2;
+}
+
 enum cli_result cli_parse(const struct cli_spec *spec, struct cli_common *common, int argc,
 			  char **argv)
 {

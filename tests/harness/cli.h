@@ -65,6 +65,10 @@ enum cli_result {
 
 /* Parses argv (argv[0] is the subcommand's name): defaults, then the
  * environment, then flags. */
+/* The exit status a command returns for a parse that did not end in CLI_OK:
+ * 0 after --help or --version, 2 after a bad flag. */
+int cli_exit_status(enum cli_result result);
+
 enum cli_result cli_parse(const struct cli_spec *spec, struct cli_common *common, int argc,
 			  char **argv);
 

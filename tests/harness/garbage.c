@@ -138,6 +138,7 @@ int garbage_main(int argc, char **argv)
 		{ "--verbose", "SHOP_REPLAY_VERBOSE", &verbose,
 		  "print each payload sent, as --list does" },
 	};
+	enum cli_result parsed;
 	const struct cli_spec spec = {
 		.name = "garbage", .args = "",
 		.summary = "Publishes a built-in corpus of bad payloads at QoS 1 to every shop topic:\n"
@@ -150,14 +151,9 @@ int garbage_main(int argc, char **argv)
 		.min_args = 0, .max_args = 0, .args_out = no_args, .n_args_out = &n_args,
 	};
 
-	switch (cli_parse(&spec, &c, argc, argv)) {
-	case CLI_EXIT_SUCCESS:
-		return 0;
-	case CLI_ERROR:
-		return 2;
-	case CLI_OK:
-		break;
-	}
+	parsed = cli_parse(&spec, &c, argc, argv);
+	if (parsed != CLI_OK)
+		return cli_exit_status(parsed);
 	if (parse_topics(topics, wanted) != 0)
 		return 2;
 	return garbage_run(&c, wanted, list, verbose);

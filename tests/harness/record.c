@@ -149,6 +149,7 @@ int record_main(int argc, char **argv)
 		{ "--all", "SHOP_REPLAY_ALL", &all,
 		  "also record <prefix>status/... (the services' retained status topics)" },
 	};
+	enum cli_result parsed;
 	const struct cli_spec spec = {
 		.name = "record", .args = "",
 		.summary = "Writes every message on <prefix># to a file, one JSON object a line:\n"
@@ -159,14 +160,9 @@ int record_main(int argc, char **argv)
 		.min_args = 0, .max_args = 0, .args_out = no_args, .n_args_out = &n_args,
 	};
 
-	switch (cli_parse(&spec, &c, argc, argv)) {
-	case CLI_EXIT_SUCCESS:
-		return 0;
-	case CLI_ERROR:
-		return 2;
-	case CLI_OK:
-		break;
-	}
+	parsed = cli_parse(&spec, &c, argc, argv);
+	if (parsed != CLI_OK)
+		return cli_exit_status(parsed);
 	if (out == NULL) {
 		fprintf(stderr, "%s record: --out FILE is required (see --help)\n", CLI_PROGRAM);
 		return 2;

@@ -221,6 +221,7 @@ int replay_main(int argc, char **argv)
 		{ "--interleave", "SHOP_REPLAY_INTERLEAVE", &o.interleave,
 		  "several files: round-robin, one message of each in turn (default: one after another)" },
 	};
+	enum cli_result parsed;
 	const struct cli_spec spec = {
 		.name = "replay", .args = "FILE [FILE...]",
 		.summary = "Publishes recordings (from shop-replay record, or written by hand) at QoS 1\n"
@@ -231,13 +232,8 @@ int replay_main(int argc, char **argv)
 		.min_args = 1, .max_args = REPLAY_MAX_FILES, .args_out = files, .n_args_out = &n_files,
 	};
 
-	switch (cli_parse(&spec, &c, argc, argv)) {
-	case CLI_EXIT_SUCCESS:
-		return 0;
-	case CLI_ERROR:
-		return 2;
-	case CLI_OK:
-		break;
-	}
+	parsed = cli_parse(&spec, &c, argc, argv);
+	if (parsed != CLI_OK)
+		return cli_exit_status(parsed);
 	return replay_run(&c, files, n_files, &o);
 }
