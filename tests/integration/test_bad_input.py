@@ -201,7 +201,10 @@ def test_garbage_request_line(shop):
         s = shop.raw_socket()
         try:
             s.sendall(junk)
-            s.shutdown(socket.SHUT_WR)
+            try:
+                s.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass  # the front already answered and closed: allowed, the reply is read below
             s.settimeout(5)
             try:
                 data = s.recv(4096)
