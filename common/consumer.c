@@ -160,20 +160,25 @@ int consumer_connect(struct consumer *c, const struct service_settings *svc,
 		n++;
 	}
 	subs[n] = NULL;
-	if (mqtt_start(&cfg, 5000, out) != 0)
-		return -1;
 	/* The outbox publishes on a connection of its own with a clean session:
 	 * Paho then fails in-flight publishes when the connection drops instead
 	 * of keeping them to retry, which the outbox does itself. Paho 1.3.12
 	 * was seen to read a freed topic (ASan, heap-use-after-free between its
 	 * send and receive threads) when a persistent session that publishes
 	 * lost its broker; the subscriber's session only ever publishes its
-	 * status. The two connections also keep acks and publishes apart. */
+	 * status. The two connections also keep acks and publishes apart.
+	 * The publisher connects first: *out, which /healthz reads, is only set
+	 * once both are up, so a daemon never looks ready with half a bus. */
 	snprintf(publisher, sizeof publisher, "%s-outbox", service);
 	cfg.service = publisher;
 	cfg.persistent = 0;
 	cfg.subscriptions = NULL;
 	if (mqtt_start(&cfg, 5000, &c->publisher) != 0)
+		return -1;
+	cfg.service = service;
+	cfg.persistent = 1;
+	cfg.subscriptions = subs;
+	if (mqtt_start(&cfg, 5000, out) != 0)
 		return -1;
 	return outbox_start(c->outbox, c->publisher);
 }

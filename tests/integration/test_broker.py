@@ -28,6 +28,8 @@ def poll_status(shop, path, want, timeout=5.0, get=None):
     try:
         return wait_until(ok, timeout * shop.build.slow, "%s to answer %d" % (path, want))
     except AssertionError:
+        if not last:  # never answered at all: the connection error says more
+            raise
         r = last[0]
         raise AssertionError("%s: expected HTTP %d within %.0fs, got %d %s"
                              % (path, want, timeout, r.status, r.text[:300])) from None
