@@ -64,6 +64,7 @@ int main(int argc, char **argv)
 	parse_settings(&inv, argc, argv);
 	service_install_signals();
 	open_store(&inv, db_path, sizeof db_path);
+	lag_init(&inv.consumer.lag);
 	if (inventory_http_start(&inv) != 0)
 		fatal("cannot serve HTTP on %s:%d", inv.svc.bind, inv.port);
 	connect_bus(&inv);
@@ -79,5 +80,6 @@ int main(int argc, char **argv)
 	mqtt_stop(inv.mqtt);
 	outbox_free(inv.outbox);
 	inventory_store_close(&inv.store);
+	lag_destroy(&inv.consumer.lag);
 	return 0;
 }

@@ -61,6 +61,7 @@ int main(int argc, char **argv)
 	parse_settings(&o, argc, argv);
 	service_install_signals();
 	open_store(&o, db_path, sizeof db_path);
+	lag_init(&o.consumer.lag);
 	if (order_http_start(&o) != 0)
 		fatal("cannot serve HTTP on %s:%d", o.svc.bind, o.port);
 	connect_bus(&o);
@@ -79,5 +80,6 @@ int main(int argc, char **argv)
 	mqtt_stop(o.mqtt);
 	outbox_free(o.outbox);
 	order_store_close(&o.store);
+	lag_destroy(&o.consumer.lag);
 	return 0;
 }
