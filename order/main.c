@@ -34,7 +34,7 @@ static void open_store(struct order *o, char *db_path, size_t len)
 		fatal("data dir path '%s' is too long", o->svc.data_dir);
 	if (order_store_open(&o->store, db_path, o->sync) != 0)
 		fatal("cannot open database %s", db_path);
-	if (outbox_create(db_path, o->sync, &o->outbox) != 0)
+	if (outbox_create(db_path, &o->outbox) != 0)
 		fatal("cannot open the outbox in %s", db_path);
 }
 
