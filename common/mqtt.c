@@ -119,6 +119,7 @@ static void on_connected(void *ctx, char *cause)
 
 	(void)cause;
 	atomic_store(&m->connected, 1);
+	mqtt_signal(m);
 	for (; n < m->n_subscriptions; n++) {
 		topics[n] = m->subscriptions[n];
 		qos[n] = 1;
@@ -309,10 +310,14 @@ static int mqtt_connect_first(struct mqtt *m, int timeout_ms)
 	}
 	service_deadline_after(&deadline, timeout_ms);
 	pthread_mutex_lock(&m->lock);
-	while (!atomic_load(&m->ready) && m->connect_failed == 0 && rc != ETIMEDOUT)
+	/* The CONNACK, not the SUBACK: a persistent session with a large backlog
+	 * gets its queued messages first, and each is committed before the next,
+	 * so the SUBACK can take longer than any start-up timeout. Until it
+	 * comes the service is not ready (mqtt_is_ready, its status topic). */
+	while (!atomic_load(&m->connected) && m->connect_failed == 0 && rc != ETIMEDOUT)
 		rc = pthread_cond_timedwait(&m->changed, &m->lock, &deadline);
 	pthread_mutex_unlock(&m->lock);
-	if (!atomic_load(&m->ready)) {
+	if (!atomic_load(&m->connected)) {
 		log_warn("mqtt: cannot connect to broker %s (%s)", m->cfg.url,
 			 m->connect_failed ? "refused or unreachable" : "timed out");
 		return -1;
