@@ -22,16 +22,20 @@ CREATED_MS="CAST(round((julianday(created_at) - 2440587.5) * 86400000) AS INTEGE
 # --- settings and helpers -------------------------------------------------------
 
 bench_settings() { # QUICK: row lengths and which rows run
-	if (($1)); then
-		BENCH_S=3 BENCH_W=1 BENCH_DRAIN=8 BENCH_LIMIT_S=2 BENCH_READ_S=2
-		BENCH_LIMIT_CS=(64) BENCH_READ_CS=(64) BENCH_SCALE=(1e5) BENCH_BIG_CATALOG=0
-		BENCH_RECOVERY_S=0
+	if (($1)); then # under 90 s: one prefilled level on the run's own shop, no recovery
+		BENCH_S=3 BENCH_W=1 BENCH_DRAIN=3 BENCH_LIMIT_S=2 BENCH_READ_S=2
+		BENCH_LIMIT_CS=(64) BENCH_READ_CS=(64) BENCH_SCALE=(1e5) BENCH_SCALE_BASE=orders_c64
+		BENCH_BIG_CATALOG=0 BENCH_RECOVERY_S=0
 	else
-		BENCH_S=10 BENCH_W=2 BENCH_DRAIN=60 BENCH_LIMIT_S=10 BENCH_READ_S=5
+		BENCH_S=10 BENCH_W=2 BENCH_DRAIN=15 BENCH_LIMIT_S=10 BENCH_READ_S=5
 		BENCH_LIMIT_CS=(1 8 64) BENCH_READ_CS=(1 8 64) BENCH_SCALE=(1e4 1e5 1e6)
-		BENCH_BIG_CATALOG=10000 BENCH_RECOVERY_S=20
+		BENCH_SCALE_BASE=scale_0 BENCH_BIG_CATALOG=10000 BENCH_RECOVERY_S=20
 	fi
 	BENCH_MAXC=64
+	# Paced rows use no more clients than the front has civetweb threads (32):
+	# a keep-alive connection holds a thread, so clients beyond that starve
+	# (their requests time out: the errors= of the c=64 rows).
+	BENCH_PACED_C=32
 }
 
 bench_free_port() { # a port nothing listens on, not handed out before
@@ -207,7 +211,7 @@ bench_orders() { # NAME C RATE: one POST-orders row (RATE 0: closed loop); runs 
 		--skus-file "$BENCH_SKUS_FILE" --concurrency "$c" --seconds "$BENCH_S" \
 		--warmup "$BENCH_W" --rate "$rate" --order-port "$SHOP_ORDER_PORT" \
 		--inventory-port "$SHOP_INVENTORY_PORT" --order-db "$SHOP_DATA_DIR/order.db" \
-		--drain-s "$BENCH_DRAIN" --sample 200 --ids-out "$SHOP_DATA_DIR/bench-ids.txt" >"$out" &
+		--drain-s "$BENCH_DRAIN" --sample 200 --ids-out "$SHOP_DATA_DIR/bench-ids-$row.txt" >"$out" &
 	BENCH_LOAD_PID=$!
 	[[ -z $BENCH_DURING ]] || "$BENCH_DURING"
 	wait "$BENCH_LOAD_PID" || die "shop-bench-load failed"
@@ -226,13 +230,13 @@ bench_orders() { # NAME C RATE: one POST-orders row (RATE 0: closed loop); runs 
 	bench_row "$row" "$line$extra"
 }
 
-bench_reads() { # C: catalog and order GET rows
+bench_reads() { # C: catalog and order GET rows (of the paced row's orders: all known, confirmed)
 	local c=$1 line
 	line=$("$BENCH_BIN/shop-bench-load" --port "$SHOP_FRONT_PORT" --path /api/v1/catalog \
 		--concurrency "$c" --seconds "$BENCH_READ_S" --warmup 1) || die "shop-bench-load failed"
 	bench_row "catalog_c$c" "$line"
 	line=$("$BENCH_BIN/shop-bench-load" --mode get-orders --port "$SHOP_FRONT_PORT" \
-		--ids-file "$SHOP_DATA_DIR/bench-ids.txt" --concurrency "$c" --seconds "$BENCH_READ_S" \
+		--ids-file "$SHOP_DATA_DIR/bench-ids-orders_paced_c8.txt" --concurrency "$c" --seconds "$BENCH_READ_S" \
 		--warmup 1) || die "shop-bench-load failed"
 	bench_row "order_get_c$c" "$line"
 }
@@ -262,9 +266,9 @@ best_confirmed() { # [sustained]: the best confirmed_per_s of the closed-loop ro
 bench_overload() { # paced offered load at twice the best confirmed rate: accepted, shed, p99
 	local rate=$((2 * $(best_confirmed))) shed0
 	((rate > 0)) || { say "no confirmed rate measured: no overload row"; return; }
-	say "overload: $rate orders/s offered over 128 clients (twice the best confirmed rate)"
+	say "overload: $rate orders/s offered over $BENCH_PACED_C clients (twice the best confirmed rate)"
 	shed0=$(front_metric shop_front_orders_shed_total)
-	BENCH_SHED0=$shed0 BENCH_AFTER=overload_fields bench_orders overload 128 "$rate"
+	BENCH_SHED0=$shed0 BENCH_AFTER=overload_fields bench_orders overload "$BENCH_PACED_C" "$rate"
 }
 
 overload_fields() { # ROWID "LOAD-LINE": offered, shed counts of the overload row
@@ -277,24 +281,44 @@ bench_recovery() { # paced load at half the best confirmed rate; SIGKILL the inv
 	local rate=$(($(best_confirmed) / 2))
 	((rate > 0)) || { say "no confirmed rate measured: no recovery row"; return; }
 	say "recovery: $rate orders/s; SIGKILL of the inventory $((BENCH_W + BENCH_RECOVERY_S / 4)) s in"
-	BENCH_S=$BENCH_RECOVERY_S BENCH_DURING=kill_inventory BENCH_AFTER=recovery_fields \
-		bench_orders recovery 64 "$rate"
+	BENCH_BACK_MS='' BENCH_S=$BENCH_RECOVERY_S BENCH_DURING=kill_inventory BENCH_AFTER=recovery_fields \
+		bench_orders recovery "$BENCH_PACED_C" "$rate"
 }
 
-kill_inventory() { # beside the recovery load: SIGKILL our inventory daemon, start it again as start_all did
+kill_inventory() { # beside the recovery load: SIGKILL our inventory daemon, start it again
 	nap $((BENCH_W + BENCH_RECOVERY_S / 4))
 	BENCH_KILL_MS=$(now_ms)
 	kill -KILL "${PID[inventory]}"
 	wait "${PID[inventory]}" 2>/dev/null || true
-	launch inventory
-	wait_until inventory 15 http_ok "http://$HOST:$SHOP_INVENTORY_PORT/healthz"
+	BENCH_RESTARTS=0
+	until restart_inventory; do
+		((++BENCH_RESTARTS < 3)) || { say "inventory did not come back"; return; }
+		nap 1
+	done
 	BENCH_BACK_MS=$(now_ms)
 	say "inventory killed and restarted (pid ${PID[inventory]}) in $((BENCH_BACK_MS - BENCH_KILL_MS)) ms"
+}
+
+restart_inventory() { # launch the inventory as start_all did; 0 once healthy, else stop it (one try
+	# of what ./shop run's supervisor does)
+	local end=$((SECONDS + 15)) pid
+	launch inventory
+	pid=${PID[inventory]}
+	while alive "$pid" && ((SECONDS < end)); do
+		http_ok "http://$HOST:$SHOP_INVENTORY_PORT/healthz" && return 0
+		nap 0.2
+	done
+	say "inventory restart failed: $(tail -n 1 "$SHOP_DATA_DIR/log/inventory.log")"
+	kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	return 1
 }
 
 recovery_fields() { # ROWID "LOAD-LINE": seconds until latency is back and the backlog drained
 	local r0=$1 k=$BENCH_KILL_MS ws we pre thr nb fin pend last maxms
 	ws=$(kv "$2" window_start_ms) we=$(kv "$2" window_end_ms)
+	echo -n " failed_restarts=$BENCH_RESTARTS"
+	[[ -n $BENCH_BACK_MS ]] || { echo " recovered=0 recovery_s=none"; return; }
 	has_final_ms || return 0
 	read -r _ _ _ _ pre _ _ < <(ts_stats "$r0" "$ws" "$k")
 	thr=$((3 * pre > pre + 20 ? 3 * pre : pre + 20))
@@ -379,14 +403,16 @@ grows() { # ROW BASE-ROW: "grows=" the figures of ROW more than 20 % worse than 
 bench_scale_row() { # NAME: a closed-loop row at the top concurrency, with what the databases hold
 	BENCH_DB_ORDERS=$(order_sql "SELECT count(*) FROM orders")
 	BENCH_AFTER=scale_fields bench_orders "$1" "$BENCH_MAXC" 0
-	[[ $1 == scale_0 ]] || bench_row "$1_vs_0" "x $(grows "$1" scale_0)"
+	[[ $1 == "$BENCH_SCALE_BASE" ]] || bench_row "$1_vs_base" "x base=$BENCH_SCALE_BASE $(grows "$1" "$BENCH_SCALE_BASE")"
 }
 
 bench_scale() { # the rows again with 10^4..10^6 orders already in the databases
 	local level
-	say "scaling: empty databases, then ${BENCH_SCALE[*]} orders prefilled"
-	bench_fresh_shop scale 10
-	bench_scale_row scale_0
+	say "scaling: ${BENCH_SCALE[*]} orders prefilled, compared with $BENCH_SCALE_BASE"
+	if [[ $BENCH_SCALE_BASE == scale_0 ]]; then
+		bench_fresh_shop scale 10
+		bench_scale_row scale_0
+	fi
 	for level in "${BENCH_SCALE[@]}"; do
 		bench_stop
 		bench_traps
@@ -411,7 +437,7 @@ bench_drop_scale_dbs() { # the prefilled databases are large: keep only logs and
 # --- report ---------------------------------------------------------------------
 
 bench_ratios() { # name=value lines from the rows into RATIO_LINES
-	local best basis=sustained peak last=${BENCH_SCALE[-1]} c=$BENCH_MAXC
+	local best basis=sustained peak last=${BENCH_SCALE[-1]} base=$BENCH_SCALE_BASE c=$BENCH_MAXC
 	best=$(best_confirmed sustained) peak=$(best_confirmed)
 	((best > 0)) || { best=$peak basis=peak_backlog_grew; }
 	RATIO_LINES=("confirmed_orders_per_s=$best" "confirmed_rate_basis=$basis"
@@ -422,17 +448,18 @@ bench_ratios() { # name=value lines from the rows into RATIO_LINES
 		"confirm_p50_c1_ms=$(rv orders_c1 ts_confirm_p50_ms)"
 		"confirm_p50_c1_sampled_ms=$(rv orders_c1 confirm_p50_ms)"
 		"post_p99_c${c}_ms=$(rv "orders_c$c" p99_ms)"
+		"post_errors_c${c}=$(rv "orders_c$c" errors)"
 		"confirm_p99_c${c}_ms=$(rv "orders_c$c" ts_confirm_p99_ms)"
 		"overload_accepted_per_s=$(rv overload accepted_per_s)"
 		"overload_shed_per_s=$(rv overload shed_per_s)"
 		"overload_confirmed_per_s=$(rv overload confirmed_per_s)"
 		"overload_confirm_p99_ms=$(rv overload ts_confirm_p99_ms)"
 		"recovery_s=$(rv recovery recovery_s)"
-		"scale_${last}_vs_empty=$(ratio "$(rv "scale_$last" confirmed_per_s)" "$(rv scale_0 confirmed_per_s)")"
-		"scale_${last}_post_p99_vs_empty=$(ratio "$(rv "scale_$last" p99_ms)" "$(rv scale_0 p99_ms)")"
+		"scale_${last}_vs_base=$(ratio "$(rv "scale_$last" confirmed_per_s)" "$(rv "$base" confirmed_per_s)")"
+		"scale_${last}_post_p99_vs_base=$(ratio "$(rv "scale_$last" p99_ms)" "$(rv "$base" p99_ms)")"
 		"rss_max_mb_after_$last=$(calc "$(for n in inventory order front; do rv "rss_${last}_$n" vm_hwm_kb; done | sort -n | tail -n 1) / 1024")")
 	((BENCH_BIG_CATALOG > 0)) && RATIO_LINES+=("catalog${BENCH_BIG_CATALOG}_vs_10=$(ratio \
-		"$(rv "scale_catalog$BENCH_BIG_CATALOG" confirmed_per_s)" "$(rv scale_0 confirmed_per_s)")")
+		"$(rv "scale_catalog$BENCH_BIG_CATALOG" confirmed_per_s)" "$(rv "$base" confirmed_per_s)")")
 	return 0
 }
 

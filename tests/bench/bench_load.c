@@ -191,7 +191,7 @@ static void *worker_main(void *arg)
 		w->status[st < MAX_STATUS ? st : 0]++;
 		bench_samples_add(&w->lat, done - t);
 	}
-	bench_conn_close(c);
+	bench_conn_free(c);
 	free(c);
 	return NULL;
 }

@@ -99,7 +99,7 @@ static void *sampler_main(void *arg)
 		default: l->confirm_timeouts++; break;
 		}
 	}
-	bench_conn_close(c);
+	bench_conn_free(c);
 	free(c);
 	return NULL;
 }
@@ -137,7 +137,7 @@ static int fetch_one(const struct load *l, long port, const char **names, double
 	if (st == 200)
 		for (int i = 0; names[i]; i++)
 			*out[i] = metric_value(body, names[i]);
-	bench_conn_close(c);
+	bench_conn_free(c);
 	free(c);
 	return st == 200 ? 0 : -1;
 }
