@@ -91,11 +91,11 @@ now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
 
 cpu_ticks() { # PID: utime+stime in clock ticks (0 if gone)
 	local -a f
-	read -r -a f <"/proc/$1/stat" 2>/dev/null || { echo 0; return; }
+	{ read -r -a f <"/proc/$1/stat"; } 2>/dev/null || { echo 0; return; }
 	echo $((f[13] + f[14]))
 }
 
-proc_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; } # PID FIELD
+proc_kb() { { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" || echo 0; } 2>/dev/null; } # PID FIELD
 
 cpu_per_1k() { # TICKS ORDERS: CPU seconds per 1,000 orders
 	awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v n="$2" \
@@ -207,6 +207,7 @@ bench_orders() { # NAME C RATE: one POST-orders row (RATE 0: closed loop); runs 
 		pids[$name]=${PID[$name]} ticks[$name]=$(cpu_ticks "${PID[$name]}")
 	done
 	r0=$(order_sql "SELECT coalesce(max(rowid), 0) FROM orders")
+	extra=" pending_at_start=$(order_sql "SELECT count(*) FROM orders WHERE status = 0")"
 	"$BENCH_BIN/shop-bench-load" --mode orders --port "$SHOP_FRONT_PORT" \
 		--skus-file "$BENCH_SKUS_FILE" --concurrency "$c" --seconds "$BENCH_S" \
 		--warmup "$BENCH_W" --rate "$rate" --order-port "$SHOP_ORDER_PORT" \
@@ -219,7 +220,7 @@ bench_orders() { # NAME C RATE: one POST-orders row (RATE 0: closed loop); runs 
 	line=$(<"$out")
 	# CPU over the row and its drain, per 1,000 orders confirmed meanwhile.
 	n=$(order_sql "SELECT count(*) FROM orders WHERE rowid > $r0 AND status = 1")
-	extra=" confirmed_in_row=$n"
+	extra+=" confirmed_in_row=$n"
 	for name in "${SERVICES[@]}"; do
 		if [[ ${PID[$name]} == "${pids[$name]}" ]]; then
 			extra+=" cpu_s_per_1k_$name=$(cpu_per_1k $(($(cpu_ticks "${PID[$name]}") - ticks[$name])) "$n")"
@@ -230,15 +231,18 @@ bench_orders() { # NAME C RATE: one POST-orders row (RATE 0: closed loop); runs 
 	bench_row "$row" "$line$extra"
 }
 
+bench_get() { # NAME LOAD-ARGS...: one row of GET requests to the front
+	local name=$1 line
+	shift
+	line=$("$BENCH_BIN/shop-bench-load" --port "$SHOP_FRONT_PORT" --seconds "$BENCH_READ_S" \
+		--warmup 1 "$@") || die "shop-bench-load failed"
+	bench_row "$name" "$line"
+}
+
 bench_reads() { # C: catalog and order GET rows (of the paced row's orders: all known, confirmed)
-	local c=$1 line
-	line=$("$BENCH_BIN/shop-bench-load" --port "$SHOP_FRONT_PORT" --path /api/v1/catalog \
-		--concurrency "$c" --seconds "$BENCH_READ_S" --warmup 1) || die "shop-bench-load failed"
-	bench_row "catalog_c$c" "$line"
-	line=$("$BENCH_BIN/shop-bench-load" --mode get-orders --port "$SHOP_FRONT_PORT" \
-		--ids-file "$SHOP_DATA_DIR/bench-ids-orders_paced_c8.txt" --concurrency "$c" --seconds "$BENCH_READ_S" \
-		--warmup 1) || die "shop-bench-load failed"
-	bench_row "order_get_c$c" "$line"
+	bench_get "catalog_c$1" --path /api/v1/catalog --concurrency "$1"
+	bench_get "order_get_c$1" --mode get-orders --concurrency "$1" \
+		--ids-file "$SHOP_DATA_DIR/bench-ids-orders_paced_c8.txt"
 }
 
 bench_resources() { # PREFIX: a row per process: peak and current RSS, total CPU seconds
@@ -277,9 +281,11 @@ overload_fields() { # ROWID "LOAD-LINE": offered, shed counts of the overload ro
 	echo " offered_per_s=$(kv "$2" rps) shed=${shed:-0} shed_per_s=$(ratio "${shed:-0}" "$s") shed_metric=$(($(front_metric shop_front_orders_shed_total) - BENCH_SHED0))"
 }
 
-bench_recovery() { # paced load at half the best confirmed rate; SIGKILL the inventory, restart it
+bench_recovery() { # on a fresh shop (no backlog left by the rows before), paced load at half
+	# the best confirmed rate; SIGKILL the inventory and restart it
 	local rate=$(($(best_confirmed) / 2))
 	((rate > 0)) || { say "no confirmed rate measured: no recovery row"; return; }
+	bench_fresh_shop recovery 10
 	say "recovery: $rate orders/s; SIGKILL of the inventory $((BENCH_W + BENCH_RECOVERY_S / 4)) s in"
 	BENCH_BACK_MS='' BENCH_S=$BENCH_RECOVERY_S BENCH_DURING=kill_inventory BENCH_AFTER=recovery_fields \
 		bench_orders recovery "$BENCH_PACED_C" "$rate"
@@ -428,16 +434,17 @@ bench_big_catalog() { # the row again with a catalog of BENCH_BIG_CATALOG produc
 	say "scaling: a catalog of $BENCH_BIG_CATALOG products"
 	bench_fresh_shop catalog "$BENCH_BIG_CATALOG"
 	bench_scale_row "scale_catalog$BENCH_BIG_CATALOG"
+	bench_get "catalog${BENCH_BIG_CATALOG}_c8" --path /api/v1/catalog --concurrency 8
 }
 
 bench_drop_scale_dbs() { # the prefilled databases are large: keep only logs and bench.json
-	rm -f "$BENCH_DIR"/{scale,catalog}/*.db "$BENCH_DIR"/{scale,catalog}/*.db-{wal,shm}
+	rm -f "$BENCH_DIR"/{recovery,scale,catalog}/*.db "$BENCH_DIR"/{recovery,scale,catalog}/*.db-{wal,shm}
 }
 
 # --- report ---------------------------------------------------------------------
 
 bench_ratios() { # name=value lines from the rows into RATIO_LINES
-	local best basis=sustained peak last=${BENCH_SCALE[-1]} base=$BENCH_SCALE_BASE c=$BENCH_MAXC
+	local best basis=sustained peak last=${BENCH_SCALE[-1]} base=$BENCH_SCALE_BASE c=$BENCH_MAXC n
 	best=$(best_confirmed sustained) peak=$(best_confirmed)
 	((best > 0)) || { best=$peak basis=peak_backlog_grew; }
 	RATIO_LINES=("confirmed_orders_per_s=$best" "confirmed_rate_basis=$basis"
@@ -458,9 +465,12 @@ bench_ratios() { # name=value lines from the rows into RATIO_LINES
 		"scale_${last}_vs_base=$(ratio "$(rv "scale_$last" confirmed_per_s)" "$(rv "$base" confirmed_per_s)")"
 		"scale_${last}_post_p99_vs_base=$(ratio "$(rv "scale_$last" p99_ms)" "$(rv "$base" p99_ms)")"
 		"rss_max_mb_after_$last=$(calc "$(for n in inventory order front; do rv "rss_${last}_$n" vm_hwm_kb; done | sort -n | tail -n 1) / 1024")")
-	((BENCH_BIG_CATALOG > 0)) && RATIO_LINES+=("catalog${BENCH_BIG_CATALOG}_vs_10=$(ratio \
-		"$(rv "scale_catalog$BENCH_BIG_CATALOG" confirmed_per_s)" "$(rv "$base" confirmed_per_s)")")
-	return 0
+	if ((BENCH_BIG_CATALOG > 0)); then
+		n=$BENCH_BIG_CATALOG
+		RATIO_LINES+=("catalog${n}_orders_vs_10=$(ratio "$(rv "scale_catalog$n" confirmed_per_s)" "$(rv "$base" confirmed_per_s)")"
+			"catalog${n}_reads_vs_10=$(ratio "$(rv "catalog${n}_c8" rps)" "$(rv catalog_c8 rps)")")
+	fi
+	RATIO_LINES=("${RATIO_LINES[@]/%=/=na}") # a row that did not run
 }
 
 bench_json() { # FILE: every row and ratio as JSON
@@ -510,9 +520,9 @@ bench_main() { # the whole run: settings, a fresh shop, every row, the report
 	for c in 1 8 64; do bench_orders "orders_c$c" "$c" 0; done
 	for c in "${BENCH_READ_CS[@]}"; do bench_reads "$c"; done
 	bench_overload
-	((BENCH_RECOVERY_S > 0)) && bench_recovery
 	bench_resources proc
 	bench_row order_db "$(order_sql "SELECT 'x total=' || count(*) || ' confirmed=' || sum(status = 1) || ' pending=' || sum(status = 0) || ' other=' || sum(status > 1) FROM orders" || echo "x unreadable=1")"
+	((BENCH_RECOVERY_S > 0)) && bench_recovery
 	bench_scale
 	bench_big_catalog
 	bench_stop
