@@ -127,6 +127,10 @@ void consumer_write_metrics(FILE *out, struct consumer *c, const char *service)
 	snprintf(name, sizeof name, "shop_%s_commit_retries_total", service);
 	metrics_write_value(out, name, "counter", "failed commits retried (busy, disk full)",
 			    (double)atomic_load(&c->retries));
+	snprintf(name, sizeof name, "shop_%s_lag_ms", service);
+	metrics_write_value(out, name, "gauge",
+			    "median age of the orders acted on in the last half second",
+			    (double)lag_read(&c->lag));
 	if (c->outbox != NULL) {
 		snprintf(name, sizeof name, "shop_%s_outbox_backlog", service);
 		metrics_write_value(out, name, "gauge", "events waiting for a PUBACK",
@@ -187,4 +191,12 @@ void consumer_disconnect(struct consumer *c)
 {
 	mqtt_stop(c->publisher);
 	c->publisher = NULL;
+}
+
+void consumer_note_lag(struct consumer *c, const char *created_at)
+{
+	int64_t accepted_ms;
+
+	if (event_time_ms(created_at, &accepted_ms) == 0)
+		lag_note(&c->lag, service_now_ms() - accepted_ms);
 }

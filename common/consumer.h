@@ -11,6 +11,7 @@ struct mqtt;
 
 #include "db.h"
 #include "event.h"
+#include "lag.h"
 #include "outbox.h"
 
 enum consumer_result {
@@ -32,6 +33,7 @@ struct consumer {
 	pthread_mutex_t *db_lock;
 	atomic_ulong received, applied, conflicts, dead_letters, retries;
 	struct mqtt *publisher; /* the outbox's own connection */
+	struct lag lag;         /* on /healthz, the front sheds on it; lag_init in main */
 };
 
 /* Opens a daemon's database with its schema plus the outbox and dead-letter
@@ -50,6 +52,11 @@ int consumer_connect(struct consumer *c, const struct service_settings *svc,
 		     const char *service, struct mqtt **out);
 /* Closes the outbox's connection; after outbox_stop, before freeing it. */
 void consumer_disconnect(struct consumer *c);
+
+/* Notes how long ago the front accepted the order (its created_at), now
+ * that this daemon has acted on it; a created_at that is not a time is
+ * ignored. Handlers call it for new work only, not for duplicates. */
+void consumer_note_lag(struct consumer *c, const char *created_at);
 
 /* The mqtt on_ready of a daemon: after a reconnect, publish the outbox again. */
 void consumer_on_ready(void *ctx);

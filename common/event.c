@@ -1,4 +1,5 @@
 /* The events on the bus: topics, payload codecs and their validation. */
+#define _GNU_SOURCE /* strptime, timegm */
 #include "event.h"
 
 #include <cjson/cJSON.h>
@@ -80,6 +81,30 @@ void event_now_rfc3339(char buf[40])
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf, 40, "%s.%03dZ", base, (int)(ts.tv_nsec / 1000000));
+}
+
+int event_time_ms(const char *rfc3339, int64_t *ms)
+{
+	struct tm tm;
+	const char *rest;
+	int64_t frac = 0, scale = 1000;
+
+	memset(&tm, 0, sizeof tm);
+	rest = strptime(rfc3339, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (rest == NULL)
+		return -1;
+	if (*rest == '.') {
+		for (rest++; *rest >= '0' && *rest <= '9'; rest++) {
+			if (scale > 1) {
+				scale /= 10;
+				frac += (*rest - '0') * scale;
+			}
+		}
+	}
+	if (strcmp(rest, "Z") != 0)
+		return -1;
+	*ms = (int64_t)timegm(&tm) * 1000 + frac;
+	return 0;
 }
 
 int event_utf8_valid(const char *s, size_t len)

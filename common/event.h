@@ -3,6 +3,7 @@
 #define SHOP_EVENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define EVENT_SCHEMA_VERSION 1
 #define EVENT_MAX_ITEMS 100          /* lines per order */
@@ -74,6 +75,9 @@ int event_sku_valid(const char *sku);
 int event_order_id_valid(const char *id);
 /* Writes the current time as RFC 3339 into buf[40]. */
 void event_now_rfc3339(char buf[40]);
+/* Milliseconds since the epoch of an RFC 3339 UTC time such as
+ * 2026-11-24T19:40:45.123Z (fraction optional); 0 or -1 when it is not one. */
+int event_time_ms(const char *rfc3339, int64_t *ms);
 /* True when the string is valid UTF-8 of the given length. */
 int event_utf8_valid(const char *s, size_t len);
 

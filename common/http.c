@@ -217,11 +217,14 @@ const char *http_method(const struct mg_connection *conn)
 	return mg_get_request_info(conn)->request_method;
 }
 
-int http_reply_health(struct mg_connection *conn, int broker_ready)
+int http_reply_health(struct mg_connection *conn, int broker_ready, long long lag_ms)
 {
-	const char *body = broker_ready ? "{\"status\":\"ok\",\"broker\":\"connected\"}"
-					: "{\"status\":\"degraded\",\"broker\":\"disconnected\"}";
-	return http_reply(conn, broker_ready ? 200 : 503, "application/json", body, strlen(body),
+	char body[128];
+	int len = snprintf(body, sizeof body, "{\"status\":\"%s\",\"broker\":\"%s\",\"lag_ms\":%lld}",
+			   broker_ready ? "ok" : "degraded",
+			   broker_ready ? "connected" : "disconnected", lag_ms);
+
+	return http_reply(conn, broker_ready ? 200 : 503, "application/json", body, (size_t)len,
 			  NULL);
 }
 

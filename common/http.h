@@ -42,7 +42,8 @@ const char *http_method(const struct mg_connection *conn);
 
 #endif
 
-/* GET /healthz of a daemon: 200 while the broker connection is up, else 503. */
-int http_reply_health(struct mg_connection *conn, int broker_ready);
+/* GET /healthz of a daemon: 200 while the broker connection is up, else 503;
+ * lag_ms (consumer's lag) tells the front how far behind the daemon runs. */
+int http_reply_health(struct mg_connection *conn, int broker_ready, long long lag_ms);
 /* Replies with what write(out, ctx) printed, as Prometheus text. */
 int http_reply_metrics(struct mg_connection *conn, void (*write)(FILE *out, void *ctx), void *ctx);

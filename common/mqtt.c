@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "service.h"
 
 #define MQTT_MAX_SUBSCRIPTIONS 16
 
@@ -222,17 +223,6 @@ int mqtt_publish(struct mqtt *m, const char *topic, const char *payload, size_t 
 	return 0;
 }
 
-static void deadline_after(struct timespec *ts, int ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 static int publish_wait(struct mqtt *m, const char *topic, const char *payload, size_t len,
 			int retained, int timeout_ms)
 {
@@ -250,7 +240,7 @@ static int publish_wait(struct mqtt *m, const char *topic, const char *payload, 
 		waiter_release(w);
 		return -1;
 	}
-	deadline_after(&deadline, timeout_ms);
+	service_deadline_after(&deadline, timeout_ms);
 	pthread_mutex_lock(&w->lock);
 	while (!w->finished) {
 		if (pthread_cond_timedwait(&w->done, &w->lock, &deadline) == ETIMEDOUT)
@@ -317,7 +307,7 @@ static int mqtt_connect_first(struct mqtt *m, int timeout_ms)
 		log_warn("mqtt: cannot start connecting to %s", m->cfg.url);
 		return -1;
 	}
-	deadline_after(&deadline, timeout_ms);
+	service_deadline_after(&deadline, timeout_ms);
 	pthread_mutex_lock(&m->lock);
 	while (!atomic_load(&m->ready) && m->connect_failed == 0 && rc != ETIMEDOUT)
 		rc = pthread_cond_timedwait(&m->changed, &m->lock, &deadline);
@@ -390,7 +380,7 @@ void mqtt_stop(struct mqtt *m)
 		opts.onSuccess = on_disconnected;
 		opts.context = m;
 		if (MQTTAsync_disconnect(m->client, &opts) == MQTTASYNC_SUCCESS) {
-			deadline_after(&deadline, 2000);
+			service_deadline_after(&deadline, 2000);
 			pthread_mutex_lock(&m->lock);
 			while (!m->disconnected &&
 			       pthread_cond_timedwait(&m->changed, &m->lock, &deadline) != ETIMEDOUT)

@@ -17,6 +17,7 @@
 
 #define OUTBOX_WINDOW 512      /* messages in flight at once */
 #define OUTBOX_MAX_ACKED 4096  /* acks deleted in one transaction */
+#define OUTBOX_DELETE_MS 100   /* acks wait this long to be deleted together */
 
 enum { STMT_SELECT, STMT_DELETE, STMT_COUNT };
 
@@ -34,6 +35,7 @@ struct outbox {
 	int64_t *acked;     /* ids acknowledged, not yet deleted */
 	int n_acked;
 	int64_t next_id;    /* rows below it were handed to Paho */
+	int64_t deleted_ms; /* when acknowledged rows were last deleted */
 	atomic_ulong published;
 	atomic_ulong acks;
 	atomic_long backlog;
@@ -78,14 +80,17 @@ int outbox_add_event(struct db *db, const char *prefix, const struct event *ev)
 	return rc;
 }
 
-int outbox_create(const char *path, const char *sync, struct outbox **out)
+int outbox_create(const char *path, struct outbox **out)
 {
 	struct outbox *o = calloc(1, sizeof *o);
 
 	if (o == NULL)
 		return -1;
 	o->acked = calloc(OUTBOX_MAX_ACKED, sizeof *o->acked);
-	if (o->acked == NULL || db_open(&o->db, path, sync) != 0) {
+	/* synchronous=normal whatever the daemon's setting: a delete lost to a
+	 * power cut only sends an event again, which handlers take as a
+	 * duplicate, and the next full commit of the daemon syncs it anyway. */
+	if (o->acked == NULL || db_open(&o->db, path, "normal") != 0) {
 		free(o->acked);
 		free(o);
 		return -1;
@@ -228,23 +233,27 @@ static void *outbox_main(void *arg)
 	for (;;) {
 		struct delete_batch del = { batch, 0 };
 		struct timespec deadline;
-		int room;
+		int64_t now;
+		int room, stopping;
 
-		clock_gettime(CLOCK_REALTIME, &deadline);
-		deadline.tv_sec += 1;
 		pthread_mutex_lock(&o->lock);
-		while (!o->stopping && !o->wake && o->n_acked == 0) {
+		service_deadline_after(&deadline, o->n_acked > 0 ? OUTBOX_DELETE_MS : 1000);
+		while (!o->stopping && !o->wake) {
 			if (pthread_cond_timedwait(&o->wake_cond, &o->lock, &deadline) == ETIMEDOUT)
 				break;
 		}
-		if (o->stopping) {
-			pthread_mutex_unlock(&o->lock);
-			break;
-		}
+		stopping = o->stopping;
 		o->wake = 0;
-		del.n = o->n_acked;
-		memcpy(batch, o->acked, (size_t)del.n * sizeof *batch);
-		o->n_acked = 0;
+		/* Deletes gather for a while: each is a write transaction that the
+		 * consumer's commits would otherwise queue behind. */
+		now = service_now_ms();
+		if (stopping || o->n_acked >= OUTBOX_MAX_ACKED / 2 ||
+		    (o->n_acked > 0 && now - o->deleted_ms >= OUTBOX_DELETE_MS)) {
+			del.n = o->n_acked;
+			memcpy(batch, o->acked, (size_t)del.n * sizeof *batch);
+			o->n_acked = 0;
+			o->deleted_ms = now;
+		}
 		if (o->resend) {
 			/* Everything not yet deleted goes out again: duplicates are
 			 * harmless (idempotent handlers), a lost event is not. */
@@ -257,6 +266,8 @@ static void *outbox_main(void *arg)
 		if (del.n > 0 && db_transaction(&o->db, delete_rows, &del) != 0)
 			log_warn("outbox: cannot delete %d acknowledged rows; they will be sent again",
 				 del.n);
+		if (stopping)
+			break;
 		if (room > 0 && mqtt_is_ready(o->mqtt))
 			publish_pending(o, room);
 		update_backlog(o);

@@ -22,7 +22,7 @@ struct event;
 int outbox_add_event(struct db *db, const char *prefix, const struct event *ev);
 
 /* Opens its own connection to the database at path; no thread yet. */
-int outbox_create(const char *path, const char *sync, struct outbox **out);
+int outbox_create(const char *path, struct outbox **out);
 /* Starts the publisher thread on an MQTT client. */
 int outbox_start(struct outbox *o, struct mqtt *mqtt);
 /* New rows were committed: publish them soon. */

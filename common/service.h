@@ -51,6 +51,9 @@ void service_wait_for_stop(void);
 
 int64_t service_now_ms(void);
 void service_sleep_ms(int ms);
+/* The CLOCK_REALTIME time ms from now, for pthread_cond_timedwait. */
+struct timespec;
+void service_deadline_after(struct timespec *ts, int ms);
 
 /* Joins data_dir and name into buf; 0 or -1 when it does not fit. */
 int service_path(char *buf, size_t len, const char *data_dir, const char *name);

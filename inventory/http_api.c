@@ -34,7 +34,8 @@ static int handle(struct mg_connection *conn, void *ctx)
 	if (strcmp(http_method(conn), "GET") != 0)
 		return http_reply_error(conn, 405, "method_not_allowed", "only GET is served here");
 	if (strcmp(path, "/healthz") == 0)
-		return http_reply_health(conn, mqtt_is_ready(inv->mqtt));
+		return http_reply_health(conn, mqtt_is_ready(inv->mqtt),
+					 (long long)lag_read(&inv->consumer.lag));
 	if (strcmp(path, "/metrics") == 0)
 		return http_reply_metrics(conn, write_metrics, inv);
 	if (strcmp(path, "/catalog") == 0)

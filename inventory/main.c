@@ -37,7 +37,7 @@ static void open_store(struct inventory *inv, char *db_path, size_t len)
 		fatal("cannot open database %s", db_path);
 	if (inv->catalog != NULL && inventory_store_load_catalog(&inv->store, inv->catalog) != 0)
 		fatal("cannot load catalog %s", inv->catalog);
-	if (outbox_create(db_path, inv->sync, &inv->outbox) != 0)
+	if (outbox_create(db_path, &inv->outbox) != 0)
 		fatal("cannot open the outbox in %s", db_path);
 }
 
@@ -64,6 +64,7 @@ int main(int argc, char **argv)
 	parse_settings(&inv, argc, argv);
 	service_install_signals();
 	open_store(&inv, db_path, sizeof db_path);
+	lag_init(&inv.consumer.lag);
 	if (inventory_http_start(&inv) != 0)
 		fatal("cannot serve HTTP on %s:%d", inv.svc.bind, inv.port);
 	connect_bus(&inv);
@@ -79,5 +80,6 @@ int main(int argc, char **argv)
 	mqtt_stop(inv.mqtt);
 	outbox_free(inv.outbox);
 	inventory_store_close(&inv.store);
+	lag_destroy(&inv.consumer.lag);
 	return 0;
 }

@@ -42,6 +42,7 @@ static enum consumer_result new_order(struct inventory *inv, const struct event 
 				   items, topic, payload) != 0 ||
 	    outbox_add(&inv->store.db, topic, payload) != 0)
 		goto out;
+	consumer_note_lag(&inv->consumer, ev->created_at);
 	log_debug("inventory: order %s %s", ev->order_id,
 		  outcome->kind == EVENT_IN_STOCK ? "reserved" : outcome->reason);
 	result = CONSUMER_APPLIED;

@@ -34,7 +34,7 @@ static void open_store(struct order *o, char *db_path, size_t len)
 		fatal("data dir path '%s' is too long", o->svc.data_dir);
 	if (order_store_open(&o->store, db_path, o->sync) != 0)
 		fatal("cannot open database %s", db_path);
-	if (outbox_create(db_path, o->sync, &o->outbox) != 0)
+	if (outbox_create(db_path, &o->outbox) != 0)
 		fatal("cannot open the outbox in %s", db_path);
 }
 
@@ -61,6 +61,7 @@ int main(int argc, char **argv)
 	parse_settings(&o, argc, argv);
 	service_install_signals();
 	open_store(&o, db_path, sizeof db_path);
+	lag_init(&o.consumer.lag);
 	if (order_http_start(&o) != 0)
 		fatal("cannot serve HTTP on %s:%d", o.svc.bind, o.port);
 	connect_bus(&o);
@@ -79,5 +80,6 @@ int main(int argc, char **argv)
 	mqtt_stop(o.mqtt);
 	outbox_free(o.outbox);
 	order_store_close(&o.store);
+	lag_destroy(&o.consumer.lag);
 	return 0;
 }

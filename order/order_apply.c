@@ -1,6 +1,19 @@
 /* The shape every topic handler of the order daemon shares: load, join, save. */
 #include "order.h"
 
+/* Stamps the moment an order became final, and tells the lag how long new
+ * orders waited: from the front's 202 to recording it, and to its answer. */
+static void note_progress(struct order *o, const struct event *ev, struct order_record *rec,
+			  int found)
+{
+	if (rec->status != ORDER_PENDING && rec->final_ms == 0) {
+		rec->final_ms = service_now_ms();
+		consumer_note_lag(&o->consumer, rec->created_at);
+	} else if (!found && ev->kind == EVENT_ORDER_SEND) {
+		consumer_note_lag(&o->consumer, ev->created_at);
+	}
+}
+
 enum consumer_result order_apply(struct order *o, const struct event *ev,
 				 enum consumer_result (*change)(struct order *o,
 								const struct event *ev,
@@ -13,6 +26,8 @@ enum consumer_result order_apply(struct order *o, const struct event *ev,
 
 	if (found >= 0) {
 		result = change(o, ev, &rec, found == 0);
+		if (result == CONSUMER_APPLIED)
+			note_progress(o, ev, &rec, found == 0);
 		if (result == CONSUMER_APPLIED && order_store_save(&o->store, &rec) != 0)
 			result = CONSUMER_DB_ERROR;
 	}

@@ -11,7 +11,7 @@ enum { ST_LOAD, ST_SAVE, ST_DUE, ST_ALL, ST_ONE };
 
 #define ORDER_COLUMNS \
 	"order_id, status, items, priced, total_cents, reason, reason_sku, created_at," \
-	" released, next_redrive_ms, redrives"
+	" released, next_redrive_ms, redrives, final_ms"
 
 static const char *const status_names[] = { "pending", "confirmed", "rejected", "canceled" };
 
@@ -23,7 +23,7 @@ static const char schema[] =
 	" total_cents INTEGER NOT NULL DEFAULT -1, reason TEXT NOT NULL DEFAULT '',"
 	" reason_sku TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL DEFAULT '',"
 	" released INTEGER NOT NULL DEFAULT 0, next_redrive_ms INTEGER NOT NULL DEFAULT 0,"
-	" redrives INTEGER NOT NULL DEFAULT 0);"
+	" redrives INTEGER NOT NULL DEFAULT 0, final_ms INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX IF NOT EXISTS orders_owed ON orders(next_redrive_ms)"
 	" WHERE status = 0 OR (status = 3 AND released = 0);";
 
@@ -32,10 +32,27 @@ const char *order_status_name(enum order_status status)
 	return (status >= 0 && status <= ORDER_CANCELED) ? status_names[status] : "?";
 }
 
+/* Databases made before final_ms existed get the column (0: not known). */
+static int add_final_ms(struct db *db)
+{
+	sqlite3_stmt *probe = NULL;
+
+	if (sqlite3_prepare_v2(db->handle, "SELECT final_ms FROM orders LIMIT 0", -1, &probe,
+			       NULL) == SQLITE_OK) {
+		sqlite3_finalize(probe);
+		return 0;
+	}
+	return db_exec(db, "ALTER TABLE orders ADD COLUMN final_ms INTEGER NOT NULL DEFAULT 0");
+}
+
 int order_store_open(struct order_store *s, const char *path, const char *sync)
 {
 	if (consumer_db_open(&s->db, path, sync, schema) != 0)
 		return -1;
+	if (add_final_ms(&s->db) != 0) {
+		db_close(&s->db);
+		return -1;
+	}
 	pthread_mutex_init(&s->lock, NULL);
 	return 0;
 }
@@ -91,6 +108,7 @@ static int read_row(sqlite3_stmt *st, struct order_record *rec)
 	rec->released = sqlite3_column_int(st, 8);
 	rec->next_redrive_ms = sqlite3_column_int64(st, 9);
 	rec->redrives = sqlite3_column_int(st, 10);
+	rec->final_ms = sqlite3_column_int64(st, 11);
 	return 0;
 }
 
@@ -119,7 +137,7 @@ int order_store_save(struct order_store *s, const struct order_record *r)
 {
 	sqlite3_stmt *st = db_stmt(&s->db, ST_SAVE,
 				   "INSERT OR REPLACE INTO orders(" ORDER_COLUMNS ")"
-				   " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+				   " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, r->order_id, -1, SQLITE_STATIC);
@@ -133,6 +151,7 @@ int order_store_save(struct order_store *s, const struct order_record *r)
 	sqlite3_bind_int(st, 9, r->released);
 	sqlite3_bind_int64(st, 10, r->next_redrive_ms);
 	sqlite3_bind_int(st, 11, r->redrives);
+	sqlite3_bind_int64(st, 12, r->final_ms);
 	return db_step_done(&s->db, st);
 }
 

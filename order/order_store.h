@@ -22,6 +22,7 @@ struct order_record {
 	int released;          /* the inventory answered inventory/released */
 	int64_t next_redrive_ms;
 	int redrives;
+	int64_t final_ms;      /* when it became confirmed, rejected or canceled */
 };
 
 struct order_store {

@@ -3,6 +3,8 @@
 #define FRONT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 
 #include "http.h"
 #include "http_client.h"
@@ -13,6 +15,7 @@
 #define FRONT_MAX_BODY (64 * 1024)
 #define FRONT_MAX_PEERS 32
 #define FRONT_DAEMON_TIMEOUT_MS 2000
+#define FRONT_CATALOG_MAX_AGE_MS 200
 
 /* What the retained status topics say of each service instance. */
 struct front_peers {
@@ -20,6 +23,14 @@ struct front_peers {
 	int n;
 	char name[FRONT_MAX_PEERS][128]; /* "inventory/main" */
 	int online[FRONT_MAX_PEERS];
+};
+
+/* The last catalog the inventory gave, for FRONT_CATALOG_MAX_AGE_MS. */
+struct front_catalog {
+	pthread_mutex_t lock;
+	char *body;
+	size_t len;
+	int64_t fetched_ms;
 };
 
 struct front {
@@ -35,6 +46,14 @@ struct front {
 	struct front_peers peers;
 	struct metrics_counter requests;
 	struct metrics_histogram publish_latency;
+	struct front_catalog catalog;
+	/* load shedding: see load_watch.c */
+	int shed_lag_ms;
+	atomic_llong daemon_lag_ms;
+	atomic_int shedding, watch_stop;
+	atomic_ulong shed;
+	pthread_t watch_thread;
+	int watch_started;
 };
 
 /* The mqtt_message_fn of the front: it only listens to status topics. */
@@ -47,9 +66,24 @@ int front_post_order(struct mg_connection *conn, struct front *f);
 int front_get_order(struct mg_connection *conn, struct front *f, const char *id);
 int front_cancel_order(struct mg_connection *conn, struct front *f, const char *id);
 
-/* Relays a daemon's GET answer: 200 as is, 404 as not_found, else 503. */
+/* Relays a daemon's GET answer: 200 as is (shown to seen() first when it is
+ * not NULL), 404 as not_found, else 503. */
 int front_relay(struct mg_connection *conn, const struct http_target *target, const char *path,
-		const char *who);
+		const char *who, void (*seen)(struct front *f, const struct http_response *r),
+		struct front *f);
+
+/* GET /api/v1/catalog, from the front's short-lived copy when it has one. */
+int front_catalog_reply(struct mg_connection *conn, struct front *f);
+void front_catalog_free(struct front_catalog *c);
+/* Drops the copy: a client that was shown a final order status must not then
+ * read a catalog from before its stock moved. */
+void front_catalog_forget(struct front_catalog *c);
+
+/* Polls the daemons' lag; front_load_shed is true (and counts a shed order)
+ * while the slower one is more than shed_lag_ms behind. */
+int front_load_watch_start(struct front *f);
+void front_load_watch_stop(struct front *f);
+int front_load_shed(struct front *f);
 
 int front_http_start(struct front *f);
 

@@ -9,7 +9,8 @@
 #define ORDERS_PREFIX "/api/v1/orders/"
 
 int front_relay(struct mg_connection *conn, const struct http_target *target, const char *path,
-		const char *who)
+		const char *who, void (*seen)(struct front *f, const struct http_response *r),
+		struct front *f)
 {
 	struct http_response r;
 	int status;
@@ -17,13 +18,16 @@ int front_relay(struct mg_connection *conn, const struct http_target *target, co
 	if (http_client_get(target, path, FRONT_DAEMON_TIMEOUT_MS, &r) != 0)
 		return http_reply_error(conn, 503, "service_unavailable", "the %s cannot be reached",
 					who);
-	if (r.status == 200)
+	if (r.status == 200) {
+		if (seen != NULL)
+			seen(f, &r);
 		status = http_reply(conn, 200, "application/json", r.body, r.len, NULL);
-	else if (r.status == 404)
+	} else if (r.status == 404) {
 		status = http_reply_error(conn, 404, "not_found", "not found");
-	else
+	} else {
 		status = http_reply_error(conn, 503, "service_unavailable", "the %s answered %d", who,
 					  r.status);
+	}
 	http_response_free(&r);
 	return status;
 }
@@ -71,6 +75,11 @@ static void write_metrics(FILE *out, void *ctx)
 	metrics_write_histogram(out, &f->publish_latency);
 	metrics_write_value(out, "shop_front_broker_connected", "gauge",
 			    "1 while the front is connected to the broker", mqtt_is_ready(f->mqtt));
+	metrics_write_value(out, "shop_front_daemon_lag_ms", "gauge",
+			    "how far behind the slower daemon reports it runs",
+			    (double)atomic_load(&f->daemon_lag_ms));
+	metrics_write_value(out, "shop_front_orders_shed_total", "counter",
+			    "orders answered 503 overloaded", (double)atomic_load(&f->shed));
 }
 
 static int reply_index(struct mg_connection *conn)
@@ -125,7 +134,7 @@ static int route_request(struct mg_connection *conn, struct front *f, const char
 		return method_not_allowed(conn, "GET");
 	if (strcmp(path, "/api/v1/catalog") == 0) {
 		*route = "/api/v1/catalog";
-		return front_relay(conn, &f->inventory, "/catalog", "inventory service");
+		return front_catalog_reply(conn, f);
 	}
 	if (strcmp(path, "/healthz") == 0) {
 		static const char ok[] = "{\"status\":\"ok\"}";

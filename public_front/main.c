@@ -26,6 +26,9 @@ static void parse_settings(struct front *f, int argc, char **argv)
 		{ "--publish-timeout-ms", "SHOP_PUBLISH_TIMEOUT_MS", SETTING_INT,
 		  &f->publish_timeout_ms, 1, 60000, "2000", NULL,
 		  "how long to wait for the broker's PUBACK before answering 503" },
+		{ "--shed-lag-ms", "SHOP_SHED_LAG_MS", SETTING_INT, &f->shed_lag_ms, 0, 3600000,
+		  "1000", NULL,
+		  "answer new orders 503 while a daemon runs this far behind (0: never)" },
 	};
 	enum settings_result r = settings_parse(table, sizeof table / sizeof *table, argc, argv,
 						"shop-front", summary);
@@ -76,11 +79,14 @@ int main(int argc, char **argv)
 		.publish_latency = METRICS_HISTOGRAM_INIT("shop_front_publish_seconds",
 							  "time from publish to the broker's PUBACK"),
 		.peers = { .lock = PTHREAD_MUTEX_INITIALIZER },
+		.catalog = { .lock = PTHREAD_MUTEX_INITIALIZER },
 	};
 
 	parse_settings(&f, argc, argv);
 	service_install_signals();
 	connect_bus(&f);
+	if (front_load_watch_start(&f) != 0)
+		fatal("cannot start watching the daemons' load");
 	if (front_http_start(&f) != 0)
 		fatal("cannot serve HTTP on %s:%d", f.svc.bind, f.port);
 	log_info("front ready: http://%s:%d/, broker %s, inventory %s, order %s", f.svc.bind, f.port,
@@ -90,6 +96,8 @@ int main(int argc, char **argv)
 
 	log_info("front stopping");
 	http_stop(f.http);
+	front_load_watch_stop(&f);
 	mqtt_stop(f.mqtt);
+	front_catalog_free(&f.catalog);
 	return 0;
 }

@@ -170,6 +170,12 @@ int front_post_order(struct mg_connection *conn, struct front *f)
 					  ev->order_id);
 		goto out;
 	}
+	if (front_load_shed(f)) {
+		status = http_reply_error(conn, 503, "overloaded",
+					  "the shop is %lld ms behind confirming orders; nothing was ordered, try again shortly",
+					  (long long)atomic_load(&f->daemon_lag_ms));
+		goto out;
+	}
 	event_now_rfc3339(ev->created_at);
 	if (publish_event(f, f->topic_send, ev) != 0) {
 		status = http_reply_error(conn, 503, "broker_unavailable",
@@ -185,6 +191,13 @@ out:
 	return status;
 }
 
+/* A final status moved stock (or never will again): see front_catalog_forget. */
+static void order_seen(struct front *f, const struct http_response *r)
+{
+	if (strstr(r->body, "\"status\":\"pending\"") == NULL)
+		front_catalog_forget(&f->catalog);
+}
+
 int front_get_order(struct mg_connection *conn, struct front *f, const char *id)
 {
 	char path[96];
@@ -193,7 +206,7 @@ int front_get_order(struct mg_connection *conn, struct front *f, const char *id)
 		return http_reply_error(conn, 400, "invalid_order_id",
 					"an order id is a lower-case UUID");
 	snprintf(path, sizeof path, "/orders/%s", id);
-	return front_relay(conn, &f->order, path, "order service");
+	return front_relay(conn, &f->order, path, "order service", order_seen, f);
 }
 
 int front_cancel_order(struct mg_connection *conn, struct front *f, const char *id)

@@ -458,6 +458,8 @@ static int open_world(struct world *w, const struct test_case *c, uint64_t seed,
 	w->dup_budget = DUP_BUDGET;
 	w->follow = follow;
 	w->n_follow = n_follow;
+	lag_init(&w->inv.consumer.lag);
+	lag_init(&w->ord.consumer.lag);
 
 	w->inv.svc.prefix = PREFIX;
 	w->inv.sync = "normal";

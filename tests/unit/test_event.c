@@ -5,6 +5,7 @@
 #include "check.h"
 #include "event.h"
 #include "log.h"
+#include "service.h"
 
 #define ID "123e4567-e89b-12d3-a456-426614174000"
 #define ID_UPPER "123E4567-E89B-12D3-A456-426614174000"
@@ -637,6 +638,29 @@ static void test_now_rfc3339(void)
 		CHECK_EQ_STR(ev.created_at, buf);
 }
 
+static void test_time_ms(void)
+{
+	char now[40];
+	int64_t ms = 0;
+
+	CHECK_EQ_INT(event_time_ms("1970-01-01T00:00:00Z", &ms), 0);
+	CHECK_EQ_INT(ms, 0);
+	CHECK_EQ_INT(event_time_ms("2026-11-24T19:40:45.123Z", &ms), 0);
+	CHECK_EQ_INT(ms, 1795549245123LL);
+	CHECK_EQ_INT(event_time_ms("2026-11-24T19:40:45.5Z", &ms), 0);
+	CHECK_EQ_INT(ms, 1795549245500LL);
+	CHECK_EQ_INT(event_time_ms("2026-11-24T19:40:45.123456789Z", &ms), 0);
+	CHECK_EQ_INT(ms, 1795549245123LL);
+	CHECK_EQ_INT(event_time_ms("", &ms), -1);
+	CHECK_EQ_INT(event_time_ms("yesterday", &ms), -1);
+	CHECK_EQ_INT(event_time_ms("2026-11-24T19:40:45.123+01:00", &ms), -1);
+	CHECK_EQ_INT(event_time_ms("2026-11-24T19:40:45.123Zjunk", &ms), -1);
+	CHECK_EQ_INT(event_time_ms("2026-11-24 19:40:45Z", &ms), -1);
+	event_now_rfc3339(now);
+	CHECK_EQ_INT(event_time_ms(now, &ms), 0);
+	CHECK_TRUE(llabs(ms - service_now_ms()) < 2000);
+}
+
 int main(void)
 {
 	log_init("test_event", LOG_LEVEL_WARN);
@@ -659,5 +683,6 @@ int main(void)
 	test_utf8_valid();
 	test_items_canonical();
 	test_now_rfc3339();
+	test_time_ms();
 	return check_summary("test_event");
 }

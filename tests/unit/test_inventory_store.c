@@ -61,6 +61,7 @@ static char *temp_file(const char *text)
 static int open_store(struct inventory *i)
 {
 	memset(i, 0, sizeof *i);
+	lag_init(&i->consumer.lag);
 	i->svc.prefix = "webshop/";
 	i->sync = "normal";
 	for (int k = 0; k < EVENT_KIND_COUNT; k++)

@@ -32,6 +32,7 @@ static int open_order(struct order *o)
 	o->svc.prefix = "webshop/";
 	o->redrive_s = 5;
 	o->sync = "normal";
+	lag_init(&o->consumer.lag);
 	return order_store_open(&o->store, ":memory:", o->sync);
 }
 
@@ -182,11 +183,26 @@ static void test_send_then_outcomes(struct order *o)
 		CHECK_EQ_STR(rec.created_at, "2024-05-01T12:00:00.000Z");
 		CHECK_TRUE(rec.next_redrive_ms > service_now_ms());
 		CHECK_TRUE(rec.next_redrive_ms <= service_now_ms() + 5000);
+		CHECK_EQ_INT(rec.final_ms, 0);
 	}
 	order_record_free(&rec);
-	/* in-stock -> confirmed with prices and total */
-	CHECK_EQ_INT(APPLY(o, EVENT_IN_STOCK, ID1), CONSUMER_APPLIED);
-	EXPECT_RECORD(o, ID1, ORDER_CONFIRMED, ITEMS, ITEMS_PRICED, TOTAL, 0);
+	/* in-stock -> confirmed with prices and total, stamped when */
+	{
+		int64_t before = service_now_ms(), stamped = -1;
+		CHECK_EQ_INT(APPLY(o, EVENT_IN_STOCK, ID1), CONSUMER_APPLIED);
+		EXPECT_RECORD(o, ID1, ORDER_CONFIRMED, ITEMS, ITEMS_PRICED, TOTAL, 0);
+		if (CHECK_EQ_INT(load(o, ID1, &rec), 0)) {
+			CHECK_TRUE(rec.final_ms >= before && rec.final_ms <= service_now_ms());
+			stamped = rec.final_ms;
+		}
+		order_record_free(&rec);
+		/* a duplicate in-stock later keeps the first stamp */
+		service_sleep_ms(5);
+		CHECK_EQ_INT(APPLY(o, EVENT_IN_STOCK, ID1), CONSUMER_APPLIED);
+		if (CHECK_EQ_INT(load(o, ID1, &rec), 0))
+			CHECK_EQ_INT(rec.final_ms, stamped);
+		order_record_free(&rec);
+	}
 
 	/* send -> out-of-stock -> rejected with the reason */
 	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID2), CONSUMER_APPLIED);
