@@ -136,8 +136,16 @@ int order_store_load(struct order_store *s, const char *order_id, struct order_r
 int order_store_save(struct order_store *s, const struct order_record *r)
 {
 	sqlite3_stmt *st = db_stmt(&s->db, ST_SAVE,
-				   "INSERT OR REPLACE INTO orders(" ORDER_COLUMNS ")"
-				   " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+				   "INSERT INTO orders(" ORDER_COLUMNS ")"
+				   " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+				   /* an upsert changes the row in place: REPLACE would
+				    * delete it and insert it again, with its index entries */
+				   " ON CONFLICT(order_id) DO UPDATE SET status = excluded.status,"
+				   " items = excluded.items, priced = excluded.priced,"
+				   " total_cents = excluded.total_cents, reason = excluded.reason,"
+				   " reason_sku = excluded.reason_sku, created_at = excluded.created_at,"
+				   " released = excluded.released, next_redrive_ms = excluded.next_redrive_ms,"
+				   " redrives = excluded.redrives, final_ms = excluded.final_ms");
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, r->order_id, -1, SQLITE_STATIC);
