@@ -459,6 +459,7 @@ bench_ratios() { # name=value lines from the rows into RATIO_LINES
 		"orders_vs_bus=$(ratio $((best * 3)) "$(rv bus msgs_per_s)")"
 		"orders_vs_storage=$(ratio $((best * 3)) "$(rv storage tx_per_s)")"
 		"catalog_vs_http=$(ratio "$(rv "catalog_c$c" rps)" "$(rv "http_c$c" rps)")"
+		"confirm_p50_paced_ms=$(rv orders_paced_c8 ts_confirm_p50_ms)"
 		"confirm_p50_c1_ms=$(rv orders_c1 ts_confirm_p50_ms)"
 		"confirm_p50_c1_sampled_ms=$(rv orders_c1 confirm_p50_ms)"
 		"post_p99_c${c}_ms=$(rv "orders_c$c" p99_ms)"

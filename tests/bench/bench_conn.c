@@ -150,6 +150,8 @@ static int read_response(struct bench_conn *c, const char **resp, size_t *resp_l
 	cl = find_header(c->buf, hend + 2, "Content-Length");
 	if (cl != NULL)
 		clen = strtoul(cl, NULL, 10);
+	cl = find_header(c->buf, hend + 2, "Retry-After");
+	c->retry_after_s = cl != NULL ? atoi(cl) : 0;
 	conn = find_header(c->buf, hend + 2, "Connection");
 	keep = conn == NULL || strncasecmp(conn + strspn(conn, " "), "close", 5) != 0;
 	if (reserve(c, head + clen) != 0)

@@ -12,6 +12,7 @@ struct bench_conn {
 	const char *host;
 	int port;
 	int timeout_ms; /* per send and per receive */
+	int retry_after_s; /* Retry-After of the last answer; 0 without one */
 	size_t len;     /* bytes in buf */
 	size_t cap;     /* size of buf: small, or a larger heap copy for large answers */
 	char *buf;

@@ -5,7 +5,7 @@
  * requests/s, status counts and p50/p99/p999. Modes:
  *   plain       one method/path/body (catalog reads, the bare civetweb server)
  *   orders      POST /api/v1/orders of one random SKU (--skus or --skus-file),
- *               qty 1; records
+ *               qty 1, honouring Retry-After in closed loop (back_off); records
  *               every order id with its POST time, samples POST -> confirmed
  *               (bench_sampler.c) and, with --order-port/--inventory-port,
  *               confirmed orders/s from the daemons' metrics and the drain
@@ -153,6 +153,16 @@ static void pace(struct load *l)
 		bench_sleep_ns(at - now);
 }
 
+/* Closed loop: a client told to come back later (503 with Retry-After, the
+ * front shedding load) waits as a polite client would, at most 2 s, instead
+ * of retrying at once: the rows measure what the shop confirms, not a retry
+ * storm. Paced (open-loop) clients keep offering their load. */
+static void back_off(struct worker *w, int seconds)
+{
+	w->retry_waits++;
+	bench_sleep_ns((uint64_t)(seconds < 2 ? seconds : 2) * 1000000000u);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -180,6 +190,8 @@ static void *worker_main(void *arg)
 			atomic_fetch_add(&l->accepted, 1);
 			record_order(w, resp, t);
 		}
+		if (st == 503 && l->o.rate == 0 && c->retry_after_s > 0)
+			back_off(w, c->retry_after_s);
 		if (!in_window)
 			continue;
 		w->requests++;
@@ -235,13 +247,14 @@ static void report(struct load *l, const struct daemon_metrics *m0, const struct
 		   const struct daemon_metrics *me, uint64_t drained)
 {
 	struct bench_samples all = { 0 };
-	unsigned long requests = 0, errors = 0, status[MAX_STATUS] = { 0 };
+	unsigned long requests = 0, errors = 0, waits = 0, status[MAX_STATUS] = { 0 };
 	double secs = (double)(l->we - l->ws) / 1e9;
 
 	for (long i = 0; i < l->o.concurrency; i++) {
 		struct worker *w = &l->workers[i];
 		requests += w->requests;
 		errors += w->errors;
+		waits += w->retry_waits;
 		for (int s = 0; s < MAX_STATUS; s++)
 			status[s] += w->status[s];
 		bench_samples_merge(&all, &w->lat);
@@ -254,6 +267,7 @@ static void report(struct load *l, const struct daemon_metrics *m0, const struct
 			printf(" status_%d=%lu", s, status[s]);
 	printf(" p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f", bench_quantile_ms(&all, 0.5),
 	       bench_quantile_ms(&all, 0.99), bench_quantile_ms(&all, 0.999));
+	printf(" retry_after_waits=%lu", waits);
 	printf(" window_start_ms=%llu window_end_ms=%llu", (unsigned long long)l->ws_epoch_ms,
 	       (unsigned long long)(l->ws_epoch_ms + (l->we - l->ws) / 1000000u));
 	if (l->o.mode == MODE_ORDERS) {

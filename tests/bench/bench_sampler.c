@@ -171,10 +171,11 @@ long long order_db_max_rowid(const char *path)
 	return n < 0 ? 0 : n;
 }
 
-/* Confirmed orders saved since the start (status 1 is confirmed,
- * order/order_store.h). The order daemon saves a row whole with INSERT OR
- * REPLACE, so every order written since has a rowid above the start's: the
- * count stays cheap with 10^6 older orders in the table. */
+/* Confirmed orders among those the order daemon first recorded after the
+ * start (status 1 is confirmed, order/order_store.h): a new row gets a rowid
+ * above the start's, so the count stays cheap with 10^6 older orders in the
+ * table. Orders already pending at the start are not counted (an upsert
+ * keeps their rowid); the shell prints how many there were. */
 static long count_confirmed(const struct load *l)
 {
 	return (long)order_db_int(l->o.order_db,
