@@ -37,6 +37,7 @@ struct front {
 	struct service_settings svc;
 	int port, inventory_port, order_port;
 	int publish_timeout_ms;
+	int http_threads;
 	const char *inventory_url, *order_url;
 	char inventory_url_buf[64], order_url_buf[64];
 	struct http_target inventory, order;

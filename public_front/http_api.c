@@ -170,6 +170,6 @@ static int handle(struct mg_connection *conn, void *ctx)
 
 int front_http_start(struct front *f)
 {
-	f->http = http_start(f->svc.bind, f->port, 32, handle, f);
+	f->http = http_start(f->svc.bind, f->port, f->http_threads, handle, f);
 	return f->http ? 0 : -1;
 }

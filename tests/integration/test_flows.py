@@ -343,6 +343,28 @@ def broker_gauge(text):
     return values[0]
 
 
+def test_many_keep_alive_clients(shop):
+    """Clients that keep their connections open (browsers, proxies) must not
+    starve the ones after them: civetweb gives each connection a thread."""
+    n = 64
+    conns = [http.client.HTTPConnection("127.0.0.1", shop.front_port, timeout=5) for _ in range(n)]
+    try:
+        for rnd in range(2):
+            t0 = time.monotonic()
+            for i, c in enumerate(conns):
+                c.request("GET", "/healthz")
+                resp = c.getresponse()
+                resp.read()
+                assert_eq(resp.status, 200, "GET /healthz on kept-alive connection %d, round %d" % (i, rnd))
+            took = time.monotonic() - t0
+            assert_true(took < 3 * shop.build.slow,
+                        "%d open keep-alive clients each answered at once (round %d)" % (n, rnd),
+                        "%.1f s" % took)
+    finally:
+        for c in conns:
+            c.close()
+
+
 def test_health_ready_metrics(shop):
     r = shop.get("/healthz")
     assert_status(r, 200, "GET /healthz")
