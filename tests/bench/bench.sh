@@ -257,6 +257,12 @@ bench_resources() { # PREFIX: a row per process: peak and current RSS, total CPU
 	done
 }
 
+bench_order_db_row() { # the orders in the order daemon's database, by status
+	bench_row order_db "$(order_sql "SELECT 'x total=' || count(*) || ' confirmed=' ||
+		sum(status = 1) || ' pending=' || sum(status = 0) || ' other=' || sum(status > 1)
+		FROM orders" || echo "x unreadable=1")"
+}
+
 best_confirmed() { # [sustained]: the best confirmed orders/s of the closed-loop rows: all
 	# accepted orders over the time until all were confirmed (end_to_end_confirmed_per_s of a
 	# drained row: sustained by construction), or confirmed_per_s in the window (with
@@ -399,17 +405,17 @@ scale_fields() { # ROWID "LOAD-LINE": what the databases and the services hold n
 }
 
 grows() { # ROW BASE-ROW: "grows=" the figures of ROW more than 20 % worse than in BASE-ROW
-	local k a b out=
+	local k a b worse out=''
 	for k in p99_ms ts_confirm_p99_ms cpu_s_per_1k_broker cpu_s_per_1k_inventory \
-		cpu_s_per_1k_order cpu_s_per_1k_front rss_kb_inventory rss_kb_order rss_kb_front; do
-		a=$(rv "$1" "$k") b=$(rv "$2" "$k")
+		cpu_s_per_1k_order cpu_s_per_1k_front rss_kb_inventory rss_kb_order rss_kb_front \
+		-confirmed_per_s -end_to_end_confirmed_per_s; do # -: lower is worse
+		a=$(rv "$1" "${k#-}") b=$(rv "$2" "${k#-}")
 		[[ -n $a && -n $b ]] || continue
-		awk -v a="$a" -v b="$b" 'BEGIN { exit !(b > 0 && a > 1.2 * b) }' &&
-			out+="${out:+,}$k:x$(ratio "$a" "$b")"
+		worse='a > 1.2 * b'
+		[[ $k == -* ]] && worse='a < b / 1.2'
+		awk -v a="$a" -v b="$b" "BEGIN { exit !(b > 0 && $worse) }" &&
+			out+="${out:+,}${k#-}:x$(ratio "$a" "$b")"
 	done
-	a=$(rv "$1" confirmed_per_s) b=$(rv "$2" confirmed_per_s)
-	awk -v a="${a:-0}" -v b="${b:-0}" 'BEGIN { exit !(a < 0.8 * b) }' &&
-		out+="${out:+,}confirmed_per_s:x$(ratio "$a" "$b")"
 	echo "grows=${out:-nothing}"
 }
 
@@ -471,6 +477,7 @@ bench_ratios() { # name=value lines from the rows into RATIO_LINES
 		"overload_confirm_p99_ms=$(rv overload ts_confirm_p99_ms)"
 		"recovery_s=$(rv recovery recovery_s)"
 		"scale_${last}_vs_base=$(ratio "$(rv "scale_$last" confirmed_per_s)" "$(rv "$base" confirmed_per_s)")"
+		"scale_${last}_e2e_vs_base=$(ratio "$(rv "scale_$last" end_to_end_confirmed_per_s)" "$(rv "$base" end_to_end_confirmed_per_s)")"
 		"scale_${last}_post_p99_vs_base=$(ratio "$(rv "scale_$last" p99_ms)" "$(rv "$base" p99_ms)")"
 		"rss_max_mb_after_$last=$(calc "$(for n in inventory order front; do rv "rss_${last}_$n" vm_hwm_kb; done | sort -n | tail -n 1) / 1024")")
 	if ((BENCH_BIG_CATALOG > 0)); then
@@ -529,7 +536,7 @@ bench_main() { # the whole run: settings, a fresh shop, every row, the report
 	for c in "${BENCH_READ_CS[@]}"; do bench_reads "$c"; done
 	bench_overload
 	bench_resources proc
-	bench_row order_db "$(order_sql "SELECT 'x total=' || count(*) || ' confirmed=' || sum(status = 1) || ' pending=' || sum(status = 0) || ' other=' || sum(status > 1) FROM orders" || echo "x unreadable=1")"
+	bench_order_db_row
 	((BENCH_RECOVERY_S > 0)) && bench_recovery
 	bench_scale
 	bench_big_catalog
