@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "mqtt.h" /* nodelay_enable */
+#include "service.h"
 
 /* Unacknowledged publishes at a time: enough to keep the pipe full, few
  * enough that Paho's queue and the broker's stay small. */
@@ -43,17 +44,6 @@ static void bus_signal_unlock(struct bus *b)
 {
 	pthread_cond_broadcast(&b->changed);
 	pthread_mutex_unlock(&b->lock);
-}
-
-static void deadline_after(struct timespec *ts, int ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
 }
 
 static void on_connected(void *ctx, MQTTAsync_successData *resp)
@@ -151,7 +141,7 @@ static int bus_wait_connected(struct bus *b, const struct cli_common *c)
 		fprintf(stderr, "%s: cannot connect to the broker at %s\n", CLI_PROGRAM, b->url);
 		return -1;
 	}
-	deadline_after(&deadline, (BUS_CONNECT_TIMEOUT_S + 1) * 1000);
+	service_deadline_after(&deadline, (BUS_CONNECT_TIMEOUT_S + 1) * 1000);
 	pthread_mutex_lock(&b->lock);
 	while (b->connect_done == 0 &&
 	       pthread_cond_timedwait(&b->changed, &b->lock, &deadline) != ETIMEDOUT)
@@ -224,7 +214,7 @@ int bus_subscribe(struct bus *b, const char *filter, int timeout_ms)
 		fprintf(stderr, "%s: cannot subscribe to %s\n", CLI_PROGRAM, filter);
 		return -1;
 	}
-	deadline_after(&deadline, timeout_ms);
+	service_deadline_after(&deadline, timeout_ms);
 	pthread_mutex_lock(&b->lock);
 	while (b->subscribe_done == 0 && !b->lost &&
 	       pthread_cond_timedwait(&b->changed, &b->lock, &deadline) != ETIMEDOUT)
@@ -267,13 +257,13 @@ static int wait_in_flight_below(struct bus *b, long limit, int timeout_ms)
 	struct timespec deadline;
 	long seen = b->in_flight;
 
-	deadline_after(&deadline, timeout_ms);
+	service_deadline_after(&deadline, timeout_ms);
 	while (b->in_flight >= limit && !b->lost) {
 		if (pthread_cond_timedwait(&b->changed, &b->lock, &deadline) == ETIMEDOUT)
 			return -1;
 		if (b->in_flight < seen) { /* progress: a fresh timeout */
 			seen = b->in_flight;
-			deadline_after(&deadline, timeout_ms);
+			service_deadline_after(&deadline, timeout_ms);
 		}
 	}
 	return b->in_flight < limit ? 0 : -1;
@@ -350,7 +340,7 @@ void bus_close(struct bus *b)
 		opts.onSuccess = on_disconnected;
 		opts.context = b;
 		if (MQTTAsync_disconnect(b->client, &opts) == MQTTASYNC_SUCCESS) {
-			deadline_after(&deadline, 2000);
+			service_deadline_after(&deadline, 2000);
 			pthread_mutex_lock(&b->lock);
 			while (!b->disconnected &&
 			       pthread_cond_timedwait(&b->changed, &b->lock, &deadline) != ETIMEDOUT)
