@@ -32,10 +32,10 @@ bench_settings() { # QUICK: row lengths and which rows run
 		BENCH_SCALE_BASE=scale_0 BENCH_BIG_CATALOG=10000 BENCH_RECOVERY_S=20
 	fi
 	BENCH_MAXC=64
-	# Paced rows use no more clients than the front has civetweb threads (32):
-	# a keep-alive connection holds a thread, so clients beyond that starve
-	# (their requests time out: the errors= of the c=64 rows).
-	BENCH_PACED_C=32
+	# Clients of the paced rows: enough that the offered rate does not wait
+	# on answers, no more than the front's HTTP threads (a keep-alive
+	# connection holds one; SHOP_FRONT_THREADS, 128 by default).
+	BENCH_PACED_C=64
 }
 
 bench_free_port() { # a port nothing listens on, not handed out before
@@ -156,7 +156,7 @@ bench_limits() { # bus, storage and bare HTTP rows
 		--seconds "$s") || die "shop-bench-storage failed"
 	bench_row storage "$line"
 	port=$(bench_free_port)
-	setsid "$BENCH_BIN/shop-bench-http" --port "$port" --threads 32 </dev/null \
+	setsid "$BENCH_BIN/shop-bench-http" --port "$port" --threads "${SHOP_FRONT_THREADS:-128}" </dev/null \
 		>>"$SHOP_DATA_DIR/log/bench-http.log" 2>&1 &
 	BENCH_HTTP_PID=$!
 	for ((i = 0; i < 50; i++)); do port_open 127.0.0.1 "$port" && break; nap 0.1; done
