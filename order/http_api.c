@@ -40,6 +40,20 @@ static void keep_one(void *ctx, const struct order_record *rec)
 	*(cJSON **)ctx = order_json(rec);
 }
 
+/* How far behind the shop runs, as the front's load shedding reads it: the
+ * median wait of the orders this daemon just acted on, or, sooner, the age
+ * of the ORDER_PENDING_NTH oldest order still waiting for the inventory. A
+ * queue shows in the pending orders at once, while the median only sees it
+ * once orders come out of it; the nth rather than the oldest, so one order
+ * waiting for its re-drive does not count as overload. */
+static long long order_lag_ms(struct order *o)
+{
+	int64_t done = lag_read(&o->consumer.lag);
+	int64_t waiting = order_store_pending_age(&o->store, ORDER_PENDING_NTH, service_now_ms());
+
+	return (long long)(done > waiting ? done : waiting);
+}
+
 static void write_metrics(FILE *out, void *ctx)
 {
 	struct order *o = ctx;
@@ -48,6 +62,10 @@ static void write_metrics(FILE *out, void *ctx)
 			    "1 while connected and subscribed", mqtt_is_ready(o->mqtt));
 	metrics_write_value(out, "shop_order_redriven_total", "counter",
 			    "events re-published by the re-drive", (double)atomic_load(&o->redriven));
+	metrics_write_value(out, "shop_order_pending_age_ms", "gauge",
+			    "age of the 20th oldest pending order (0: fewer pending)",
+			    (double)order_store_pending_age(&o->store, ORDER_PENDING_NTH,
+							    service_now_ms()));
 	consumer_write_metrics(out, &o->consumer, "order");
 }
 
@@ -89,8 +107,7 @@ static int handle(struct mg_connection *conn, void *ctx)
 	if (strcmp(http_method(conn), "GET") != 0)
 		return http_reply_error(conn, 405, "method_not_allowed", "only GET is served here");
 	if (strcmp(path, "/healthz") == 0)
-		return http_reply_health(conn, mqtt_is_ready(o->mqtt),
-					 (long long)lag_read(&o->consumer.lag));
+		return http_reply_health(conn, mqtt_is_ready(o->mqtt), order_lag_ms(o));
 	if (strcmp(path, "/metrics") == 0)
 		return http_reply_metrics(conn, write_metrics, o);
 	if (strcmp(path, "/orders") == 0)

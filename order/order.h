@@ -11,6 +11,9 @@
 #include "outbox.h"
 #include "service.h"
 
+/* Fewer orders than this waiting are never overload (see order_lag_ms). */
+#define ORDER_PENDING_NTH 20
+
 struct order {
 	struct service_settings svc;
 	int port;

@@ -7,7 +7,7 @@
 
 #include "consumer.h"
 
-enum { ST_LOAD, ST_SAVE, ST_DUE, ST_ALL, ST_ONE };
+enum { ST_LOAD, ST_SAVE, ST_DUE, ST_ALL, ST_ONE, ST_PENDING_AGE };
 
 #define ORDER_COLUMNS \
 	"order_id, status, items, priced, total_cents, reason, reason_sku, created_at," \
@@ -25,7 +25,9 @@ static const char schema[] =
 	" released INTEGER NOT NULL DEFAULT 0, next_redrive_ms INTEGER NOT NULL DEFAULT 0,"
 	" redrives INTEGER NOT NULL DEFAULT 0, final_ms INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX IF NOT EXISTS orders_owed ON orders(next_redrive_ms)"
-	" WHERE status = 0 OR (status = 3 AND released = 0);";
+	" WHERE status = 0 OR (status = 3 AND released = 0);"
+	/* the pending orders by age, for order_store_pending_age */
+	"CREATE INDEX IF NOT EXISTS orders_pending ON orders(created_at) WHERE status = 0;";
 
 const char *order_status_name(enum order_status status)
 {
@@ -187,6 +189,27 @@ int order_store_due(struct order_store *s, int64_t now_ms, struct order_record *
 		return -1;
 	}
 	return n;
+}
+
+int64_t order_store_pending_age(struct order_store *s, int nth, int64_t now_ms)
+{
+	sqlite3_stmt *st;
+	int64_t age = 0, created_ms;
+
+	pthread_mutex_lock(&s->lock);
+	st = db_stmt(&s->db, ST_PENDING_AGE,
+		     "SELECT created_at FROM orders WHERE status = 0"
+		     " ORDER BY created_at LIMIT 1 OFFSET ?");
+	if (st != NULL) {
+		sqlite3_bind_int(st, 1, nth - 1);
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    event_time_ms((const char *)sqlite3_column_text(st, 0), &created_ms) == 0 &&
+		    now_ms > created_ms)
+			age = now_ms - created_ms;
+		sqlite3_reset(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return age;
 }
 
 int order_store_each(struct order_store *s, const char *order_id,

@@ -45,6 +45,10 @@ int order_record_set(char **field, const char *text);
  * whose time has come, at most max; returns how many were loaded or -1. */
 int order_store_due(struct order_store *s, int64_t now_ms, struct order_record *out, int max);
 
+/* How long ago the front accepted the nth oldest order still pending (1 is
+ * the oldest), in ms; 0 when fewer are pending. Takes the lock. */
+int64_t order_store_pending_age(struct order_store *s, int nth, int64_t now_ms);
+
 /* Calls fn for every order (or the one with order_id), holding the lock. */
 int order_store_each(struct order_store *s, const char *order_id,
 		     void (*fn)(void *ctx, const struct order_record *rec), void *ctx);

@@ -3,6 +3,7 @@
  * rules of DESIGN.md "Order state: convergent, not ordered". */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "log.h"
@@ -560,6 +561,49 @@ static void test_convergence(void)
 	CHECK_EQ_INT(check_convergence(no_cancel_set, 2, &expected), 2);
 }
 
+/* Sends an order accepted at created_ms (the front's created_at). */
+static void send_created_at(struct order *o, const char *id, int64_t created_ms)
+{
+	struct event *ev = malloc(sizeof *ev);
+	char json[512], at[40], base[24];
+	time_t secs = (time_t)(created_ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(at, sizeof at, "%s.%03dZ", base, (int)(created_ms % 1000));
+	snprintf(json, sizeof json,
+		 "{\"v\":1,\"order_id\":\"%s\",\"items\":" ITEMS ",\"created_at\":\"%s\"}", id, at);
+	if (ev != NULL && decode_at(__FILE__, __LINE__, EVENT_ORDER_SEND, json, ev))
+		CHECK_EQ_INT(apply_ev(o, ev), CONSUMER_APPLIED);
+	free(ev);
+}
+
+static void test_pending_age(void)
+{
+	struct order o;
+	int64_t now = 1795549245000LL; /* 2026-11-24T19:40:45Z */
+	char id[40];
+
+	if (!CHECK_EQ_INT(open_order(&o), 0))
+		return;
+	CHECK_EQ_INT(order_store_pending_age(&o.store, 3, now), 0);
+	/* orders accepted 5, 4, 3, 2 and 1 s before now */
+	for (int i = 0; i < 5; i++) {
+		snprintf(id, sizeof id, "aaaaaaaa-aaaa-4aaa-8aaa-%012d", i);
+		send_created_at(&o, id, now - 5000 + i * 1000);
+	}
+	CHECK_EQ_INT(order_store_pending_age(&o.store, 1, now), 5000);
+	CHECK_EQ_INT(order_store_pending_age(&o.store, 3, now), 3000);
+	CHECK_EQ_INT(order_store_pending_age(&o.store, 6, now), 0);
+	/* the oldest two are answered: the third oldest is now the 1 s one */
+	CHECK_EQ_INT(APPLY(&o, EVENT_IN_STOCK, "aaaaaaaa-aaaa-4aaa-8aaa-000000000000"), CONSUMER_APPLIED);
+	CHECK_EQ_INT(APPLY(&o, EVENT_OUT_OF_STOCK, "aaaaaaaa-aaaa-4aaa-8aaa-000000000001"), CONSUMER_APPLIED);
+	CHECK_EQ_INT(order_store_pending_age(&o.store, 3, now), 1000);
+	CHECK_EQ_INT(order_store_pending_age(&o.store, 1, now), 3000);
+	order_store_close(&o.store);
+}
+
 static void test_status_names(void)
 {
 	CHECK_EQ_STR(order_status_name(ORDER_PENDING), "pending");
@@ -583,6 +627,7 @@ int main(void)
 		order_store_close(&o.store);
 	}
 	test_conflicting_send();
+	test_pending_age();
 	test_convergence();
 	return check_summary("test_order_store");
 }
