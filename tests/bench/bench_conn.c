@@ -20,6 +20,8 @@ void bench_conn_init(struct bench_conn *c, const char *host, int port, int timeo
 	c->port = port;
 	c->timeout_ms = timeout_ms;
 	c->len = 0;
+	c->buf = c->small;
+	c->cap = sizeof c->small;
 }
 
 void bench_conn_close(struct bench_conn *c)
@@ -28,6 +30,35 @@ void bench_conn_close(struct bench_conn *c)
 		close(c->fd);
 	c->fd = -1;
 	c->len = 0;
+}
+
+void bench_conn_free(struct bench_conn *c)
+{
+	bench_conn_close(c);
+	if (c->buf != c->small)
+		free(c->buf);
+	c->buf = c->small;
+	c->cap = sizeof c->small;
+}
+
+/* Makes room for need bytes and a NUL; -1 beyond BENCH_CONN_MAX_BODY. */
+static int reserve(struct bench_conn *c, size_t need)
+{
+	char *v;
+
+	if (need < c->cap)
+		return 0;
+	if (need > BENCH_CONN_MAX_BODY)
+		return -1;
+	v = malloc(need + 1);
+	if (v == NULL)
+		return -1;
+	memcpy(v, c->buf, c->len + 1);
+	if (c->buf != c->small)
+		free(c->buf);
+	c->buf = v;
+	c->cap = need + 1;
+	return 0;
 }
 
 static int conn_open(struct bench_conn *c)
@@ -74,10 +105,10 @@ static int read_more(struct bench_conn *c)
 {
 	ssize_t r;
 
-	if (c->len >= sizeof c->buf - 1)
+	if (c->len >= c->cap - 1)
 		return -1;
 	do
-		r = recv(c->fd, c->buf + c->len, sizeof c->buf - 1 - c->len, 0);
+		r = recv(c->fd, c->buf + c->len, c->cap - 1 - c->len, 0);
 	while (r < 0 && errno == EINTR);
 	if (r <= 0)
 		return -1;
@@ -106,7 +137,7 @@ static int read_response(struct bench_conn *c, const char **resp, size_t *resp_l
 	char *hend;
 	const char *cl, *conn;
 	size_t head, clen = 0;
-	int status;
+	int status, keep;
 
 	c->len = 0;
 	c->buf[0] = '\0';
@@ -119,13 +150,16 @@ static int read_response(struct bench_conn *c, const char **resp, size_t *resp_l
 	cl = find_header(c->buf, hend + 2, "Content-Length");
 	if (cl != NULL)
 		clen = strtoul(cl, NULL, 10);
-	if (head + clen >= sizeof c->buf)
+	cl = find_header(c->buf, hend + 2, "Retry-After");
+	c->retry_after_s = cl != NULL ? atoi(cl) : 0;
+	conn = find_header(c->buf, hend + 2, "Connection");
+	keep = conn == NULL || strncasecmp(conn + strspn(conn, " "), "close", 5) != 0;
+	if (reserve(c, head + clen) != 0)
 		return -1;
 	while (c->len < head + clen)
 		if (read_more(c) != 0)
 			return -1;
-	conn = find_header(c->buf, hend + 2, "Connection");
-	if (conn != NULL && strncasecmp(conn + strspn(conn, " "), "close", 5) == 0) {
+	if (!keep) {
 		close(c->fd);
 		c->fd = -1;
 	}

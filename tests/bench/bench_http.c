@@ -1,7 +1,7 @@
 /* shop-bench-http: the HTTP layer's limit, a bare civetweb handler.
  *
  * Starts civetweb through common/http.c (the same options as the shop:
- * keep-alive, TCP_NODELAY, the front's 32 worker threads by default) with one
+ * keep-alive, TCP_NODELAY, the front's 128 worker threads by default) with one
  * handler answering a fixed 100-byte JSON body to every request, and serves
  * until SIGTERM or SIGINT. Load it with shop-bench-load. */
 #include <signal.h>
@@ -35,7 +35,7 @@ static int handle(struct mg_connection *conn, void *ctx)
 int main(int argc, char **argv)
 {
 	const char *bind = "127.0.0.1";
-	long port = 0, threads = 32;
+	long port = 0, threads = 128;
 	struct mg_context *mg;
 	struct sigaction sa;
 

@@ -4,7 +4,8 @@
  * next, for --warmup then --seconds; only the measured window counts toward
  * requests/s, status counts and p50/p99/p999. Modes:
  *   plain       one method/path/body (catalog reads, the bare civetweb server)
- *   orders      POST /api/v1/orders of one random catalog SKU, qty 1; records
+ *   orders      POST /api/v1/orders of one random SKU (--skus or --skus-file),
+ *               qty 1, honouring Retry-After in closed loop (back_off); records
  *               every order id with its POST time, samples POST -> confirmed
  *               (bench_sampler.c) and, with --order-port/--inventory-port,
  *               confirmed orders/s from the daemons' metrics and the drain
@@ -21,7 +22,7 @@ static void usage(const char *prog)
 {
 	printf("usage: %s --port N [--host IP] [--mode plain|orders|get-orders]\n"
 	       "  [--method M] [--path P] [--body JSON] [--concurrency C] [--seconds N]\n"
-	       "  [--warmup N] [--timeout-ms N] [--skus A,B,...] [--sample N]\n"
+	       "  [--warmup N] [--timeout-ms N] [--skus A,B,...] [--skus-file F] [--sample N]\n"
 	       "  [--ids-out FILE] [--ids-file FILE] [--order-port N] [--inventory-port N]\n"
 	       "  [--drain-s N] [--order-db FILE] [--rate REQ_PER_S]\n", prog);
 }
@@ -33,6 +34,15 @@ static void split_skus(struct load_opts *o, const char *list)
 	o->skus = calloc(strlen(list) + 1, sizeof *o->skus);
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
 		o->skus[o->n_skus++] = t;
+}
+
+static void skus_file(struct load_opts *o, const char *prog, const char *path)
+{
+	size_t n;
+
+	if (bench_read_lines(path, &o->skus, &n) != 0)
+		bench_usage_error(prog, "--skus-file: no SKUs in '%s'", path);
+	o->n_skus = (int)n;
 }
 
 static void parse(int argc, char **argv, struct load_opts *o)
@@ -60,6 +70,7 @@ static void parse(int argc, char **argv, struct load_opts *o)
 		else if (strcmp(a, "--ids-out") == 0) o->ids_out = bench_arg_str(argc, argv, &i);
 		else if (strcmp(a, "--ids-file") == 0) o->ids_in = bench_arg_str(argc, argv, &i);
 		else if (strcmp(a, "--skus") == 0) split_skus(o, bench_arg_str(argc, argv, &i));
+		else if (strcmp(a, "--skus-file") == 0) skus_file(o, argv[0], bench_arg_str(argc, argv, &i));
 		else if (strcmp(a, "--mode") == 0) {
 			const char *m = bench_arg_str(argc, argv, &i);
 			if (strcmp(m, "plain") == 0) o->mode = MODE_PLAIN;
@@ -78,28 +89,6 @@ static void parse(int argc, char **argv, struct load_opts *o)
 		bench_usage_error(argv[0], "--mode orders needs --skus");
 	if (o->mode == MODE_GET_ORDERS && o->ids_in == NULL)
 		bench_usage_error(argv[0], "--mode get-orders needs --ids-file");
-}
-
-static int load_ids(struct load *l)
-{
-	FILE *f = fopen(l->o.ids_in, "r");
-	char line[128];
-	size_t cap = 0;
-
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof line, f)) {
-		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0] == '\0')
-			continue;
-		if (l->n_ids == cap) {
-			cap = cap ? cap * 2 : 1024;
-			l->ids = realloc(l->ids, cap * sizeof *l->ids);
-		}
-		l->ids[l->n_ids++] = strdup(line);
-	}
-	fclose(f);
-	return l->n_ids > 0 ? 0 : -1;
 }
 
 static void record_order(struct worker *w, const char *body, uint64_t t)
@@ -164,6 +153,16 @@ static void pace(struct load *l)
 		bench_sleep_ns(at - now);
 }
 
+/* Closed loop: a client told to come back later (503 with Retry-After, the
+ * front shedding load) waits as a polite client would, at most 2 s, instead
+ * of retrying at once: the rows measure what the shop confirms, not a retry
+ * storm. Paced (open-loop) clients keep offering their load. */
+static void back_off(struct worker *w, int seconds)
+{
+	w->retry_waits++;
+	bench_sleep_ns((uint64_t)(seconds < 2 ? seconds : 2) * 1000000000u);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -191,6 +190,8 @@ static void *worker_main(void *arg)
 			atomic_fetch_add(&l->accepted, 1);
 			record_order(w, resp, t);
 		}
+		if (st == 503 && l->o.rate == 0 && c->retry_after_s > 0)
+			back_off(w, c->retry_after_s);
 		if (!in_window)
 			continue;
 		w->requests++;
@@ -202,7 +203,7 @@ static void *worker_main(void *arg)
 		w->status[st < MAX_STATUS ? st : 0]++;
 		bench_samples_add(&w->lat, done - t);
 	}
-	bench_conn_close(c);
+	bench_conn_free(c);
 	free(c);
 	return NULL;
 }
@@ -246,13 +247,14 @@ static void report(struct load *l, const struct daemon_metrics *m0, const struct
 		   const struct daemon_metrics *me, uint64_t drained)
 {
 	struct bench_samples all = { 0 };
-	unsigned long requests = 0, errors = 0, status[MAX_STATUS] = { 0 };
+	unsigned long requests = 0, errors = 0, waits = 0, status[MAX_STATUS] = { 0 };
 	double secs = (double)(l->we - l->ws) / 1e9;
 
 	for (long i = 0; i < l->o.concurrency; i++) {
 		struct worker *w = &l->workers[i];
 		requests += w->requests;
 		errors += w->errors;
+		waits += w->retry_waits;
 		for (int s = 0; s < MAX_STATUS; s++)
 			status[s] += w->status[s];
 		bench_samples_merge(&all, &w->lat);
@@ -265,6 +267,9 @@ static void report(struct load *l, const struct daemon_metrics *m0, const struct
 			printf(" status_%d=%lu", s, status[s]);
 	printf(" p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f", bench_quantile_ms(&all, 0.5),
 	       bench_quantile_ms(&all, 0.99), bench_quantile_ms(&all, 0.999));
+	printf(" retry_after_waits=%lu", waits);
+	printf(" window_start_ms=%llu window_end_ms=%llu", (unsigned long long)l->ws_epoch_ms,
+	       (unsigned long long)(l->ws_epoch_ms + (l->we - l->ws) / 1000000u));
 	if (l->o.mode == MODE_ORDERS) {
 		unsigned long acc = atomic_load(&l->accepted);
 		printf(" accepted_total=%lu accepted_per_s=%.0f", acc, (double)status[202] / secs);
@@ -316,7 +321,7 @@ int main(int argc, char **argv)
 	uint64_t drained = 0;
 
 	parse(argc, argv, &l.o);
-	if (l.o.mode == MODE_GET_ORDERS && load_ids(&l) != 0) {
+	if (l.o.mode == MODE_GET_ORDERS && bench_read_lines(l.o.ids_in, &l.ids, &l.n_ids) != 0) {
 		fprintf(stderr, "shop-bench-load: no order ids in %s\n", l.o.ids_in);
 		return 1;
 	}
@@ -325,8 +330,10 @@ int main(int argc, char **argv)
 	l.workers = calloc((size_t)l.o.concurrency, sizeof *l.workers);
 	if (l.workers == NULL)
 		return 1;
+	l.base_rowid = order_db_max_rowid(l.o.order_db);
 	metrics_fetch(&l, &m0);
 	l.t0 = bench_now_ns();
+	l.ws_epoch_ms = bench_epoch_ms() + (uint64_t)l.o.warmup * 1000u;
 	l.ws = l.t0 + (uint64_t)l.o.warmup * 1000000000u;
 	l.we = l.ws + (uint64_t)l.o.seconds * 1000000000u;
 	for (long i = 0; i < l.o.concurrency; i++) {

@@ -32,7 +32,7 @@ struct worker {
 	struct load *load;
 	pthread_t thread;
 	unsigned seed;
-	unsigned long requests, errors, status[MAX_STATUS];
+	unsigned long requests, errors, retry_waits, status[MAX_STATUS];
 	struct bench_samples lat;
 	struct order_rec *orders; /* orders mode: every 202, warm-up included */
 	size_t n_orders, cap_orders;
@@ -49,6 +49,8 @@ struct sample_slot {
 struct load {
 	struct load_opts o;
 	uint64_t t0, ws, we; /* start, window start, window end */
+	uint64_t ws_epoch_ms; /* window start on the wall clock */
+	long long base_rowid; /* orders' max rowid at start: rows above it are new orders */
 	atomic_int stop;
 	atomic_ulong accepted; /* 202s of the whole run */
 	unsigned long acc_ws, acc_we; /* accepted at the window's start and end */
@@ -70,9 +72,11 @@ void sampler_offer(struct load *l, const struct order_rec *rec);
 /* Metrics of the daemons (Prometheus text over internal HTTP). */
 struct daemon_metrics {
 	double order_applied, order_backlog, inv_applied, inv_backlog, inv_published;
-	long confirmed; /* rows with status confirmed in the order database; -1 unknown */
+	long confirmed; /* confirmed orders with rowid > base_rowid; -1 unknown */
 	int ok;
 };
 void metrics_fetch(const struct load *l, struct daemon_metrics *m);
+/* The largest rowid of the order database's orders table; 0 if unknown. */
+long long order_db_max_rowid(const char *path);
 
 #endif

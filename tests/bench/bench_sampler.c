@@ -99,7 +99,7 @@ static void *sampler_main(void *arg)
 		default: l->confirm_timeouts++; break;
 		}
 	}
-	bench_conn_close(c);
+	bench_conn_free(c);
 	free(c);
 	return NULL;
 }
@@ -137,30 +137,50 @@ static int fetch_one(const struct load *l, long port, const char **names, double
 	if (st == 200)
 		for (int i = 0; names[i]; i++)
 			*out[i] = metric_value(body, names[i]);
-	bench_conn_close(c);
+	bench_conn_free(c);
 	free(c);
 	return st == 200 ? 0 : -1;
 }
 
-/* Confirmed orders in the order daemon's database (status 1 is confirmed,
- * order/order_store.h), read-only: a WAL reader never blocks the writer. */
-static long count_confirmed(const char *path)
+/* One integer from a read-only query of the order daemon's database, with
+ * arg bound to its one parameter if it has one (a WAL reader never blocks
+ * the writer); -1 when it cannot be read. */
+static long long order_db_int(const char *path, const char *sql, long long arg)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
-	long n = -1;
+	long long n = -1;
 
 	if (path == NULL)
 		return -1;
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
 	    sqlite3_busy_timeout(db, 2000) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, "SELECT count(*) FROM orders WHERE status = 1", -1, &st,
-			       NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    (sqlite3_bind_parameter_count(st) == 0 || sqlite3_bind_int64(st, 1, arg) == SQLITE_OK) &&
 	    sqlite3_step(st) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(st, 0);
+		n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return n;
+}
+
+long long order_db_max_rowid(const char *path)
+{
+	long long n = order_db_int(path, "SELECT coalesce(max(rowid), 0) FROM orders", 0);
+
+	return n < 0 ? 0 : n;
+}
+
+/* Confirmed orders among those the order daemon first recorded after the
+ * start (status 1 is confirmed, order/order_store.h): a new row gets a rowid
+ * above the start's, so the count stays cheap with 10^6 older orders in the
+ * table. Orders already pending at the start are not counted (an upsert
+ * keeps their rowid); the shell prints how many there were. */
+static long count_confirmed(const struct load *l)
+{
+	return (long)order_db_int(l->o.order_db,
+				  "SELECT count(*) FROM orders WHERE rowid > ? AND status = 1",
+				  l->base_rowid);
 }
 
 void metrics_fetch(const struct load *l, struct daemon_metrics *m)
@@ -176,5 +196,5 @@ void metrics_fetch(const struct load *l, struct daemon_metrics *m)
 	m->ok = l->o.order_port > 0 && l->o.inventory_port > 0 &&
 		fetch_one(l, l->o.order_port, on, oo) == 0 &&
 		fetch_one(l, l->o.inventory_port, in, io) == 0;
-	m->confirmed = count_confirmed(l->o.order_db);
+	m->confirmed = count_confirmed(l);
 }

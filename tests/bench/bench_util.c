@@ -16,6 +16,14 @@ uint64_t bench_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t bench_epoch_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 void bench_sleep_ns(uint64_t ns)
 {
 	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
@@ -87,6 +95,32 @@ double bench_quantile_ms(struct bench_samples *s, double q)
 	if (i >= s->n)
 		i = s->n - 1;
 	return s->v[i] / 1000.0;
+}
+
+int bench_read_lines(const char *path, char ***lines, size_t *n)
+{
+	FILE *f = fopen(path, "r");
+	char line[256];
+	size_t cap = 0;
+
+	*lines = NULL;
+	*n = 0;
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '\0')
+			continue;
+		if (*n == cap) {
+			char **v = realloc(*lines, (cap = cap ? cap * 2 : 1024) * sizeof *v);
+			if (v == NULL)
+				break;
+			*lines = v;
+		}
+		(*lines)[(*n)++] = strdup(line);
+	}
+	fclose(f);
+	return *n > 0 ? 0 : -1;
 }
 
 void bench_usage_error(const char *prog, const char *fmt, ...)

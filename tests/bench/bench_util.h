@@ -7,6 +7,8 @@
 
 /* Monotonic clock in nanoseconds. */
 uint64_t bench_now_ns(void);
+/* Wall clock in milliseconds since the epoch (to compare with the daemons' timestamps). */
+uint64_t bench_epoch_ms(void);
 /* Sleeps for ns nanoseconds. */
 void bench_sleep_ns(uint64_t ns);
 
@@ -27,6 +29,9 @@ double bench_quantile_ms(struct bench_samples *s, double q);
  * missing or invalid. Advances *i past the value. */
 long bench_arg_long(int argc, char **argv, int *i, long min, long max);
 const char *bench_arg_str(int argc, char **argv, int *i);
+/* Reads the non-empty lines of a file into a new array; 0, or -1 when the
+ * file cannot be read or has no lines. */
+int bench_read_lines(const char *path, char ***lines, size_t *n);
 /* One line on stderr naming the program, then exit(2). */
 void bench_usage_error(const char *prog, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));

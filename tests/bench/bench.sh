@@ -1,0 +1,551 @@
+# shellcheck shell=bash
+# ./shop bench, sourced by ./shop: uses its helpers (say, die, nap, alive,
+# port_open, http_ok, load_settings, start_all, stop_all, launch, wait_until,
+# ensure_packages, build_main) and its PID/SERVICES tables.
+#
+# A fresh shop on free ports in a temp data dir; the layers' limits measured
+# by the programs of tests/bench/; the shop under closed-loop and paced load,
+# with POST -> final latency of every order from the daemons' timestamps; an
+# overload row; a recovery row (SIGKILL of the inventory under load); rows
+# with 10^4..10^6 orders prefilled and a 10,000-product catalog. Prints a
+# table and name=value ratios, writes bench.json to the data dir.
+
+BENCH_BIN=$ROOT/build/tests/bench
+BENCH_ROWS=()
+BENCH_HTTP_PID='' BENCH_LOAD_PID=''
+BENCH_SKUS_FILE=
+BENCH_DURING='' BENCH_AFTER='' # hooks of bench_orders: beside the load, extra fields after it
+declare -A BENCH_USED_PORT=()
+# An order's created_at (RFC 3339 UTC, set by the front) in epoch milliseconds.
+CREATED_MS="CAST(round((julianday(created_at) - 2440587.5) * 86400000) AS INTEGER)"
+
+# --- settings and helpers -------------------------------------------------------
+
+bench_settings() { # QUICK: row lengths and which rows run
+	if (($1)); then # under 90 s: one prefilled level on the run's own shop, no recovery
+		BENCH_S=3 BENCH_W=1 BENCH_DRAIN=3 BENCH_LIMIT_S=2 BENCH_READ_S=2
+		BENCH_LIMIT_CS=(64) BENCH_READ_CS=(64) BENCH_SCALE=(1e5) BENCH_SCALE_BASE=orders_c64
+		BENCH_BIG_CATALOG=0 BENCH_RECOVERY_S=0
+	else
+		BENCH_S=10 BENCH_W=2 BENCH_DRAIN=15 BENCH_LIMIT_S=10 BENCH_READ_S=5
+		BENCH_LIMIT_CS=(1 8 64) BENCH_READ_CS=(1 8 64) BENCH_SCALE=(1e4 1e5 1e6)
+		BENCH_SCALE_BASE=scale_0 BENCH_BIG_CATALOG=10000 BENCH_RECOVERY_S=20
+	fi
+	BENCH_MAXC=64
+	# Clients of the paced rows: enough that the offered rate does not wait
+	# on answers, no more than the front's HTTP threads (a keep-alive
+	# connection holds one; SHOP_FRONT_THREADS, 128 by default).
+	BENCH_PACED_C=64
+}
+
+bench_free_port() { # a port nothing listens on, not handed out before
+	local p
+	while true; do
+		p=$((20000 + RANDOM % 12000)) # below the ephemeral range
+		[[ -z ${BENCH_USED_PORT[$p]:-} ]] && ! port_open 127.0.0.1 "$p" && break
+	done
+	BENCH_USED_PORT[$p]=1
+	echo "$p"
+}
+
+bench_catalog() { # PRODUCTS: catalog (stock 10^9, never runs out) and SKU list in the data dir
+	BENCH_CATALOG=$SHOP_DATA_DIR/bench-catalog.json
+	BENCH_SKUS_FILE=$SHOP_DATA_DIR/bench-skus.txt
+	awk -v n="$1" -v cat="$BENCH_CATALOG" -v skus="$BENCH_SKUS_FILE" 'BEGIN {
+		w = length(n - 1 "") < 2 ? 2 : length(n - 1 "")
+		printf "{\"products\":[" >cat
+		for (i = 0; i < n; i++) {
+			sku = sprintf("BENCH-%0" w "d", i)
+			printf "%s{\"sku\":\"%s\",\"name\":\"Bench item %d\",\"price_cents\":%d,\"currency\":\"EUR\",\"stock\":1000000000}", (i ? "," : ""), sku, i, 100 + i % 1000 >cat
+			print sku >skus
+		}
+		print "]}" >cat
+	}'
+}
+
+kv() { # "LINE" KEY: the value of KEY=value in LINE
+	local t
+	for t in $1; do [[ $t == "$2="* ]] && { echo "${t#*=}"; return; }; done
+	echo ""
+}
+
+rv() { # ROW KEY: the value of KEY in the kept row named ROW
+	local row
+	for row in "${BENCH_ROWS[@]}"; do
+		[[ $row == "$1 "* ]] && { kv "$row" "$2"; return; }
+	done
+	echo ""
+}
+
+bench_row() { # NAME "LINE": keep one result row (the line without its first word)
+	local rest=${2#* }
+	BENCH_ROWS+=("$1 $rest")
+	printf '  %-20s %s\n' "$1" "$rest"
+}
+
+calc() { awk "BEGIN { printf \"%.3f\", $1 }"; } # AWK-EXPRESSION: its value, 3 decimals
+
+ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "nan" }'; }
+
+now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
+
+cpu_ticks() { # PID: utime+stime in clock ticks (0 if gone)
+	local -a f
+	{ read -r -a f <"/proc/$1/stat"; } 2>/dev/null || { echo 0; return; }
+	echo $((f[13] + f[14]))
+}
+
+proc_kb() { { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" || echo 0; } 2>/dev/null; } # PID FIELD
+
+cpu_per_1k() { # TICKS ORDERS: CPU seconds per 1,000 orders
+	awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v n="$2" \
+		'BEGIN { printf "%.3f", (n > 0 ? t / hz / n * 1000 : 0) }'
+}
+
+order_sql() { sqlite3 -cmd '.timeout 5000' "$SHOP_DATA_DIR/order.db" "$1" 2>/dev/null; } # SQL
+
+has_final_ms() { # the order daemon records when an order became final (orders.final_ms)
+	[[ $(order_sql "SELECT count(*) FROM pragma_table_info('orders') WHERE name = 'final_ms'") == 1 ]]
+}
+
+front_metric() { # NAME: a counter of the front's /metrics (0 when absent)
+	curl -s -m 2 "http://$HOST:$SHOP_FRONT_PORT/metrics" |
+		awk -v n="$1" '$1 == n { v = $2 } END { print v + 0 }'
+}
+
+# --- starting and stopping ---------------------------------------------------------
+
+bench_traps() { # stop everything on Ctrl-C, TERM and exit (stop_all clears the traps)
+	trap 'say "stopping"; bench_stop; exit 130' INT TERM
+	trap 'bench_stop' EXIT
+}
+
+bench_kill_child() { # VAR: SIGTERM the child whose PID is in VAR, if any, and clear VAR
+	local pid=${!1}
+	if [[ -n $pid ]] && alive "$pid"; then
+		kill -TERM "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
+	printf -v "$1" ''
+}
+
+bench_stop() { # stop the shop and every helper the bench started
+	bench_kill_child BENCH_LOAD_PID
+	bench_kill_child BENCH_HTTP_PID
+	stop_all
+}
+
+bench_fresh_shop() { # NAME PRODUCTS: stop the shop, start an empty one in data dir NAME
+	bench_stop
+	bench_traps
+	SHOP_DATA_DIR=$BENCH_DIR/$1
+	mkdir -p "$SHOP_DATA_DIR/broker" "$SHOP_DATA_DIR/log"
+	bench_catalog "$2"
+	start_all
+}
+
+# --- layer limits --------------------------------------------------------------
+
+bench_limits() { # bus, storage and bare HTTP rows
+	local s=$BENCH_LIMIT_S w=1 c line port i
+	line=$("$BENCH_BIN/shop-bench-bus" --url "tcp://127.0.0.1:$SHOP_BROKER_PORT" \
+		--topic bench/bus --seconds "$s" --warmup "$w" --window 100 --size 200) ||
+		die "shop-bench-bus failed"
+	bench_row bus "$line"
+	line=$("$BENCH_BIN/shop-bench-storage" --dir "$SHOP_DATA_DIR" --sync "$SHOP_SQLITE_SYNC" \
+		--seconds "$s") || die "shop-bench-storage failed"
+	bench_row storage "$line"
+	port=$(bench_free_port)
+	setsid "$BENCH_BIN/shop-bench-http" --port "$port" --threads "${SHOP_FRONT_THREADS:-128}" </dev/null \
+		>>"$SHOP_DATA_DIR/log/bench-http.log" 2>&1 &
+	BENCH_HTTP_PID=$!
+	for ((i = 0; i < 50; i++)); do port_open 127.0.0.1 "$port" && break; nap 0.1; done
+	for c in "${BENCH_LIMIT_CS[@]}"; do
+		line=$("$BENCH_BIN/shop-bench-load" --port "$port" --path /bench --concurrency "$c" \
+			--seconds "$s" --warmup "$w") || die "shop-bench-load failed"
+		bench_row "http_c$c" "$line"
+	done
+	bench_kill_child BENCH_HTTP_PID
+}
+
+# --- the shop under load -----------------------------------------------------------
+
+ts_stats() { # ROWID FROM-MS TO-MS: "orders pending confirmed p50 p99 p999 max" of POST -> confirmed
+	# over the orders saved after ROWID and created in [FROM, TO), from the daemons' timestamps
+	order_sql "WITH d AS (SELECT status, final_ms, $CREATED_MS AS c FROM orders WHERE rowid > $1),
+		w AS (SELECT status, final_ms - c AS ms FROM d WHERE c >= $2 AND c < $3),
+		r AS (SELECT ms, row_number() OVER (ORDER BY ms) AS k, count(*) OVER () AS n
+		      FROM w WHERE status = 1 AND ms >= 0)
+		SELECT (SELECT count(*) FROM w), (SELECT count(*) FROM w WHERE status = 0), coalesce(max(n), 0),
+		       coalesce(min(CASE WHEN k >= 0.5 * n THEN ms END), 0),
+		       coalesce(min(CASE WHEN k >= 0.99 * n THEN ms END), 0),
+		       coalesce(min(CASE WHEN k >= 0.999 * n THEN ms END), 0), coalesce(max(ms), 0) FROM r" |
+		tr '|' ' '
+}
+
+bench_confirm_ts() { # ROWID "LOAD-LINE": POST -> confirmed of every order of the row's window
+	local o p n p50 p99 p999 max unseen
+	if ! has_final_ms; then
+		echo " ts=no_final_ms_column"
+		return
+	fi
+	read -r o p n p50 p99 p999 max < <(ts_stats "$1" "$(kv "$2" window_start_ms)" "$(kv "$2" window_end_ms)")
+	# Orders answered 202 in the window that the order daemon has not recorded
+	# yet, and pending ones, are the slowest: with any, the quantiles are lower bounds.
+	unseen=$(($(kv "$2" status_202) - o))
+	echo " ts_orders=$o ts_unseen=$((unseen > 0 ? unseen : 0)) ts_pending=$p ts_confirmed=$n ts_confirm_p50_ms=$p50 ts_confirm_p99_ms=$p99 ts_confirm_p999_ms=$p999 ts_confirm_max_ms=$max"
+}
+
+sustained() { # "LOAD-LINE": whether the backlog (accepted - confirmed) held still over the window
+	local a b n
+	a=$(kv "$1" lag_start) b=$(kv "$1" lag_end) n=$(kv "$1" confirmed_in_window)
+	[[ -n $a && -n $b ]] || return 0
+	echo " backlog_growth=$((b - a)) sustained=$((b - a <= n / 10 + 20 ? 1 : 0))"
+}
+
+bench_orders() { # NAME C RATE: one POST-orders row (RATE 0: closed loop); runs the hooks
+	local row=$1 c=$2 rate=$3 line name n r0 extra='' out=$SHOP_DATA_DIR/bench-load.out
+	local -A ticks=() pids=()
+	for name in "${SERVICES[@]}"; do
+		pids[$name]=${PID[$name]} ticks[$name]=$(cpu_ticks "${PID[$name]}")
+	done
+	r0=$(order_sql "SELECT coalesce(max(rowid), 0) FROM orders")
+	extra=" pending_at_start=$(order_sql "SELECT count(*) FROM orders WHERE status = 0")"
+	"$BENCH_BIN/shop-bench-load" --mode orders --port "$SHOP_FRONT_PORT" \
+		--skus-file "$BENCH_SKUS_FILE" --concurrency "$c" --seconds "$BENCH_S" \
+		--warmup "$BENCH_W" --rate "$rate" --order-port "$SHOP_ORDER_PORT" \
+		--inventory-port "$SHOP_INVENTORY_PORT" --order-db "$SHOP_DATA_DIR/order.db" \
+		--drain-s "$BENCH_DRAIN" --sample 200 --ids-out "$SHOP_DATA_DIR/bench-ids-$row.txt" >"$out" &
+	BENCH_LOAD_PID=$!
+	[[ -z $BENCH_DURING ]] || "$BENCH_DURING"
+	wait "$BENCH_LOAD_PID" || die "shop-bench-load failed"
+	BENCH_LOAD_PID=
+	line=$(<"$out")
+	# CPU over the row and its drain, per 1,000 orders confirmed meanwhile.
+	n=$(order_sql "SELECT count(*) FROM orders WHERE rowid > $r0 AND status = 1")
+	extra+=" confirmed_in_row=$n"
+	for name in "${SERVICES[@]}"; do
+		if [[ ${PID[$name]} == "${pids[$name]}" ]]; then
+			extra+=" cpu_s_per_1k_$name=$(cpu_per_1k $(($(cpu_ticks "${PID[$name]}") - ticks[$name])) "$n")"
+		fi
+	done
+	extra+=$(sustained "$line")$(bench_confirm_ts "$r0" "$line")
+	[[ -z $BENCH_AFTER ]] || extra+=$("$BENCH_AFTER" "$r0" "$line")
+	bench_row "$row" "$line$extra"
+}
+
+bench_get() { # NAME LOAD-ARGS...: one row of GET requests to the front
+	local name=$1 line
+	shift
+	line=$("$BENCH_BIN/shop-bench-load" --port "$SHOP_FRONT_PORT" --seconds "$BENCH_READ_S" \
+		--warmup 1 "$@") || die "shop-bench-load failed"
+	bench_row "$name" "$line"
+}
+
+bench_reads() { # C: catalog and order GET rows (of the paced row's orders: all known, confirmed)
+	bench_get "catalog_c$1" --path /api/v1/catalog --concurrency "$1"
+	bench_get "order_get_c$1" --mode get-orders --concurrency "$1" \
+		--ids-file "$SHOP_DATA_DIR/bench-ids-orders_paced_c8.txt"
+}
+
+bench_resources() { # PREFIX: a row per process: peak and current RSS, total CPU seconds
+	local name hz pid
+	hz=$(getconf CLK_TCK)
+	for name in "${SERVICES[@]}"; do
+		pid=${PID[$name]}
+		bench_row "$1_$name" "x pid=$pid vm_hwm_kb=$(proc_kb "$pid" VmHWM) vm_rss_kb=$(proc_kb "$pid" VmRSS) cpu_s=$(awk -v t="$(cpu_ticks "$pid")" -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')"
+	done
+}
+
+bench_order_db_row() { # the orders in the order daemon's database, by status
+	bench_row order_db "$(order_sql "SELECT 'x total=' || count(*) || ' confirmed=' ||
+		sum(status = 1) || ' pending=' || sum(status = 0) || ' other=' || sum(status > 1)
+		FROM orders" || echo "x unreadable=1")"
+}
+
+best_confirmed() { # [sustained]: the best confirmed orders/s of the closed-loop rows: all
+	# accepted orders over the time until all were confirmed (end_to_end_confirmed_per_s of a
+	# drained row: sustained by construction), or confirmed_per_s in the window (with
+	# "sustained", only where the backlog held still)
+	local row v best=0
+	for row in "${BENCH_ROWS[@]}"; do
+		[[ $row == orders_c* ]] || continue
+		for v in "$([[ $(kv "$row" drained) == 1 ]] && kv "$row" end_to_end_confirmed_per_s)" \
+			"$([[ -z ${1:-} || $(kv "$row" sustained) == 1 ]] && kv "$row" confirmed_per_s)"; do
+			((${v:-0} > best)) && best=$v
+		done
+	done
+	echo "$best"
+}
+
+# --- overload and recovery ---------------------------------------------------------
+
+bench_overload() { # paced offered load at twice the best confirmed rate: accepted, shed, p99
+	local rate=$((2 * $(best_confirmed))) shed0
+	((rate > 0)) || { say "no confirmed rate measured: no overload row"; return; }
+	say "overload: $rate orders/s offered over $BENCH_PACED_C clients (twice the best confirmed rate)"
+	shed0=$(front_metric shop_front_orders_shed_total)
+	BENCH_SHED0=$shed0 BENCH_AFTER=overload_fields bench_orders overload "$BENCH_PACED_C" "$rate"
+}
+
+overload_fields() { # ROWID "LOAD-LINE": offered, shed (503 in the window; the front's counter over the row)
+	local s shed
+	s=$(kv "$2" seconds) shed=$(kv "$2" status_503)
+	echo " offered_per_s=$(kv "$2" rps) shed=${shed:-0} shed_per_s=$(ratio "${shed:-0}" "$s") shed_in_row=$(($(front_metric shop_front_orders_shed_total) - BENCH_SHED0))"
+}
+
+bench_recovery() { # on a fresh shop (no backlog left by the rows before), paced load at half
+	# the best confirmed rate; SIGKILL the inventory and restart it
+	local rate=$(($(best_confirmed) / 2))
+	((rate > 0)) || { say "no confirmed rate measured: no recovery row"; return; }
+	bench_fresh_shop recovery 10
+	say "recovery: $rate orders/s; SIGKILL of the inventory $((BENCH_W + BENCH_RECOVERY_S / 4)) s in"
+	BENCH_BACK_MS='' BENCH_S=$BENCH_RECOVERY_S BENCH_DURING=kill_inventory BENCH_AFTER=recovery_fields \
+		bench_orders recovery "$BENCH_PACED_C" "$rate"
+}
+
+kill_inventory() { # beside the recovery load: SIGKILL our inventory daemon, start it again
+	nap $((BENCH_W + BENCH_RECOVERY_S / 4))
+	BENCH_KILL_MS=$(now_ms)
+	kill -KILL "${PID[inventory]}"
+	wait "${PID[inventory]}" 2>/dev/null || true
+	BENCH_RESTARTS=0
+	until restart_inventory; do
+		((++BENCH_RESTARTS < 3)) || { say "inventory did not come back"; return; }
+		nap 1
+	done
+	BENCH_BACK_MS=$(now_ms)
+	say "inventory killed and restarted (pid ${PID[inventory]}) in $((BENCH_BACK_MS - BENCH_KILL_MS)) ms"
+}
+
+restart_inventory() { # launch the inventory as start_all did; 0 once healthy, else stop it (one try
+	# of what ./shop run's supervisor does)
+	local end=$((SECONDS + 15)) pid
+	launch inventory
+	pid=${PID[inventory]}
+	while alive "$pid" && ((SECONDS < end)); do
+		http_ok "http://$HOST:$SHOP_INVENTORY_PORT/healthz" && return 0
+		nap 0.2
+	done
+	say "inventory restart failed: $(tail -n 1 "$SHOP_DATA_DIR/log/inventory.log")"
+	kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	return 1
+}
+
+recovery_fields() { # ROWID "LOAD-LINE": seconds until latency is back and the backlog drained
+	local r0=$1 k=$BENCH_KILL_MS ws we pre thr nb fin pend last maxms
+	ws=$(kv "$2" window_start_ms) we=$(kv "$2" window_end_ms)
+	echo -n " failed_restarts=$BENCH_RESTARTS"
+	[[ -n $BENCH_BACK_MS ]] || { echo " recovered=0 recovery_s=none"; return; }
+	has_final_ms || return 0
+	read -r _ _ _ _ pre _ _ < <(ts_stats "$r0" "$ws" "$k")
+	thr=$((3 * pre > pre + 20 ? 3 * pre : pre + 20))
+	# 250 ms buckets of orders created after the kill; a bucket is slow when over
+	# 1 % of its orders took longer than thr or are still pending. Latency is
+	# back after the last slow bucket; recovery_s is when the backlog is
+	# drained: the last order created before that point is final ("none"
+	# when that did not happen within the row).
+	read -r nb fin pend last maxms < <(order_sql "WITH d AS (SELECT status, final_ms, $CREATED_MS AS c FROM orders WHERE rowid > $r0),
+		a AS (SELECT (c - $k) / 250 AS b, status, final_ms, final_ms - c AS ms FROM d WHERE c >= $k AND c < $we),
+		s AS (SELECT b FROM a GROUP BY b HAVING sum(status = 0 OR ms > $thr) > 0.01 * count(*))
+		SELECT coalesce((SELECT max(b) + 1 FROM s), 0),
+		       (SELECT max(final_ms) FROM a WHERE b < coalesce((SELECT max(b) + 1 FROM s), 0)),
+		       (SELECT count(*) FROM a WHERE status = 0), (SELECT max(b) FROM a), (SELECT max(ms) FROM a)" | tr '|' ' ')
+	local ok=$((pend == 0 && nb <= ${last:-0} ? 1 : 0)) secs=none
+	((ok)) && secs=$(calc "(${fin:-$k} - $k) / 1000")
+	echo " outage_s=$(calc "($BENCH_BACK_MS - $k) / 1000") pre_kill_p99_ms=$pre slow_threshold_ms=$thr latency_back_s=$(calc "$nb * 0.25") recovery_s=$secs post_kill_max_ms=${maxms:-0} pending_at_end=$pend recovered=$ok"
+}
+
+# --- how cost grows: prefilled databases, a large catalog ------------------------------
+
+bench_prefill() { # TOTAL: confirmed orders up to TOTAL, with their reservations, straight
+	# into the stopped daemons' databases (schemas: order/order_store.c,
+	# inventory/inventory_store.c); random v4 ids, created two days ago
+	local add final_col='' final_val=''
+	add=$(($1 - $(order_sql "SELECT count(*) FROM orders")))
+	((add > 0)) || return 0
+	if has_final_ms; then final_col=", final_ms" final_val=", c + 3"; fi
+	say "prefilling $add orders"
+	sqlite3 -bail "$SHOP_DATA_DIR/order.db" >/dev/null <<EOF_SQL || die "prefill failed"
+PRAGMA synchronous = OFF; PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY;
+ATTACH '$SHOP_DATA_DIR/inventory.db' AS inv;
+PRAGMA inv.synchronous = OFF; PRAGMA inv.cache_size = -262144;
+CREATE TEMP TABLE p AS SELECT row_number() OVER (ORDER BY sku) - 1 AS k, sku, price_cents AS price FROM inv.products;
+CREATE TEMP TABLE pf(order_id TEXT PRIMARY KEY, sku TEXT, price INTEGER, c INTEGER) WITHOUT ROWID;
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < $add - 1)
+INSERT OR IGNORE INTO pf SELECT lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4'
+	|| substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + abs(random()) % 4, 1)
+	|| substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))),
+	sku, price, CAST((julianday('now') - 2440587.5 - 2) * 86400000 AS INTEGER) + i
+	FROM n JOIN p ON p.k = i % (SELECT count(*) FROM p);
+BEGIN;
+INSERT INTO orders(order_id, status, items, priced, total_cents, created_at, next_redrive_ms$final_col)
+	SELECT order_id, 1, json_array(json_object('sku', sku, 'qty', 1)),
+	json_array(json_object('sku', sku, 'qty', 1, 'unit_price_cents', price)), price,
+	strftime('%Y-%m-%dT%H:%M:%fZ', c / 1000.0, 'unixepoch'), c + 5000$final_val FROM pf;
+INSERT INTO inv.reservations(order_id, status, items, outcome_topic, outcome_payload)
+	SELECT order_id, 0, json_array(json_object('sku', sku, 'qty', 1)), '${SHOP_TOPIC_PREFIX}inventory/in-stock',
+	json_object('v', 1, 'order_id', order_id, 'items',
+		json_array(json_object('sku', sku, 'qty', 1, 'unit_price_cents', price)), 'total_cents', price) FROM pf;
+INSERT INTO inv.reservation_lines(order_id, sku, qty) SELECT order_id, sku, 1 FROM pf;
+UPDATE inv.products SET available = available - g.n
+	FROM (SELECT sku, count(*) AS n FROM pf GROUP BY sku) AS g WHERE g.sku = products.sku;
+COMMIT;
+EOF_SQL
+}
+
+db_mb() { du -m "$SHOP_DATA_DIR/$1" 2>/dev/null | cut -f1; } # FILE: its size in MB
+
+scale_fields() { # ROWID "LOAD-LINE": what the databases and the services hold now
+	local name
+	printf ' db_orders=%s order_db_mb=%s inventory_db_mb=%s' "$BENCH_DB_ORDERS" \
+		"$(db_mb order.db)" "$(db_mb inventory.db)"
+	for name in "${SERVICES[@]}"; do printf ' rss_kb_%s=%s' "$name" "$(proc_kb "${PID[$name]}" VmRSS)"; done
+}
+
+grows() { # ROW BASE-ROW: "grows=" the figures of ROW more than 20 % worse than in BASE-ROW
+	local k a b worse out=''
+	for k in p99_ms ts_confirm_p99_ms cpu_s_per_1k_broker cpu_s_per_1k_inventory \
+		cpu_s_per_1k_order cpu_s_per_1k_front rss_kb_inventory rss_kb_order rss_kb_front \
+		-confirmed_per_s -end_to_end_confirmed_per_s; do # -: lower is worse
+		a=$(rv "$1" "${k#-}") b=$(rv "$2" "${k#-}")
+		[[ -n $a && -n $b ]] || continue
+		worse='a > 1.2 * b'
+		[[ $k == -* ]] && worse='a < b / 1.2'
+		awk -v a="$a" -v b="$b" "BEGIN { exit !(b > 0 && $worse) }" &&
+			out+="${out:+,}${k#-}:x$(ratio "$a" "$b")"
+	done
+	echo "grows=${out:-nothing}"
+}
+
+bench_scale_row() { # NAME: a closed-loop row at the top concurrency, with what the databases hold
+	BENCH_DB_ORDERS=$(order_sql "SELECT count(*) FROM orders")
+	BENCH_AFTER=scale_fields bench_orders "$1" "$BENCH_MAXC" 0
+	[[ $1 == "$BENCH_SCALE_BASE" ]] || bench_row "$1_vs_base" "x base=$BENCH_SCALE_BASE $(grows "$1" "$BENCH_SCALE_BASE")"
+}
+
+bench_scale() { # the rows again with 10^4..10^6 orders already in the databases
+	local level
+	say "scaling: ${BENCH_SCALE[*]} orders prefilled, compared with $BENCH_SCALE_BASE"
+	if [[ $BENCH_SCALE_BASE == scale_0 ]]; then
+		bench_fresh_shop scale 10
+		bench_scale_row scale_0
+	fi
+	for level in "${BENCH_SCALE[@]}"; do
+		bench_stop
+		bench_traps
+		bench_prefill "$(awk -v x="$level" 'BEGIN { printf "%d", x }')"
+		start_all
+		bench_scale_row "scale_$level"
+	done
+	bench_resources "rss_$level"
+}
+
+bench_big_catalog() { # the row again with a catalog of BENCH_BIG_CATALOG products
+	((BENCH_BIG_CATALOG > 0)) || return 0
+	say "scaling: a catalog of $BENCH_BIG_CATALOG products"
+	bench_fresh_shop catalog "$BENCH_BIG_CATALOG"
+	bench_scale_row "scale_catalog$BENCH_BIG_CATALOG"
+	bench_get "catalog${BENCH_BIG_CATALOG}_c8" --path /api/v1/catalog --concurrency 8
+}
+
+bench_drop_scale_dbs() { # the prefilled databases are large: keep only logs and bench.json
+	rm -f "$BENCH_DIR"/{recovery,scale,catalog}/*.db "$BENCH_DIR"/{recovery,scale,catalog}/*.db-{wal,shm}
+}
+
+# --- report ---------------------------------------------------------------------
+
+bench_ratios() { # name=value lines from the rows into RATIO_LINES (scale_*_vs_base compares
+	# end-to-end rates, all accepted orders over the time until all were confirmed: the
+	# window rate of a short row mostly shows where the backlog stood)
+	local best basis=sustained peak last=${BENCH_SCALE[-1]} base=$BENCH_SCALE_BASE c=$BENCH_MAXC n
+	best=$(best_confirmed sustained) peak=$(best_confirmed)
+	((best > 0)) || { best=$peak basis=peak_backlog_grew; }
+	RATIO_LINES=("confirmed_orders_per_s=$best" "confirmed_rate_basis=$basis"
+		"confirmed_orders_per_s_peak=$peak"
+		"orders_vs_bus=$(ratio $((best * 3)) "$(rv bus msgs_per_s)")"
+		"orders_vs_storage=$(ratio $((best * 3)) "$(rv storage tx_per_s)")"
+		"catalog_vs_http=$(ratio "$(rv "catalog_c$c" rps)" "$(rv "http_c$c" rps)")"
+		"confirm_p50_paced_ms=$(rv orders_paced_c8 ts_confirm_p50_ms)"
+		"confirm_p50_c1_ms=$(rv orders_c1 ts_confirm_p50_ms)"
+		"confirm_p50_c1_sampled_ms=$(rv orders_c1 confirm_p50_ms)"
+		"post_p99_c${c}_ms=$(rv "orders_c$c" p99_ms)"
+		"post_errors_c${c}=$(rv "orders_c$c" errors)"
+		"confirm_p99_c${c}_ms=$(rv "orders_c$c" ts_confirm_p99_ms)"
+		"overload_accepted_per_s=$(rv overload accepted_per_s)"
+		"overload_shed_per_s=$(rv overload shed_per_s)"
+		"overload_confirmed_per_s=$(rv overload confirmed_per_s)"
+		"overload_confirm_p99_ms=$(rv overload ts_confirm_p99_ms)"
+		"recovery_s=$(rv recovery recovery_s)"
+		"scale_${last}_vs_base=$(ratio "$(rv "scale_$last" end_to_end_confirmed_per_s)" "$(rv "$base" end_to_end_confirmed_per_s)")"
+		"scale_${last}_window_vs_base=$(ratio "$(rv "scale_$last" confirmed_per_s)" "$(rv "$base" confirmed_per_s)")"
+		"scale_${last}_post_p99_vs_base=$(ratio "$(rv "scale_$last" p99_ms)" "$(rv "$base" p99_ms)")"
+		"rss_max_mb_after_$last=$(calc "$(for n in inventory order front; do rv "rss_${last}_$n" vm_hwm_kb; done | sort -n | tail -n 1) / 1024")")
+	if ((BENCH_BIG_CATALOG > 0)); then
+		n=$BENCH_BIG_CATALOG
+		RATIO_LINES+=("catalog${n}_orders_vs_10=$(ratio "$(rv "scale_catalog$n" confirmed_per_s)" "$(rv "$base" confirmed_per_s)")"
+			"catalog${n}_reads_vs_10=$(ratio "$(rv "catalog${n}_c8" rps)" "$(rv catalog_c8 rps)")")
+	fi
+	RATIO_LINES=("${RATIO_LINES[@]/%=/=na}") # a row that did not run
+}
+
+bench_json() { # FILE: every row and ratio as JSON
+	local row r sep=
+	{
+		printf '{"quick":%s,"sqlite_sync":"%s","cpus":%s,"date":"%s","txns_per_order":3,"rows":[' \
+			"$BENCH_QUICK" "$SHOP_SQLITE_SYNC" "$(nproc)" "$(date -Iseconds)"
+		for row in "${BENCH_ROWS[@]}"; do
+			printf '%s' "$sep"
+			awk '{ printf "{\"row\":\"%s\"", $1
+				for (i = 2; i <= NF; i++) { k = $i; sub(/=.*/, "", k); v = substr($i, length(k) + 2)
+					if (k == $i) continue
+					if (v ~ /^-?[0-9]+(\.[0-9]+)?$/) printf ",\"%s\":%s", k, v
+					else printf ",\"%s\":\"%s\"", k, v }
+				printf "}" }' <<<"$row"
+			sep=,
+		done
+		printf '],"ratios":{'
+		sep=
+		for r in "${RATIO_LINES[@]}"; do printf '%s"%s":"%s"' "$sep" "${r%%=*}" "${r#*=}"; sep=,; done
+		printf '}}\n'
+	} >"$1"
+}
+
+# --- ./shop bench [--quick] -----------------------------------------------------------
+
+bench_main() { # the whole run: settings, a fresh shop, every row, the report
+	local c rate=${SHOP_BENCH_RATE:-100}
+	case ${1:-} in --quick) BENCH_QUICK=1 ;; '') BENCH_QUICK=0 ;; *) usage >&2; exit 2 ;; esac
+	bench_settings "$BENCH_QUICK"
+	ensure_packages || exit 1
+	build_main || die "build failed"
+	BENCH_DIR=$(mktemp -d "${TMPDIR:-/tmp}/shop-bench.XXXXXX")
+	unset SHOP_BROKER_URL SHOP_INVENTORY_URL SHOP_ORDER_URL SHOP_BIND SHOP_ADMIN_TOKEN
+	SHOP_DATA_DIR=$BENCH_DIR
+	SHOP_BROKER_PORT=$(bench_free_port) SHOP_FRONT_PORT=$(bench_free_port)
+	SHOP_INVENTORY_PORT=$(bench_free_port) SHOP_ORDER_PORT=$(bench_free_port)
+	load_settings
+	bench_catalog 10
+	bench_traps
+	start_all
+	say "limits (sync=$SHOP_SQLITE_SYNC, data dir $SHOP_DATA_DIR)"
+	bench_limits
+	say "shop under light paced load first: $rate orders/s over 8 clients"
+	bench_orders orders_paced_c8 8 "$rate"
+	say "shop under load (closed loop)"
+	for c in 1 8 64; do bench_orders "orders_c$c" "$c" 0; done
+	for c in "${BENCH_READ_CS[@]}"; do bench_reads "$c"; done
+	bench_overload
+	bench_resources proc
+	bench_order_db_row
+	((BENCH_RECOVERY_S > 0)) && bench_recovery
+	bench_scale
+	bench_big_catalog
+	bench_stop
+	bench_drop_scale_dbs
+	bench_ratios
+	bench_json "$BENCH_DIR/bench.json"
+	printf '%s\n' "${RATIO_LINES[@]}"
+	say "table as JSON: $BENCH_DIR/bench.json"
+}
