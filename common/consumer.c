@@ -41,7 +41,8 @@ static int consumer_txn_run(struct db *db, void *arg)
  * without acknowledging, so the broker delivers the message again later. */
 static void consumer_commit(struct consumer *c, struct consumer_txn *t)
 {
-	int rc = db_transaction_retry(c->db, c->db_lock, consumer_txn_run, t, t->topic,
+	int relaxed = t->ev != NULL && c->redrive_repairs[t->ev->kind];
+	int rc = db_transaction_retry(c->db, c->db_lock, relaxed, consumer_txn_run, t, t->topic,
 				      &c->retries);
 
 	if (rc != 0) {
@@ -135,6 +136,10 @@ void consumer_write_metrics(FILE *out, struct consumer *c, const char *service)
 		snprintf(name, sizeof name, "shop_%s_outbox_backlog", service);
 		metrics_write_value(out, name, "gauge", "events waiting for a PUBACK",
 				    (double)outbox_backlog(c->outbox));
+		snprintf(name, sizeof name, "shop_%s_outbox_resends_total", service);
+		metrics_write_value(out, name, "counter",
+				    "times every event not yet acknowledged was sent again",
+				    (double)outbox_resends(c->outbox));
 		snprintf(name, sizeof name, "shop_%s_outbox_published_total", service);
 		metrics_write_value(out, name, "counter", "events handed to the broker",
 				    (double)outbox_published(c->outbox));

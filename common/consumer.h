@@ -29,6 +29,9 @@ struct consumer {
 	struct outbox *outbox;
 	void *store;
 	consumer_apply_fn apply[EVENT_KIND_COUNT]; /* NULL: not subscribed */
+	/* Kinds whose commit may skip the fsync (db_transaction_retry's
+	 * relaxed): losing one to a power cut is repaired by the re-drive. */
+	unsigned char redrive_repairs[EVENT_KIND_COUNT];
 	/* The database is used by Paho's thread and the HTTP threads. */
 	pthread_mutex_t *db_lock;
 	atomic_ulong received, applied, conflicts, dead_letters, retries;

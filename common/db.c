@@ -26,6 +26,7 @@ int db_open(struct db *db, const char *path, const char *sync)
 		return -1;
 	}
 	sqlite3_busy_timeout(db->handle, 5000);
+	db->full = strcmp(sync, "full") == 0;
 	snprintf(pragma, sizeof pragma, "PRAGMA synchronous=%s", sync);
 	if (db_exec(db, "PRAGMA journal_mode=WAL") != 0 || db_exec(db, pragma) != 0 ||
 	    db_exec(db, "PRAGMA foreign_keys=ON") != 0) {
@@ -139,10 +140,13 @@ fail:
 	return -1;
 }
 
-int db_transaction_retry(struct db *db, pthread_mutex_t *lock, db_txn_fn fn, void *arg,
-			 const char *what, atomic_ulong *retries)
+int db_transaction_retry(struct db *db, pthread_mutex_t *lock, int relaxed, db_txn_fn fn,
+			 void *arg, const char *what, atomic_ulong *retries)
 {
 	int backoff_ms = 10;
+
+	/* SQLite refuses to change the setting inside a transaction: around it. */
+	relaxed = relaxed && db->full;
 
 	for (;;) {
 		char error[160];
@@ -150,8 +154,12 @@ int db_transaction_retry(struct db *db, pthread_mutex_t *lock, db_txn_fn fn, voi
 
 		if (lock != NULL)
 			pthread_mutex_lock(lock);
+		if (relaxed)
+			db_exec(db, "PRAGMA synchronous=normal");
 		rc = db_transaction(db, fn, arg);
 		snprintf(error, sizeof error, "%s", sqlite3_errmsg(db->handle));
+		if (relaxed)
+			db_exec(db, "PRAGMA synchronous=full");
 		if (lock != NULL)
 			pthread_mutex_unlock(lock);
 		if (rc == 0)

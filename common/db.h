@@ -11,6 +11,7 @@
 struct db {
 	sqlite3 *handle;
 	sqlite3_stmt *stmts[DB_MAX_STMTS];
+	int full; /* opened with synchronous=full */
 };
 
 /* Opens (creating) the database in WAL mode with a busy timeout and the given
@@ -41,8 +42,11 @@ int db_transaction(struct db *db, db_txn_fn fn, void *arg);
  * errors); each failure is logged with what and counted in *retries at once
  * (so /metrics shows an outage while it lasts). lock
  * (may be NULL) is held around each attempt, not during the backoff, so
- * readers are served meanwhile. Returns -1 only when the service is stopping. */
-int db_transaction_retry(struct db *db, pthread_mutex_t *lock, db_txn_fn fn, void *arg,
-			 const char *what, atomic_ulong *retries);
+ * readers are served meanwhile. relaxed: commit with synchronous=normal even
+ * on a full connection (no fsync; survives a crash of the process, not a
+ * power cut), for changes something else repairs if they are lost. Returns
+ * -1 only when the service is stopping. */
+int db_transaction_retry(struct db *db, pthread_mutex_t *lock, int relaxed, db_txn_fn fn,
+			 void *arg, const char *what, atomic_ulong *retries);
 
 #endif

@@ -270,6 +270,10 @@ static int mqtt_create(struct mqtt *m)
 
 	create.MQTTVersion = MQTTVERSION_3_1_1;
 	create.sendWhileDisconnected = 0;
+	/* Paho counts publishes its send thread has not written yet against
+	 * this even while connected, and refuses more (-12) past it: its default
+	 * of 100 is below the outbox's window and the front's threads. */
+	create.maxBufferedMessages = MQTT_MAX_BUFFERED;
 	if (MQTTAsync_createWithOptions(&m->client, m->cfg.url, m->client_id,
 					MQTTCLIENT_PERSISTENCE_NONE, NULL, &create) != MQTTASYNC_SUCCESS) {
 		log_warn("mqtt: invalid broker URL '%s'", m->cfg.url);

@@ -14,6 +14,9 @@ typedef void (*mqtt_message_fn)(void *ctx, const char *topic, const char *payloa
 /* Called on Paho's thread when a publish is acknowledged (ok=1) or failed. */
 typedef void (*mqtt_done_fn)(void *ctx, int ok);
 
+/* Publishes one client may have queued inside Paho at once. */
+#define MQTT_MAX_BUFFERED 4096
+
 struct mqtt_config {
 	const char *url;
 	const char *service;  /* client id shop-<service>-<instance> */

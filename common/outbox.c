@@ -15,7 +15,7 @@
 #include "log.h"
 #include "service.h"
 
-#define OUTBOX_WINDOW 512      /* messages in flight at once */
+#define OUTBOX_WINDOW 512      /* messages in flight at once (< MQTT_MAX_BUFFERED) */
 #define OUTBOX_MAX_ACKED 4096  /* acks deleted in one transaction */
 #define OUTBOX_DELETE_MS 100   /* acks wait this long to be deleted together */
 
@@ -38,6 +38,7 @@ struct outbox {
 	int64_t deleted_ms; /* when acknowledged rows were last deleted */
 	atomic_ulong published;
 	atomic_ulong acks;
+	atomic_ulong resends; /* times every row not yet deleted went out again */
 	atomic_long backlog;
 	int64_t backlog_counted_ms;
 };
@@ -131,6 +132,8 @@ static void on_acked(void *ctx, int ok)
 		atomic_fetch_add(&o->acks, 1);
 	} else {
 		/* Failed, or too many waiting: the row stays and goes out again. */
+		log_debug("outbox: row %lld %s; sending what is left again", (long long)msg->id,
+			  ok ? "acknowledged with too many deletes waiting" : "not acknowledged");
 		o->resend = 1;
 	}
 	o->wake = 1;
@@ -194,9 +197,11 @@ static void publish_pending(struct outbox *o, int room)
 		int64_t id = sqlite3_column_int64(st, 0);
 		if (publish_row(o, id, (const char *)sqlite3_column_text(st, 1),
 				(const char *)sqlite3_column_text(st, 2)) != 0) {
-			pthread_mutex_lock(&o->lock);
-			o->resend = 1;
-			pthread_mutex_unlock(&o->lock);
+			/* Not handed over (disconnected, or Paho's queue is full):
+			 * it and the rows after it go out on a later pass. The rows
+			 * before it are in flight; sending them again would only
+			 * make duplicates (a reconnect resends what needs it). */
+			log_debug("outbox: row %lld refused by the MQTT client; later", (long long)id);
 			break;
 		}
 		o->next_id = id;
@@ -257,6 +262,7 @@ static void *outbox_main(void *arg)
 		if (o->resend) {
 			/* Everything not yet deleted goes out again: duplicates are
 			 * harmless (idempotent handlers), a lost event is not. */
+			atomic_fetch_add(&o->resends, 1);
 			o->next_id = 0;
 			o->resend = 0;
 		}
@@ -319,6 +325,11 @@ unsigned long outbox_published(struct outbox *o)
 unsigned long outbox_acked(struct outbox *o)
 {
 	return atomic_load(&o->acks);
+}
+
+unsigned long outbox_resends(struct outbox *o)
+{
+	return atomic_load(&o->resends);
 }
 
 long outbox_backlog(struct outbox *o)

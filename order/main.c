@@ -49,6 +49,13 @@ static void connect_bus(struct order *o)
 	o->consumer.apply[EVENT_IN_STOCK] = order_on_in_stock;
 	o->consumer.apply[EVENT_OUT_OF_STOCK] = order_on_out_of_stock;
 	o->consumer.apply[EVENT_RELEASED] = order_on_released;
+	/* The inventory's answers only move an order on; one lost to a power cut
+	 * leaves it pending (or not released), so the re-drive asks again and
+	 * gets the same answer. A send or a cancel has no such second source:
+	 * they commit with the full setting. */
+	o->consumer.redrive_repairs[EVENT_IN_STOCK] = 1;
+	o->consumer.redrive_repairs[EVENT_OUT_OF_STOCK] = 1;
+	o->consumer.redrive_repairs[EVENT_RELEASED] = 1;
 	if (consumer_connect(&o->consumer, &o->svc, "order", &o->mqtt) != 0)
 		fatal("cannot connect to the broker at %s", o->svc.broker_url);
 }
