@@ -153,6 +153,7 @@ int consumer_connect(struct consumer *c, const struct service_settings *svc,
 	const char *subs[EVENT_KIND_COUNT + 1];
 	char publisher[64];
 	int n = 0;
+	struct mqtt *subscriber = NULL;
 	struct mqtt_config cfg = {
 		.url = svc->broker_url, .service = service, .instance = svc->instance,
 		.prefix = svc->prefix, .persistent = 1, .subscriptions = subs,
@@ -176,19 +177,22 @@ int consumer_connect(struct consumer *c, const struct service_settings *svc,
 	 * send and receive threads) when a persistent session that publishes
 	 * lost its broker; the subscriber's session only ever publishes its
 	 * status. The two connections also keep acks and publishes apart.
-	 * The publisher connects first: *out, which /healthz reads, is only set
-	 * once both are up, so a daemon never looks ready with half a bus. */
+	 * *out, which /healthz reads, is set only once both are up, so a daemon
+	 * never looks ready with half a bus. The subscriber connects first:
+	 * Paho notices a new connection only when its receive thread's select
+	 * returns, which the subscriber's traffic makes quick and an idle
+	 * publisher's connection does not (a second later). */
+	if (mqtt_start(&cfg, 5000, &subscriber) != 0)
+		return -1;
 	snprintf(publisher, sizeof publisher, "%s-outbox", service);
 	cfg.service = publisher;
 	cfg.persistent = 0;
 	cfg.subscriptions = NULL;
-	if (mqtt_start(&cfg, 5000, &c->publisher) != 0)
+	if (mqtt_start(&cfg, 5000, &c->publisher) != 0) {
+		mqtt_stop(subscriber);
 		return -1;
-	cfg.service = service;
-	cfg.persistent = 1;
-	cfg.subscriptions = subs;
-	if (mqtt_start(&cfg, 5000, out) != 0)
-		return -1;
+	}
+	*out = subscriber;
 	return outbox_start(c->outbox, c->publisher);
 }
 
