@@ -895,28 +895,32 @@ class Shop:
         assert_status(r, 202, "POST /api/v1/orders %s" % json.dumps(items))
         return r.body["order_id"]
 
-    def wait_final(self, order_id, timeout=15.0):
-        """Polls GET /api/v1/orders/{id} until the order is final; returns it.
-        A 404 right after the 202 is tolerated (the order daemon may not have
-        seen the order yet)."""
+    def wait_final(self, order_id, timeout=15.0, until=FINAL):
+        """Polls GET /api/v1/orders/{id} until the order's status is one of
+        `until` (by default: final); returns it. A 404 right after the 202 is
+        tolerated (the order daemon may not have seen the order yet)."""
         timeout *= self.build.slow
         deadline = time.monotonic() + timeout
         last = None
         while True:
             r = self.get("/api/v1/orders/%s" % order_id)
             last = r
-            if r.status == 200 and isinstance(r.body, dict) and r.body.get("status") in FINAL:
+            if r.status == 200 and isinstance(r.body, dict) and r.body.get("status") in until:
                 return r.body
             if r.status not in (200, 404):
                 raise AssertionError("GET /api/v1/orders/%s: unexpected HTTP %s %s"
                                      % (order_id, r.status, _short(r.text)))
             if time.monotonic() >= deadline:
-                raise AssertionError("order %s not final after %.0fs: last HTTP %s %s"
-                                     % (order_id, timeout, last.status, _short(last.text)))
+                raise AssertionError("order %s not %s after %.0fs: last HTTP %s %s"
+                                     % (order_id, "/".join(until), timeout, last.status,
+                                        _short(last.text)))
             time.sleep(POLL)
 
     def wait_status(self, order_id, status, timeout=15.0):
-        o = self.wait_final(order_id, timeout)
+        # canceled wins over all: a confirmed or rejected order still becomes
+        # canceled once its cancel arrives, so wait for that status itself
+        until = ("canceled",) if status == "canceled" else FINAL
+        o = self.wait_final(order_id, timeout, until)
         assert_eq(o.get("status"), status, "final status of order %s (order: %s)" % (order_id, o))
         return o
 
