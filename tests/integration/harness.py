@@ -146,6 +146,12 @@ def is_canonical_uuid(text):
         return False
 
 
+def metric(text, name):
+    """The value of the first sample named `name` in a Prometheus text, or None."""
+    m = re.search(r"^%s(?:\{[^}]*\})?\s+([0-9.eE+-]+)\s*$" % re.escape(name), text, re.M)
+    return float(m.group(1)) if m else None
+
+
 def wait_until(cond, timeout, what, interval=POLL):
     """Polls cond() until it returns a truthy value; returns it or fails."""
     deadline = time.monotonic() + timeout

@@ -13,13 +13,12 @@ published again, the healing the re-drive did.
 
 import collections
 import random
-import re
 import signal
 import threading
 import time
 
 from harness import (FINAL, Shop, assert_eq, assert_true, http_request,
-                     random_items, wait_until)
+                     metric, random_items, wait_until)
 
 ORDERS = "/api/v1/orders"
 N_ORDERS = 300
@@ -36,12 +35,6 @@ CATALOG = [
     {"sku": "PIN-004", "name": "Pin", "price_cents": 199, "currency": "EUR", "stock": 15},
     {"sku": "BAG-005", "name": "Tote bag", "price_cents": 1550, "currency": "EUR", "stock": 0},
 ]
-
-
-def metric(text, name):
-    """The value of an unlabelled sample of a Prometheus text, or None."""
-    m = re.search(r"^%s(?:\{[^}]*\})?\s+([0-9.eE+-]+)\s*$" % re.escape(name), text, re.M)
-    return float(m.group(1)) if m else None
 
 
 class Tally:

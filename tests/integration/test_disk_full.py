@@ -18,19 +18,11 @@ import subprocess
 import tempfile
 import time
 
-from harness import Shop, assert_true, http_request, wait_until
+from harness import Shop, assert_true, http_request, metric, wait_until
 
 ORDERS = "/api/v1/orders"
 TMPFS_SIZE = "6m"
 N_ORDERS = 20
-
-
-def metric(text, name):
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[0] == name:
-            return float(parts[1])
-    return None
 
 
 def retries(shop, service):

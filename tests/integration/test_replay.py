@@ -14,6 +14,7 @@ import tempfile
 import shutil
 import time
 
+import harness
 from harness import (FINAL, Shop, assert_eq, assert_in, assert_status, assert_true, child_env,
                      free_ports, new_order_id, rfc3339_now, sanitizer_findings, wait_until)
 from test_flows import cancel
@@ -174,9 +175,9 @@ def metric(shop, service, name):
     get = shop.inv if service == "inventory" else shop.ord
     r = get("/metrics")
     assert_status(r, 200, "%s GET /metrics" % service)
-    m = re.search(r"^shop_%s_%s\s+(\S+)\s*$" % (service, name), r.text, re.M)
-    assert_true(m, "%s /metrics has shop_%s_%s" % (service, service, name), r.text[:800])
-    return float(m.group(1))
+    v = harness.metric(r.text, "shop_%s_%s" % (service, name))
+    assert_true(v is not None, "%s /metrics has shop_%s_%s" % (service, service, name), r.text[:800])
+    return v
 
 
 def counters(shop, name):

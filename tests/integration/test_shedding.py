@@ -3,16 +3,14 @@
 
 import time
 
-from harness import (assert_eq, assert_error_body, assert_true, wait_until)
-from test_flows import _parse_metrics
+from harness import (assert_eq, assert_error_body, assert_true, metric, wait_until)
 
 ORDERS = "/api/v1/orders"
 ITEM = [{"sku": "MUG-001", "qty": 1}]
 
 
 def _shed_total(shop):
-    _, samples = _parse_metrics(shop.get("/metrics").text)
-    return sum(v for n, _, v in samples if n == "shop_front_orders_shed_total")
+    return metric(shop.get("/metrics").text, "shop_front_orders_shed_total")
 
 
 def test_front_sheds_while_daemons_run_behind(shop):
