@@ -7,13 +7,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <errno.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "log.h"
+
+/* A request body larger than this that the handler left unread is not
+ * drained: the connection is closed instead (see http_begin_request). */
+#define HTTP_DRAIN_MAX (64 * 1024)
 
 struct http_route {
 	http_handler_fn handler;
 	void *ctx;
 };
+
+/* Set while a worker thread serves one request: whether the handler read the
+ * whole body. civetweb runs one request at a time on a thread. */
+static __thread int http_body_complete;
 
 static pthread_once_t http_library_once = PTHREAD_ONCE_INIT;
 
@@ -22,10 +35,64 @@ static void http_library_init(void)
 	mg_init_library(0);
 }
 
-static int http_dispatch(struct mg_connection *conn, void *cbdata)
+static int http_is_chunked(const struct mg_connection *conn)
 {
-	struct http_route *route = cbdata;
-	return route->handler(conn, route->ctx);
+	const char *te = mg_get_header(conn, "Transfer-Encoding");
+	return te != NULL && strcasecmp(te, "chunked") == 0;
+}
+
+/* A body that is still (partly) on the wire and too big to drain cheaply:
+ * a 413 must not read it, nor a 404 or 415 that never looked at it. */
+static int http_body_abandoned(const struct mg_connection *conn)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+
+	if (http_body_complete || ri == NULL)
+		return 0;
+	return http_is_chunked(conn) || ri->content_length > HTTP_DRAIN_MAX;
+}
+
+/* Every request comes here. civetweb 1.15 reads and throws away whatever a
+ * handler left of the body before the next request on the connection, for
+ * as long as the client sends (a 200 MB body after a 413); only its own
+ * internal close flag stops that. A negative return from begin_request makes
+ * it skip the draining, and a body left unread ends the keep-alive, so the
+ * connection is closed and nothing past the limit is read. */
+static int http_begin_request(struct mg_connection *conn)
+{
+	struct http_route *route = mg_get_user_data(mg_get_context(conn));
+	int status;
+
+	http_body_complete = 0;
+	status = route->handler(conn, route->ctx);
+	return http_body_abandoned(conn) ? -1 : status;
+}
+
+static const char *http_error_code(int status)
+{
+	switch (status) {
+	case 400: return "bad_request";
+	case 404: return "not_found";
+	case 405: return "method_not_allowed";
+	case 408: return "request_timeout";
+	case 411: return "length_required";
+	case 413: return "body_too_large";
+	case 414: return "uri_too_long";
+	case 431: return "headers_too_large";
+	case 500: return "internal";
+	case 501: return "not_implemented";
+	case 505: return "http_version_not_supported";
+	default: return status >= 500 ? "server_error" : "bad_request";
+	}
+}
+
+/* Errors civetweb answers itself (a broken request line, an oversized
+ * header) get the same JSON error body as ours. Returns 1 to let civetweb
+ * send its own page when a response can no longer be started. */
+static int http_error_page(struct mg_connection *conn, int status, const char *message)
+{
+	return http_reply_error(conn, status, http_error_code(status), "%s",
+				message && message[0] ? message : "bad request") < 0;
 }
 
 /* civetweb prints its own errors to stderr otherwise; route them to our log. */
@@ -34,6 +101,46 @@ static int http_log_message(const struct mg_connection *conn, const char *messag
 	(void)conn;
 	log_debug("http: %s", message);
 	return 1;
+}
+
+static int bind_socket(int fd, const struct addrinfo *ai)
+{
+	return bind(fd, ai->ai_addr, ai->ai_addrlen);
+}
+
+/* Why the last http_start failed; start-up runs on one thread. */
+static char start_failure[256] = "unknown error";
+
+const char *http_start_failure(void)
+{
+	return start_failure;
+}
+
+/* civetweb says only "Failed to setup server ports": binding the same
+ * address ourselves tells the operator what is wrong (address in use). */
+static void explain_listen_failure(const char *bind, int port, const char *civetweb_text)
+{
+	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_PASSIVE,
+				  .ai_socktype = SOCK_STREAM };
+	struct addrinfo *ai = NULL;
+	char service[16];
+	int fd = -1, one = 1;
+
+	snprintf(start_failure, sizeof start_failure, "%s",
+		 civetweb_text[0] ? civetweb_text : "unknown error");
+	snprintf(service, sizeof service, "%d", port);
+	if (getaddrinfo(bind, service, &hints, &ai) != 0) {
+		snprintf(start_failure, sizeof start_failure, "'%s' is not an IP address", bind);
+		return;
+	}
+	fd = socket(ai->ai_family, ai->ai_socktype, 0);
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		if (bind_socket(fd, ai) != 0)
+			snprintf(start_failure, sizeof start_failure, "%s", strerror(errno));
+		close(fd);
+	}
+	freeaddrinfo(ai);
 }
 
 struct mg_context *http_start(const char *bind, int port, int threads,
@@ -67,21 +174,21 @@ struct mg_context *http_start(const char *bind, int port, int threads,
 	snprintf(nthreads, sizeof nthreads, "%d", threads);
 	memset(&callbacks, 0, sizeof callbacks);
 	callbacks.log_message = http_log_message;
+	callbacks.begin_request = http_begin_request;
+	callbacks.http_error = http_error_page;
+	routes[n_routes].handler = handler;
+	routes[n_routes].ctx = ctx;
 	init.callbacks = &callbacks;
-	init.user_data = NULL;
+	init.user_data = &routes[n_routes];
 	init.configuration_options = options;
 	error.code = &errcode;
 	error.text = errtext;
 	error.text_buffer_size = sizeof errtext;
 	mg = mg_start2(&init, &error);
 	if (mg == NULL) {
-		log_warn("http: cannot listen on %s: %s", listen,
-			 errtext[0] ? errtext : "unknown error");
+		explain_listen_failure(bind, port, errtext);
 		return NULL;
 	}
-	routes[n_routes].handler = handler;
-	routes[n_routes].ctx = ctx;
-	mg_set_request_handler(mg, "/", http_dispatch, &routes[n_routes]);
 	n_routes++;
 	return mg;
 }
@@ -95,17 +202,21 @@ void http_stop(struct mg_context *ctx)
 int http_reply(struct mg_connection *conn, int status, const char *content_type,
 	       const char *body, size_t len, const char *extra)
 {
+	const char *method = http_method(conn);
 	char length[32];
 
 	snprintf(length, sizeof length, "%zu", len);
-	mg_response_header_start(conn, status);
+	if (mg_response_header_start(conn, status) != 0)
+		return -1;
 	mg_response_header_add(conn, "Content-Type", content_type, -1);
 	mg_response_header_add(conn, "Content-Length", length, -1);
 	mg_response_header_add(conn, "Cache-Control", "no-store", -1);
+	if (http_body_abandoned(conn))
+		mg_response_header_add(conn, "Connection", "close", -1);
 	if (extra != NULL)
 		mg_response_header_add_lines(conn, extra);
 	mg_response_header_send(conn);
-	if (len > 0 && strcmp(http_method(conn), "HEAD") != 0)
+	if (len > 0 && (method == NULL || strcmp(method, "HEAD") != 0))
 		mg_write(conn, body, len);
 	return status;
 }
@@ -121,33 +232,45 @@ int http_reply_json(struct mg_connection *conn, int status, const cJSON *json)
 	return status;
 }
 
+/* {"error": code, "message": message} with the extra header lines. */
+static int http_reply_error_extra(struct mg_connection *conn, int status, const char *extra,
+				  const char *code, const char *message)
+{
+	cJSON *body = cJSON_CreateObject();
+	char *text = NULL;
+	int rc;
+
+	if (body != NULL && cJSON_AddStringToObject(body, "error", code) != NULL &&
+	    cJSON_AddStringToObject(body, "message", message) != NULL)
+		text = cJSON_PrintUnformatted(body);
+	cJSON_Delete(body);
+	if (text == NULL)
+		return http_reply(conn, status, "application/json", "{}", 2, extra);
+	rc = http_reply(conn, status, "application/json", text, strlen(text), extra);
+	cJSON_free(text);
+	return rc;
+}
+
 int http_reply_error(struct mg_connection *conn, int status, const char *code,
 		     const char *fmt, ...)
 {
 	char message[512];
-	const char *extra = NULL;
-	cJSON *body = cJSON_CreateObject();
-	char *text;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof message, fmt, ap);
 	va_end(ap);
-	cJSON_AddStringToObject(body, "error", code);
-	cJSON_AddStringToObject(body, "message", message);
-	text = cJSON_PrintUnformatted(body);
-	cJSON_Delete(body);
-	if (status == 503)
-		extra = "Retry-After: 1\r\n";
-	if (status == 413) {
-		/* The rest of the body was never read: the connection cannot go on. */
-		extra = "Connection: close\r\n";
-	}
-	if (text == NULL)
-		return http_reply(conn, status, "application/json", "{}", 2, extra);
-	http_reply(conn, status, "application/json", text, strlen(text), extra);
-	cJSON_free(text);
-	return status;
+	return http_reply_error_extra(conn, status, status == 503 ? "Retry-After: 1\r\n" : NULL,
+				      code, message);
+}
+
+int http_reply_not_allowed(struct mg_connection *conn, const char *allow)
+{
+	char extra[96], message[96];
+
+	snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
+	snprintf(message, sizeof message, "this path answers %s only", allow);
+	return http_reply_error_extra(conn, 405, extra, "method_not_allowed", message);
 }
 
 enum http_body_result http_read_body(struct mg_connection *conn, size_t limit,
@@ -203,6 +326,7 @@ enum http_body_result http_read_body(struct mg_connection *conn, size_t limit,
 	buf[used] = '\0';
 	*out = buf;
 	*len = used;
+	http_body_complete = 1;
 	return HTTP_BODY_OK;
 }
 

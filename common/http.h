@@ -12,19 +12,24 @@ struct cJSON;
 typedef int (*http_handler_fn)(struct mg_connection *conn, void *ctx);
 
 /* Listens on bind:port with keep-alive and TCP_NODELAY, every path to handler.
- * NULL with one log line (port in use, bad address) on failure. */
+ * NULL on failure, and http_start_failure() says why ("Address already in use"). */
 struct mg_context *http_start(const char *bind, int port, int threads,
 			      http_handler_fn handler, void *ctx);
+const char *http_start_failure(void);
 void http_stop(struct mg_context *ctx);
 
 /* Sends a complete response with Content-Length; extra is NULL or
- * "Name: value" header lines each ending in \r\n. Returns status. */
+ * "Name: value" header lines each ending in \r\n. Returns status, or -1
+ * when a response was already started. A body the handler left unread and
+ * too big to drain gets "Connection: close" and is never read. */
 int http_reply(struct mg_connection *conn, int status, const char *content_type,
 	       const char *body, size_t len, const char *extra);
 int http_reply_json(struct mg_connection *conn, int status, const struct cJSON *json);
 /* {"error": code, "message": text}. Returns status. */
 int http_reply_error(struct mg_connection *conn, int status, const char *code,
 		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* 405 with the error body and "Allow: allow" (e.g. "GET, HEAD"). */
+int http_reply_not_allowed(struct mg_connection *conn, const char *allow);
 
 enum http_body_result {
 	HTTP_BODY_OK = 0,

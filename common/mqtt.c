@@ -205,7 +205,7 @@ int mqtt_publish(struct mqtt *m, const char *topic, const char *payload, size_t 
 	struct publish_done *pd;
 	int rc;
 
-	if (!atomic_load(&m->connected))
+	if (m == NULL || !atomic_load(&m->connected))
 		return -1;
 	pd = malloc(sizeof *pd);
 	if (pd == NULL)
@@ -250,7 +250,7 @@ static int publish_wait(struct mqtt *m, const char *topic, const char *payload, 
 	ok = w->finished && w->ok;
 	pthread_mutex_unlock(&w->lock);
 	waiter_release(w);
-	return ok ? 0 : -1;
+	return ok ? 0 : MQTT_UNCONFIRMED;
 }
 
 int mqtt_publish_wait(struct mqtt *m, const char *topic, const char *payload, size_t len,
@@ -262,6 +262,17 @@ int mqtt_publish_wait(struct mqtt *m, const char *topic, const char *payload, si
 int mqtt_is_ready(struct mqtt *m)
 {
 	return m != NULL && atomic_load(&m->ready);
+}
+
+/* Why the last mqtt_start failed: start-up runs on one thread, and the
+ * service's one fatal line says it. */
+static char start_failure[200] = "unknown error";
+
+#define START_FAILED(...) snprintf(start_failure, sizeof start_failure, __VA_ARGS__)
+
+const char *mqtt_start_failure(void)
+{
+	return start_failure;
 }
 
 static int mqtt_create(struct mqtt *m)
@@ -276,13 +287,13 @@ static int mqtt_create(struct mqtt *m)
 	create.maxBufferedMessages = MQTT_MAX_BUFFERED;
 	if (MQTTAsync_createWithOptions(&m->client, m->cfg.url, m->client_id,
 					MQTTCLIENT_PERSISTENCE_NONE, NULL, &create) != MQTTASYNC_SUCCESS) {
-		log_warn("mqtt: invalid broker URL '%s'", m->cfg.url);
+		START_FAILED("invalid broker URL (expected tcp://host:port)");
 		return -1;
 	}
 	if (MQTTAsync_setCallbacks(m->client, m, on_connection_lost, on_message_arrived, NULL) !=
 		    MQTTASYNC_SUCCESS ||
 	    MQTTAsync_setConnected(m->client, m, on_connected) != MQTTASYNC_SUCCESS) {
-		log_warn("mqtt: cannot set callbacks");
+		START_FAILED("cannot set the client's callbacks");
 		return -1;
 	}
 	return 0;
@@ -309,7 +320,7 @@ static int mqtt_connect_first(struct mqtt *m, int timeout_ms)
 	opts.onFailure = on_connect_failed;
 	opts.context = m;
 	if (MQTTAsync_connect(m->client, &opts) != MQTTASYNC_SUCCESS) {
-		log_warn("mqtt: cannot start connecting to %s", m->cfg.url);
+		START_FAILED("cannot start connecting");
 		return -1;
 	}
 	service_deadline_after(&deadline, timeout_ms);
@@ -322,8 +333,10 @@ static int mqtt_connect_first(struct mqtt *m, int timeout_ms)
 		rc = pthread_cond_timedwait(&m->changed, &m->lock, &deadline);
 	pthread_mutex_unlock(&m->lock);
 	if (!atomic_load(&m->connected)) {
-		log_warn("mqtt: cannot connect to broker %s (%s)", m->cfg.url,
-			 m->connect_failed ? "refused or unreachable" : "timed out");
+		if (m->connect_failed)
+			START_FAILED("connection refused or host unreachable");
+		else
+			START_FAILED("no answer within %d ms", timeout_ms);
 		return -1;
 	}
 	return 0;
@@ -336,14 +349,16 @@ int mqtt_start(const struct mqtt_config *cfg, int timeout_ms, struct mqtt **out)
 	if (cfg == NULL || cfg->url == NULL || cfg->on_message == NULL || out == NULL)
 		return -1;
 	m = calloc(1, sizeof *m);
-	if (m == NULL)
+	if (m == NULL) {
+		START_FAILED("out of memory");
 		return -1;
+	}
 	m->cfg = *cfg;
 	m->cfg.subscriptions = NULL;
 	for (int i = 0; cfg->subscriptions && cfg->subscriptions[i]; i++) {
 		if (i >= MQTT_MAX_SUBSCRIPTIONS ||
 		    strlen(cfg->subscriptions[i]) >= sizeof m->subscriptions[i]) {
-			log_warn("mqtt: too many or too long subscriptions");
+			START_FAILED("too many or too long subscriptions");
 			free(m);
 			return -1;
 		}

@@ -30,8 +30,10 @@ struct mqtt_config {
 };
 
 /* Connects and subscribes, waiting up to timeout_ms for the first connection.
- * 0 and *out set, or -1 with a log line naming the broker. */
+ * 0 and *out set, or -1 and mqtt_start_failure() says why. */
 int mqtt_start(const struct mqtt_config *cfg, int timeout_ms, struct mqtt **out);
+/* Why the last mqtt_start failed ("connection refused or host unreachable"). */
+const char *mqtt_start_failure(void);
 /* Publishes "offline", disconnects and frees. */
 void mqtt_stop(struct mqtt *m);
 
@@ -42,8 +44,11 @@ int mqtt_is_ready(struct mqtt *m);
 int mqtt_publish(struct mqtt *m, const char *topic, const char *payload, size_t len,
 		 int retained, mqtt_done_fn done, void *ctx);
 
-/* Publishes at QoS 1 and waits for the PUBACK: 0 acknowledged, -1 refused,
- * failed or timed out. Never call it from a Paho callback. */
+/* Publishes at QoS 1 and waits for the PUBACK: 0 acknowledged, -1 not sent
+ * (not connected, refused), MQTT_UNCONFIRMED handed to Paho but no PUBACK in
+ * time or the send failed: the broker may still have it. Never call it from
+ * a Paho callback. */
+#define MQTT_UNCONFIRMED (-2)
 int mqtt_publish_wait(struct mqtt *m, const char *topic, const char *payload, size_t len,
 		      int timeout_ms);
 

@@ -77,6 +77,36 @@ void service_default_url(const char **value, char *buf, size_t len, const char *
 	*value = buf;
 }
 
+/* Paho's schemes; anything else fails deep inside the first connect. */
+static int broker_url_valid(const char *url)
+{
+	static const char *const schemes[] = { "tcp://", "mqtt://", "ssl://", "mqtts://",
+					       "ws://", "wss://" };
+
+	for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+		size_t n = strlen(schemes[i]);
+		if (strncmp(url, schemes[i], n) == 0 && url[n] != '\0')
+			return 1;
+	}
+	return 0;
+}
+
+/* The prefix starts every topic the shop publishes and subscribes to: MQTT
+ * wildcards or a NUL there would make filters match other topics. */
+static int topic_prefix_valid(const char *prefix)
+{
+	return strpbrk(prefix, "+#") == NULL && strlen(prefix) <= 100;
+}
+
+/* The instance is a topic level and part of the client id. */
+static int instance_valid(const char *instance)
+{
+	size_t n = strlen(instance);
+
+	return n > 0 && n <= 64 &&
+	       strspn(instance, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
 int service_settings_finish(struct service_settings *s, const char *program)
 {
 	enum log_level level = LOG_LEVEL_INFO;
@@ -87,10 +117,30 @@ int service_settings_finish(struct service_settings *s, const char *program)
 		fprintf(stderr, "%s: invalid log level '%s'\n", program, s->log_level);
 		return -1;
 	}
+	if (!broker_url_valid(s->broker_url)) {
+		fprintf(stderr, "%s: invalid --broker-url '%s': expected tcp://host:port\n", program,
+			s->broker_url);
+		return -1;
+	}
+	if (!topic_prefix_valid(s->prefix)) {
+		fprintf(stderr, "%s: invalid --topic-prefix '%s': no '+' or '#', at most 100 bytes\n",
+			program, s->prefix);
+		return -1;
+	}
+	if (!instance_valid(s->instance)) {
+		fprintf(stderr, "%s: invalid --instance '%s': 1 to 64 of A-Z a-z 0-9 _ . -\n",
+			program, s->instance);
+		return -1;
+	}
 	log_init(program, level);
+	return 0;
+}
+
+int service_data_dir_create(const struct service_settings *s, const char *program)
+{
 	if (mkdir(s->data_dir, 0750) != 0 && errno != EEXIST) {
-		fprintf(stderr, "%s: cannot create data dir '%s': %s\n", program,
-			s->data_dir, strerror(errno));
+		fprintf(stderr, "%s: cannot create data dir '%s': %s\n", program, s->data_dir,
+			strerror(errno));
 		return -1;
 	}
 	return 0;

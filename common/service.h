@@ -36,8 +36,11 @@ struct service_settings {
 	{ "--log-level", "SHOP_LOG_LEVEL", SETTING_CHOICE, &(s).log_level, 0, 0, "info",  \
 	  "debug|info|warn", "how much to log" }
 
-/* Derives defaults, starts logging, creates the data dir; 0 or -1 (line printed). */
+/* Derives defaults, checks the broker URL, prefix and instance, starts
+ * logging; 0 or -1 (one line printed). */
 int service_settings_finish(struct service_settings *s, const char *program);
+/* Creates the data dir of a service that keeps state; 0 or -1 (line printed). */
+int service_data_dir_create(const struct service_settings *s, const char *program);
 
 /* Formats "http://127.0.0.1:<port>" style defaults into buf when *value is NULL. */
 void service_default_url(const char **value, char *buf, size_t len, const char *scheme,

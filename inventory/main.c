@@ -24,7 +24,8 @@ static int parse_settings(struct inventory *inv, int argc, char **argv)
 						"shop-inventory", summary);
 	if (r == SETTINGS_EXIT_SUCCESS)
 		exit(0);
-	if (r == SETTINGS_ERROR || service_settings_finish(&inv->svc, "shop-inventory") != 0)
+	if (r == SETTINGS_ERROR || service_settings_finish(&inv->svc, "shop-inventory") != 0 ||
+	    service_data_dir_create(&inv->svc, "shop-inventory") != 0)
 		exit(2);
 	return 0;
 }
@@ -53,7 +54,8 @@ static void connect_bus(struct inventory *inv)
 	inv->consumer.apply[EVENT_ORDER_SEND] = inventory_on_order_send;
 	inv->consumer.apply[EVENT_ORDER_CANCELED] = inventory_on_order_canceled;
 	if (consumer_connect(&inv->consumer, &inv->svc, "inventory", &inv->mqtt) != 0)
-		fatal("cannot connect to the broker at %s", inv->svc.broker_url);
+		fatal("cannot connect to the broker at %s: %s", inv->svc.broker_url,
+		      mqtt_start_failure());
 }
 
 int main(int argc, char **argv)
@@ -66,7 +68,8 @@ int main(int argc, char **argv)
 	open_store(&inv, db_path, sizeof db_path);
 	lag_init(&inv.consumer.lag);
 	if (inventory_http_start(&inv) != 0)
-		fatal("cannot serve HTTP on %s:%d", inv.svc.bind, inv.port);
+		fatal("cannot serve HTTP on %s:%d: %s", inv.svc.bind, inv.port,
+		      http_start_failure());
 	connect_bus(&inv);
 	log_info("inventory ready: http://%s:%d, broker %s, database %s", inv.svc.bind, inv.port,
 		 inv.svc.broker_url, db_path);

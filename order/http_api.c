@@ -104,8 +104,8 @@ static int handle(struct mg_connection *conn, void *ctx)
 	struct order *o = ctx;
 	const char *path = http_path(conn);
 
-	if (strcmp(http_method(conn), "GET") != 0)
-		return http_reply_error(conn, 405, "method_not_allowed", "only GET is served here");
+	if (strcmp(http_method(conn), "GET") != 0 && strcmp(http_method(conn), "HEAD") != 0)
+		return http_reply_not_allowed(conn, "GET, HEAD");
 	if (strcmp(path, "/healthz") == 0)
 		return http_reply_health(conn, mqtt_is_ready(o->mqtt), order_lag_ms(o));
 	if (strcmp(path, "/metrics") == 0)

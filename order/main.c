@@ -24,7 +24,8 @@ static void parse_settings(struct order *o, int argc, char **argv)
 						"shop-order", summary);
 	if (r == SETTINGS_EXIT_SUCCESS)
 		exit(0);
-	if (r == SETTINGS_ERROR || service_settings_finish(&o->svc, "shop-order") != 0)
+	if (r == SETTINGS_ERROR || service_settings_finish(&o->svc, "shop-order") != 0 ||
+	    service_data_dir_create(&o->svc, "shop-order") != 0)
 		exit(2);
 }
 
@@ -57,7 +58,8 @@ static void connect_bus(struct order *o)
 	o->consumer.redrive_repairs[EVENT_OUT_OF_STOCK] = 1;
 	o->consumer.redrive_repairs[EVENT_RELEASED] = 1;
 	if (consumer_connect(&o->consumer, &o->svc, "order", &o->mqtt) != 0)
-		fatal("cannot connect to the broker at %s", o->svc.broker_url);
+		fatal("cannot connect to the broker at %s: %s", o->svc.broker_url,
+		      mqtt_start_failure());
 }
 
 int main(int argc, char **argv)
@@ -70,7 +72,8 @@ int main(int argc, char **argv)
 	open_store(&o, db_path, sizeof db_path);
 	lag_init(&o.consumer.lag);
 	if (order_http_start(&o) != 0)
-		fatal("cannot serve HTTP on %s:%d", o.svc.bind, o.port);
+		fatal("cannot serve HTTP on %s:%d: %s", o.svc.bind, o.port,
+		      http_start_failure());
 	connect_bus(&o);
 	if (order_redrive_start(&o) != 0)
 		fatal("cannot start the re-drive thread");

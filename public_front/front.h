@@ -42,7 +42,7 @@ struct front {
 	char inventory_url_buf[64], order_url_buf[64];
 	struct http_target inventory, order;
 	char topic_send[256], topic_cancel[256];
-	struct mqtt *mqtt;
+	struct mqtt *_Atomic mqtt; /* NULL until the first connect: HTTP starts before it */
 	struct mg_context *http;
 	struct front_peers peers;
 	struct metrics_counter requests;

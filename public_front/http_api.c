@@ -91,69 +91,77 @@ static int reply_index(struct mg_connection *conn)
 	return http_reply(conn, 200, "application/json", index, sizeof index - 1, NULL);
 }
 
-static int method_not_allowed(struct mg_connection *conn, const char *allowed)
+/* The order id between ORDERS_PREFIX and "/cancel": whatever stands there,
+ * so that a malformed one ("../x") is a 400, not another route. 0 when the
+ * path ends in /cancel, with one[] holding the id ("" when too long). */
+static int cancel_path_id(const char *id, char *one, size_t size)
 {
-	return http_reply_error(conn, 405, "method_not_allowed", "use %s here", allowed);
+	size_t idlen = strlen(id), clen = strlen("/cancel");
+
+	if (idlen <= clen || strcmp(id + idlen - clen, "/cancel") != 0)
+		return -1;
+	one[0] = '\0';
+	if (idlen - clen < size) {
+		memcpy(one, id, idlen - clen);
+		one[idlen - clen] = '\0';
+	}
+	return 0;
 }
 
-/* Routes one request; *route gets the label for the requests metric. */
+/* Routes one request; *route gets the label for the requests metric. An
+ * unknown path is a 404 whatever the method; a known one asked with the
+ * wrong method a 405 naming the right ones. */
 static int route_request(struct mg_connection *conn, struct front *f, const char **route)
 {
-	const char *path = http_path(conn);
-	int get = strcmp(http_method(conn), "GET") == 0;
-	int post = strcmp(http_method(conn), "POST") == 0;
+	const char *path = http_path(conn), *method = http_method(conn);
+	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	int post = strcmp(method, "POST") == 0;
 	size_t plen = strlen(ORDERS_PREFIX);
+	char one[64];
 
 	if (strcmp(path, "/api/v1/orders") == 0) {
 		*route = "/api/v1/orders";
-		return post ? front_post_order(conn, f) : method_not_allowed(conn, "POST");
+		return post ? front_post_order(conn, f) : http_reply_not_allowed(conn, "POST");
 	}
 	if (strncmp(path, ORDERS_PREFIX, plen) == 0) {
 		const char *id = path + plen;
-		size_t idlen = strlen(id), clen = strlen("/cancel");
-		char one[64];
-		/* Whatever stands between the prefix and "/cancel" is the id, so
-		 * that a malformed one ("../x") is a 400, not another route. */
-		if (idlen > clen && strcmp(id + idlen - clen, "/cancel") == 0) {
+		if (cancel_path_id(id, one, sizeof one) == 0) {
 			*route = "/api/v1/orders/{id}/cancel";
-			if (idlen - clen >= sizeof one)
-				return http_reply_error(conn, 400, "invalid_order_id",
-							"an order id is a lower-case UUID");
-			memcpy(one, id, idlen - clen);
-			one[idlen - clen] = '\0';
-			return post ? front_cancel_order(conn, f, one) : method_not_allowed(conn, "POST");
+			return post ? front_cancel_order(conn, f, one)
+				    : http_reply_not_allowed(conn, "POST");
 		}
 		*route = "/api/v1/orders/{id}";
 		/* A malformed id is a 400 whatever the method: a decoded %00 may
 		 * have cut "/cancel" off the path. */
 		if (get || !event_order_id_valid(id))
 			return front_get_order(conn, f, id);
-		return method_not_allowed(conn, "GET");
+		return http_reply_not_allowed(conn, "GET, HEAD");
 	}
-	if (!get)
-		return method_not_allowed(conn, "GET");
-	if (strcmp(path, "/api/v1/catalog") == 0) {
+	if (strcmp(path, "/api/v1/catalog") == 0)
 		*route = "/api/v1/catalog";
-		return front_catalog_reply(conn, f);
-	}
-	if (strcmp(path, "/healthz") == 0) {
-		static const char ok[] = "{\"status\":\"ok\"}";
+	else if (strcmp(path, "/healthz") == 0)
 		*route = "/healthz";
+	else if (strcmp(path, "/readyz") == 0)
+		*route = "/readyz";
+	else if (strcmp(path, "/metrics") == 0)
+		*route = "/metrics";
+	else if (strcmp(path, "/") == 0)
+		*route = "/";
+	else
+		return http_reply_error(conn, 404, "not_found", "no such path");
+	if (!get)
+		return http_reply_not_allowed(conn, "GET, HEAD");
+	if (strcmp(*route, "/api/v1/catalog") == 0)
+		return front_catalog_reply(conn, f);
+	if (strcmp(*route, "/healthz") == 0) {
+		static const char ok[] = "{\"status\":\"ok\"}";
 		return http_reply(conn, 200, "application/json", ok, sizeof ok - 1, NULL);
 	}
-	if (strcmp(path, "/readyz") == 0) {
-		*route = "/readyz";
+	if (strcmp(*route, "/readyz") == 0)
 		return reply_ready(conn, f);
-	}
-	if (strcmp(path, "/metrics") == 0) {
-		*route = "/metrics";
+	if (strcmp(*route, "/metrics") == 0)
 		return http_reply_metrics(conn, write_metrics, f);
-	}
-	if (strcmp(path, "/") == 0) {
-		*route = "/";
-		return reply_index(conn);
-	}
-	return http_reply_error(conn, 404, "not_found", "no such path");
+	return reply_index(conn);
 }
 
 static int handle(struct mg_connection *conn, void *ctx)

@@ -65,13 +65,13 @@ static void connect_bus(struct front *f)
 		.on_message = front_peers_on_message, .ctx = f,
 	};
 
+	struct mqtt *m;
+
 	snprintf(status_filter, sizeof status_filter, "%sstatus/+/+", f->svc.prefix);
-	snprintf(f->topic_send, sizeof f->topic_send, "%s%s", f->svc.prefix,
-		 event_topic_suffix(EVENT_ORDER_SEND));
-	snprintf(f->topic_cancel, sizeof f->topic_cancel, "%s%s", f->svc.prefix,
-		 event_topic_suffix(EVENT_ORDER_CANCEL));
-	if (mqtt_start(&cfg, 5000, &f->mqtt) != 0)
-		fatal("cannot connect to the broker at %s", f->svc.broker_url);
+	if (mqtt_start(&cfg, 5000, &m) != 0)
+		fatal("cannot connect to the broker at %s: %s", f->svc.broker_url,
+		      mqtt_start_failure());
+	atomic_store(&f->mqtt, m);
 }
 
 int main(int argc, char **argv)
@@ -86,12 +86,20 @@ int main(int argc, char **argv)
 	};
 
 	parse_settings(&f, argc, argv);
+	snprintf(f.topic_send, sizeof f.topic_send, "%s%s", f.svc.prefix,
+		 event_topic_suffix(EVENT_ORDER_SEND));
+	snprintf(f.topic_cancel, sizeof f.topic_cancel, "%s%s", f.svc.prefix,
+		 event_topic_suffix(EVENT_ORDER_CANCEL));
 	service_install_signals();
+	/* HTTP first: a second front started by mistake on a taken port must
+	 * fail before its broker connection, with the same client id, throws
+	 * the running front off the broker. Until connected, orders get 503. */
+	if (front_http_start(&f) != 0)
+		fatal("cannot serve HTTP on %s:%d: %s", f.svc.bind, f.port,
+		      http_start_failure());
 	connect_bus(&f);
 	if (front_load_watch_start(&f) != 0)
 		fatal("cannot start watching the daemons' load");
-	if (front_http_start(&f) != 0)
-		fatal("cannot serve HTTP on %s:%d", f.svc.bind, f.port);
 	log_info("front ready: http://%s:%d/, broker %s, inventory %s, order %s", f.svc.bind, f.port,
 		 f.svc.broker_url, f.inventory_url, f.order_url);
 

@@ -78,6 +78,53 @@ static int publish_event(struct front *f, const char *topic, const struct event 
 	return rc;
 }
 
+static void withdraw_done(void *ctx, int ok)
+{
+	char *order_id = ctx;
+
+	if (ok)
+		log_info("front: order %s withdrawn (its order/cancel was acknowledged)", order_id);
+	else
+		log_warn("front: the order/cancel withdrawing order %s failed; it may still be placed",
+			 order_id);
+	free(order_id);
+}
+
+/* The broker did not confirm an order/send that Paho had sent, so it may
+ * still deliver it, while the client is told 503, nothing was ordered.
+ * Without an Idempotency-Key the client's retry is a new order; the front
+ * withdraws this one with an order/cancel, which wins in any order of
+ * arrival and returns stock once. Paho keeps it behind the send. */
+static void withdraw_order(struct front *f, const char *order_id)
+{
+	struct event cancel = { .kind = EVENT_ORDER_CANCEL };
+	char *payload, *ctx = strdup(order_id);
+
+	snprintf(cancel.order_id, sizeof cancel.order_id, "%s", order_id);
+	payload = event_encode(&cancel);
+	if (payload == NULL || ctx == NULL ||
+	    mqtt_publish(f->mqtt, f->topic_cancel, payload, strlen(payload), 0, withdraw_done,
+			 ctx) != 0) {
+		log_warn("front: cannot withdraw order %s (no broker connection); it may still be placed",
+			 order_id);
+		free(ctx);
+	}
+	free(payload);
+}
+
+/* A 503 for an order the broker did not confirm; see withdraw_order. */
+static int reply_not_placed(struct mg_connection *conn, struct front *f, const struct event *ev,
+			    int publish_rc)
+{
+	if (mg_get_header(conn, "Idempotency-Key") != NULL)
+		return http_reply_error(conn, 503, "broker_unavailable",
+					"the message broker did not confirm the order; retry with the same Idempotency-Key, it is placed at most once");
+	if (publish_rc == MQTT_UNCONFIRMED)
+		withdraw_order(f, ev->order_id);
+	return http_reply_error(conn, 503, "broker_unavailable",
+				"the order could not be handed to the message broker; nothing was ordered, try again");
+}
+
 /* For a keyed retry: 1 when the order daemon already has this id with other
  * items (the key was reused for another order), else 0. An unreachable
  * order daemon is no reason to refuse: the inventory and the order daemon
@@ -146,7 +193,7 @@ int front_post_order(struct mg_connection *conn, struct front *f)
 {
 	struct event *ev;
 	char location[96], body[128], extra[160];
-	int status;
+	int status, rc;
 
 	if (!json_content_type(conn))
 		return http_reply_error(conn, 415, "unsupported_media_type",
@@ -177,9 +224,9 @@ int front_post_order(struct mg_connection *conn, struct front *f)
 		goto out;
 	}
 	event_now_rfc3339(ev->created_at);
-	if (publish_event(f, f->topic_send, ev) != 0) {
-		status = http_reply_error(conn, 503, "broker_unavailable",
-					  "the order could not be handed to the message broker; nothing was ordered, try again");
+	rc = publish_event(f, f->topic_send, ev);
+	if (rc != 0) {
+		status = reply_not_placed(conn, f, ev, rc);
 		goto out;
 	}
 	snprintf(location, sizeof location, "/api/v1/orders/%s", ev->order_id);

@@ -99,9 +99,10 @@ def _headers(shop, extra):
             % (ORDERS, shop.front_port, extra)).encode()
 
 
-def send_until_answered(shop, head, frames, limit):
+def send_until_answered(shop, head, frames, limit, then=None):
     """Sends head, then frames (an iterable of bytes) until the server answers
-    or `limit` bytes have gone; returns (response, bytes sent)."""
+    or `limit` bytes have gone; returns (response, bytes sent), and with
+    then(sock) also what it returned."""
     s = shop.raw_socket()
     sent = 0
     try:
@@ -131,9 +132,26 @@ def send_until_answered(shop, head, frames, limit):
             sent += n
             pending = pending[n:]
         s.setblocking(True)
-        return read_raw_response(s, timeout=5), sent
+        r = read_raw_response(s, timeout=5)
+        return (r, sent) if then is None else (r, sent, then(s))
     finally:
         s.close()
+
+
+def taken_after_answer(s, frame=b"x" * 65536, limit=64 * 1024 * 1024):
+    """Goes on sending after the answer: returns (bytes the server still took,
+    whether it closed the connection). A server that stops reading takes at
+    most the sockets' buffers, a few MB on loopback."""
+    s.settimeout(5)
+    taken = 0
+    try:
+        while taken < limit:
+            taken += s.send(frame)
+    except (BrokenPipeError, ConnectionResetError):
+        return taken, True
+    except socket.timeout:
+        return taken, False
+    return taken, False
 
 
 def test_body_too_large(shop):
@@ -152,6 +170,24 @@ def test_body_too_large(shop):
     r, sent = send_until_answered(shop, _headers(shop, "Content-Length: %d\r\n" % len(big)),
                                   frames, len(big))
     expect_rejected(shop, r, 413, "a 2 MB body (%d bytes sent before the answer)" % sent)
+    no_orders_accepted(shop)
+
+
+def test_no_reading_past_the_limit(shop):
+    """After a 413 the front closes the connection and reads no more of the
+    body, however much the client goes on sending."""
+    chunk = b"x" * 65536
+    framed = b"%x\r\n%s\r\n" % (len(chunk), chunk)
+    for extra, frame, what in (("Content-Length: 200000000\r\n", chunk, "Content-Length 200 MB"),
+                               ("Transfer-Encoding: chunked\r\n", framed, "a chunked body")):
+        r, sent, (taken, closed) = send_until_answered(
+            shop, _headers(shop, extra), iter(lambda: frame, None), 8 * 1024 * 1024,
+            then=lambda s: taken_after_answer(s, frame))
+        expect_rejected(shop, r, 413, "%s (%d bytes sent before the answer)" % (what, sent))
+        assert_eq(r.headers.get("Connection"), "close", what + ": the 413 says Connection: close")
+        assert_true(closed and taken < 16 * 1024 * 1024,
+                    what + ": the front closes the connection instead of reading on",
+                    "%d more bytes taken after the answer, closed=%s" % (taken, closed))
     no_orders_accepted(shop)
 
 
@@ -182,15 +218,28 @@ def test_chunked_body_accepted(shop):
 
 
 def test_unknown_routes_and_methods(shop):
-    for method, path, allowed in (("GET", "/api/v1/nope", (404,)),
-                                  ("GET", "/api/v2/catalog", (404,)),
-                                  ("GET", "/api/v1/orders/%s/extra" % new_order_id(), (400, 404)),
-                                  ("PUT", ORDERS, (404, 405)),
-                                  ("DELETE", "/api/v1/catalog", (404, 405)),
-                                  ("GET", ORDERS, (404, 405)),
-                                  ("POST", "/api/v1/catalog", (404, 405))):
+    """An unknown path is a 404 whatever the method; a known path asked with
+    the wrong method is a 405 whose Allow header names the right ones."""
+    oid = new_order_id()
+    for method, path, status, allow in (("GET", "/api/v1/nope", 404, None),
+                                        ("POST", "/api/v1/nope", 404, None),
+                                        ("DELETE", "/nope", 404, None),
+                                        ("GET", "/api/v2/catalog", 404, None),
+                                        ("GET", "/api/v1/orders/%s/extra" % oid, 400, None),
+                                        ("PUT", ORDERS, 405, "POST"),
+                                        ("GET", ORDERS, 405, "POST"),
+                                        ("DELETE", "/api/v1/catalog", 405, "GET, HEAD"),
+                                        ("POST", "/api/v1/catalog", 405, "GET, HEAD"),
+                                        ("POST", "/readyz", 405, "GET, HEAD"),
+                                        ("DELETE", "%s/%s" % (ORDERS, oid), 405, "GET, HEAD"),
+                                        ("GET", "%s/%s/cancel" % (ORDERS, oid), 405, "POST")):
         r = shop.request(method, path, b"{}" if method in ("PUT", "POST") else None)
-        expect_rejected(shop, r, allowed, "%s %s" % (method, path))
+        what = "%s %s" % (method, path)
+        expect_rejected(shop, r, status, what)
+        assert_eq(r.headers.get("Allow"), allow, what + ": Allow header")
+    r = shop.request("HEAD", "/api/v1/catalog")
+    assert_status(r, 200, "HEAD /api/v1/catalog")
+    assert_eq(r.text, "", "HEAD /api/v1/catalog has no body")
     no_orders_accepted(shop)
 
 
@@ -206,14 +255,25 @@ def test_garbage_request_line(shop):
             except OSError:
                 pass  # the front already answered and closed: allowed, the reply is read below
             s.settimeout(5)
+            data = b""
             try:
-                data = s.recv(4096)
+                while True:  # the front closes after its answer
+                    more = s.recv(4096)
+                    if not more:
+                        break
+                    data += more
             except (ConnectionResetError, socket.timeout):
-                data = b""
-            if data:
+                pass
+            if data or not junk.startswith(b"\x16"):
                 status = data.split(b" ", 2)[1] if data.startswith(b"HTTP/") else b"?"
                 assert_true(status.startswith(b"4"), "junk request %r answered with 4xx" % junk[:20],
                             data[:200])
+                head, _, body = data.partition(b"\r\n\r\n")
+                assert_true(b"content-length: %d" % len(body) in head.lower(),
+                            "junk request %r: Content-Length matches the body" % junk[:20], data[:400])
+                err = json.loads(body)
+                assert_true(isinstance(err.get("error"), str) and isinstance(err.get("message"), str),
+                            "junk request %r: the answer has the JSON error body" % junk[:20], body)
         finally:
             s.close()
         assert_status(shop.get("/readyz"), 200, "/readyz after junk %r" % junk[:20])
