@@ -564,6 +564,7 @@ class Shop:
         self.extra_args = extra_args or {}
         self.extra_env = extra_env or {}
         self.instance = instance
+        self.instances = {}        # per-service --instance, where set_instance changed it
         self.procs = {}
         self.accepted = set()      # order ids the front answered 202 for
         self.cancel_accepted = set()  # order ids whose cancel got a 202
@@ -636,7 +637,7 @@ class Shop:
         """The settings of a service as (flag, env var, value) triples."""
         rows = [("--data-dir", "SHOP_DATA_DIR", self.dir),
                 ("--broker-url", "SHOP_BROKER_URL", self.broker_url),
-                ("--instance", "SHOP_INSTANCE", self.instance)]
+                ("--instance", "SHOP_INSTANCE", self.instances.get(name, self.instance))]
         if name == "inventory":
             rows += [("--inventory-port", "SHOP_INVENTORY_PORT", str(self.inventory_port)),
                      ("--catalog", "SHOP_CATALOG", self.catalog_path)]
@@ -662,6 +663,15 @@ class Shop:
         extra_env.update(self.extra_env.get(name, {}))
         argv += list(self.extra_args.get(name, []))
         return argv, child_env(extra_env)
+
+    def set_instance(self, name, instance):
+        """Gives a stopped service another --instance from its next start on:
+        another MQTT client id, so another persistent session at the broker
+        (what was queued for the old one never reaches it)."""
+        proc = self.procs[name]
+        assert_true(not proc.alive(), "set_instance(%s): stop it first" % name)
+        self.instances[name] = instance
+        proc.argv, proc.env = self._service_command(name)
 
     def port(self, name):
         return {"broker": self.broker_port, "front": self.front_port,
