@@ -24,6 +24,7 @@ import select
 import shutil
 import signal
 import socket
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -891,6 +892,28 @@ class Shop:
     def ord(self, path):
         self._check_not_aborted()
         return http_request(self.order_port, "GET", path)
+
+    def metric(self, name, metric_name):
+        """A sample of a service's /metrics ("front", "inventory", "order"), or None."""
+        r = http_request(self.port(name), "GET", "/metrics", timeout=5)
+        assert_status(r, 200, "%s GET /metrics" % name)
+        return metric(r.text, metric_name)
+
+    def dead_letters(self, name):
+        """The rows (topic, reason, payload bytes) of a daemon's dead_letters
+        table, read from its SQLite file without writing (WAL mode is fine)."""
+        path = os.path.join(self.dir, "%s.db" % name)
+        db = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=5)
+        try:
+            rows = db.execute("SELECT topic, reason, payload FROM dead_letters ORDER BY id").fetchall()
+        finally:
+            db.close()
+        return [(t, r, bytes(p) if p is not None else b"") for t, r, p in rows]
+
+    def log_text(self, name):
+        """Everything a service has logged so far (all its lives)."""
+        with open(self.procs[name].log_path, errors="replace") as f:
+            return f.read()
 
     def raw_socket(self, port=None):
         return socket.create_connection(("127.0.0.1", port or self.front_port), timeout=10)
