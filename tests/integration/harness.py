@@ -899,15 +899,19 @@ class Shop:
         assert_status(r, 200, "%s GET /metrics" % name)
         return metric(r.text, metric_name)
 
-    def dead_letters(self, name):
-        """The rows (topic, reason, payload bytes) of a daemon's dead_letters
-        table, read from its SQLite file without writing (WAL mode is fine)."""
+    def db_rows(self, name, sql):
+        """The rows of a query on a daemon's SQLite file ("inventory" or
+        "order"), opened read-only while it runs (WAL mode is fine)."""
         path = os.path.join(self.dir, "%s.db" % name)
         db = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=5)
         try:
-            rows = db.execute("SELECT topic, reason, payload FROM dead_letters ORDER BY id").fetchall()
+            return db.execute(sql).fetchall()
         finally:
             db.close()
+
+    def dead_letters(self, name):
+        """The rows (topic, reason, payload bytes) of a daemon's dead_letters table."""
+        rows = self.db_rows(name, "SELECT topic, reason, payload FROM dead_letters ORDER BY id")
         return [(t, r, bytes(p) if p is not None else b"") for t, r, p in rows]
 
     def log_text(self, name):
