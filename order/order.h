@@ -47,6 +47,15 @@ enum consumer_result order_apply(struct order *o, const struct event *ev,
 /* The first re-drive of a new pending or canceled order, in ms since the epoch. */
 int64_t order_redrive_first(const struct order *o);
 
+/* Most orders one re-drive sweep handles; the rest wait for the next sweep. */
+#define ORDER_REDRIVE_BATCH 200
+
+/* One sweep at now_ms: records in the outbox the event each due order still
+ * owes (at most ORDER_REDRIVE_BATCH, earliest first) and pushes its next
+ * re-drive back, doubling the delay each time up to a cap. Returns how many
+ * orders it re-drove, or -1. The re-drive thread calls it twice a second. */
+int order_redrive_sweep(struct order *o, int64_t now_ms);
+
 int order_redrive_start(struct order *o);
 void order_redrive_stop(struct order *o);
 

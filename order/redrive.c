@@ -9,7 +9,6 @@
 #include "log.h"
 #include "order.h"
 
-#define REDRIVE_BATCH 200
 #define REDRIVE_MAX_DELAY_MS (300 * 1000)
 
 static int64_t next_delay_ms(const struct order *o, int redrives)
@@ -48,16 +47,16 @@ struct sweep {
 	struct order *o;
 	struct order_record *due;
 	int n;
+	int64_t now_ms;
 	struct event ev;
 };
 
 static int sweep_txn(struct db *db, void *arg)
 {
 	struct sweep *s = arg;
-	int64_t now = service_now_ms();
 
 	(void)db;
-	s->n = order_store_due(&s->o->store, now, s->due, REDRIVE_BATCH);
+	s->n = order_store_due(&s->o->store, s->now_ms, s->due, ORDER_REDRIVE_BATCH);
 	if (s->n < 0)
 		return -1;
 	for (int i = 0; i < s->n; i++) {
@@ -66,49 +65,57 @@ static int sweep_txn(struct db *db, void *arg)
 		    outbox_add_event(&s->o->store.db, s->o->svc.prefix, &s->ev) != 0)
 			return -1;
 		rec->redrives++;
-		rec->next_redrive_ms = now + next_delay_ms(s->o, rec->redrives);
+		rec->next_redrive_ms = s->now_ms + next_delay_ms(s->o, rec->redrives);
 		if (order_store_save(&s->o->store, rec) != 0)
 			return -1;
 	}
 	return 0;
 }
 
-static void sweep_once(struct order *o, struct sweep *s)
+/* The scratch space (a batch of records and an event) comes from the heap
+ * each time: a few tens of kB twice a second, not worth a thread's stack. */
+int order_redrive_sweep(struct order *o, int64_t now_ms)
 {
+	struct sweep *s = calloc(1, sizeof *s);
 	int rc;
 
+	if (s != NULL)
+		s->due = calloc(ORDER_REDRIVE_BATCH, sizeof *s->due);
+	if (s == NULL || s->due == NULL) {
+		log_warn("redrive: out of memory, sweep skipped");
+		free(s);
+		return -1;
+	}
+	s->o = o;
+	s->now_ms = now_ms;
 	pthread_mutex_lock(&o->store.lock);
 	rc = db_transaction(&o->store.db, sweep_txn, s);
 	pthread_mutex_unlock(&o->store.lock);
-	if (rc == 0 && s->n > 0) {
-		atomic_fetch_add(&o->redriven, (unsigned long)s->n);
-		log_info("redrive: re-published %d events", s->n);
-		outbox_wake(o->outbox);
-	}
 	for (int i = 0; i < (s->n > 0 ? s->n : 0); i++)
 		order_record_free(&s->due[i]);
+	if (rc == 0 && s->n > 0)
+		atomic_fetch_add(&o->redriven, (unsigned long)s->n);
+	rc = rc == 0 ? s->n : -1;
+	free(s->due);
+	free(s);
+	return rc;
 }
 
 static void *redrive_main(void *arg)
 {
 	struct order *o = arg;
-	struct sweep *s = calloc(1, sizeof *s);
+	int n;
 
-	if (s != NULL)
-		s->due = calloc(REDRIVE_BATCH, sizeof *s->due);
-	if (s == NULL || s->due == NULL) {
-		log_warn("redrive: out of memory, not running");
-		free(s);
-		return NULL;
-	}
-	s->o = o;
 	while (!service_stopping) {
 		service_sleep_ms(500);
-		if (mqtt_is_ready(o->mqtt))
-			sweep_once(o, s);
+		if (!mqtt_is_ready(o->mqtt))
+			continue;
+		n = order_redrive_sweep(o, service_now_ms());
+		if (n > 0) {
+			log_info("redrive: re-published %d events", n);
+			outbox_wake(o->outbox);
+		}
 	}
-	free(s->due);
-	free(s);
 	return NULL;
 }
 

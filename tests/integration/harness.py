@@ -24,6 +24,7 @@ import select
 import shutil
 import signal
 import socket
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -564,6 +565,7 @@ class Shop:
         self.extra_args = extra_args or {}
         self.extra_env = extra_env or {}
         self.instance = instance
+        self.instances = {}        # per-service --instance, where set_instance changed it
         self.procs = {}
         self.accepted = set()      # order ids the front answered 202 for
         self.cancel_accepted = set()  # order ids whose cancel got a 202
@@ -636,7 +638,7 @@ class Shop:
         """The settings of a service as (flag, env var, value) triples."""
         rows = [("--data-dir", "SHOP_DATA_DIR", self.dir),
                 ("--broker-url", "SHOP_BROKER_URL", self.broker_url),
-                ("--instance", "SHOP_INSTANCE", self.instance)]
+                ("--instance", "SHOP_INSTANCE", self.instances.get(name, self.instance))]
         if name == "inventory":
             rows += [("--inventory-port", "SHOP_INVENTORY_PORT", str(self.inventory_port)),
                      ("--catalog", "SHOP_CATALOG", self.catalog_path)]
@@ -662,6 +664,15 @@ class Shop:
         extra_env.update(self.extra_env.get(name, {}))
         argv += list(self.extra_args.get(name, []))
         return argv, child_env(extra_env)
+
+    def set_instance(self, name, instance):
+        """Gives a stopped service another --instance from its next start on:
+        another MQTT client id, so another persistent session at the broker
+        (what was queued for the old one never reaches it)."""
+        proc = self.procs[name]
+        assert_true(not proc.alive(), "set_instance(%s): stop it first" % name)
+        self.instances[name] = instance
+        proc.argv, proc.env = self._service_command(name)
 
     def port(self, name):
         return {"broker": self.broker_port, "front": self.front_port,
@@ -881,6 +892,32 @@ class Shop:
     def ord(self, path):
         self._check_not_aborted()
         return http_request(self.order_port, "GET", path)
+
+    def metric(self, name, metric_name):
+        """A sample of a service's /metrics ("front", "inventory", "order"), or None."""
+        r = http_request(self.port(name), "GET", "/metrics", timeout=5)
+        assert_status(r, 200, "%s GET /metrics" % name)
+        return metric(r.text, metric_name)
+
+    def db_rows(self, name, sql):
+        """The rows of a query on a daemon's SQLite file ("inventory" or
+        "order"), opened read-only while it runs (WAL mode is fine)."""
+        path = os.path.join(self.dir, "%s.db" % name)
+        db = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=5)
+        try:
+            return db.execute(sql).fetchall()
+        finally:
+            db.close()
+
+    def dead_letters(self, name):
+        """The rows (topic, reason, payload bytes) of a daemon's dead_letters table."""
+        rows = self.db_rows(name, "SELECT topic, reason, payload FROM dead_letters ORDER BY id")
+        return [(t, r, bytes(p) if p is not None else b"") for t, r, p in rows]
+
+    def log_text(self, name):
+        """Everything a service has logged so far (all its lives)."""
+        with open(self.procs[name].log_path, errors="replace") as f:
+            return f.read()
 
     def raw_socket(self, port=None):
         return socket.create_connection(("127.0.0.1", port or self.front_port), timeout=10)

@@ -14,6 +14,12 @@ from test_flows import broker_gauge, check_front_metrics
 
 ORDERS = "/api/v1/orders"
 PREFIX = "webshop/"
+# The topics each daemon subscribes to (DESIGN.md, "Topics").
+DAEMON_TOPICS = {
+    "inventory": ("order/send", "order/canceled"),
+    "order": ("order/send", "order/cancel", "inventory/in-stock", "inventory/out-of-stock",
+              "inventory/released"),
+}
 
 
 def poll_status(shop, path, want, timeout=5.0, get=None):
@@ -296,6 +302,29 @@ def test_garbage_on_the_bus(shop):
                   "inventory: the invalid events created no reservation")
     shop.check_invariants()
     assert_eq(shop.available("MUG-001"), before["MUG-001"]["available"] - 1, "MUG-001 available")
+
+    # Each daemon kept every bad message on its topics in its dead-letter
+    # table, and its log names the topic of each, for whoever reads them.
+    sent = {t: len(invalid_everywhere) + len(per_topic.get(t, [])) for t in topics}
+    for daemon, subscribed in DAEMON_TOPICS.items():
+        want = {PREFIX + t: sent[t] for t in subscribed}
+
+        def by_topic():
+            got = {}
+            for topic, _, _ in shop.dead_letters(daemon):
+                got[topic] = got.get(topic, 0) + 1
+            return got
+        try:
+            wait_until(lambda: by_topic() == want, 10 * shop.build.slow,
+                       "the %s's dead letters" % daemon)
+        except AssertionError:
+            assert_eq(by_topic(), want, "rows per topic in the %s's dead_letters table" % daemon)
+        log = shop.log_text(daemon)
+        for topic in want:
+            assert_in("dead-lettering a message on %s " % topic, log,
+                      "the %s's log (a line naming the topic of a bad message)" % daemon)
+        assert_eq(shop.metric(daemon, "shop_%s_dead_letters_total" % daemon), sum(want.values()),
+                  "%s shop_%s_dead_letters_total" % (daemon, daemon))
 
 
 def test_duplicate_and_reordered_events(shop):

@@ -4,11 +4,15 @@ every accepted order is final, every accepted cancel won, and DESIGN.md's
 invariants hold.
 
 Prints one line of figures:
-  chaos: accepted=.. refused_503=.. final=.. (confirmed/rejected/canceled)
-         redriven=.. quiescence=..s
+  chaos: accepted=.. refused_503=.. (503s of orders and cancels by code: ..) final=..
+         (confirmed/rejected/canceled) redriven=.. orders_redriven=.. quiescence=..s
 "redriven" is the sum of the order daemon's shop_order_redriven_total over its
 lives (scraped before each kill, and at the end): events the re-drive
-published again, the healing the re-drive did.
+published again, the healing the re-drive did. "orders_redriven" is how many
+accepted orders the re-drive touched at least once (the redrives column of
+the order daemon's database; a cancel starts it again at 0). Every 503, of
+an order or a cancel, must be a clean refusal: an error body and a
+Retry-After header.
 """
 
 import collections
@@ -17,7 +21,7 @@ import signal
 import threading
 import time
 
-from harness import (FINAL, Shop, assert_eq, assert_true, http_request,
+from harness import (FINAL, Shop, assert_eq, assert_error_body, assert_true, http_request,
                      metric, random_items, wait_until)
 
 ORDERS = "/api/v1/orders"
@@ -55,6 +59,19 @@ class Tally:
             self.failures.append(text)
 
 
+def check_refusal(r, what, tally):
+    """Counts a 503 by its error code; a refusal that is not clean (error
+    body, Retry-After) is a failure."""
+    try:
+        assert_error_body(r, what)
+        assert_true(r.headers.get("Retry-After"), "%s: 503 has a Retry-After header" % what,
+                    dict(r.headers))
+    except AssertionError as e:
+        tally.fail(str(e))
+        return
+    tally.count("refused_%s" % r.body["error"])
+
+
 def client(shop, rng, n, tally, stop):
     """Places n orders at a pace that spreads them over the chaos; cancels
     about one in ten of its accepted orders a little later."""
@@ -77,6 +94,7 @@ def client(shop, rng, n, tally, stop):
                 pending_cancels.append((r.body["order_id"], time.monotonic() + rng.uniform(0.2, 2.0)))
         elif r.status == 503:
             tally.count("refused")
+            check_refusal(r, "POST order refused", tally)
             with tally.lock:
                 tally.refused_at.append(time.monotonic())
         else:
@@ -110,6 +128,8 @@ def cancel(shop, oid, tally, timeout=20.0):
             tally.fail("POST cancel %s: HTTP %s %s" % (oid, r.status, r.text[:200]))
             return
         tally.count("cancel_retried_%d" % r.status)
+        if r.status == 503:
+            check_refusal(r, "POST cancel refused", tally)
         if time.monotonic() >= deadline:
             tally.count("cancel_gave_up")
             return
@@ -219,7 +239,7 @@ def test_chaos_kills_and_broker_restart(build):
                     "%s; events: %s" % (chaos.error, chaos.events))
         assert_true(not any(t.is_alive() for t in clients), "every client finished")
         assert_true(not tally.failures,
-                    "clients saw only 202 and 503 and no connection errors (seed %d)" % seed,
+                    "clients saw only 202 and clean 503s and no connection errors (seed %d)" % seed,
                     "%d failures: %s" % (len(tally.failures), tally.failures[:10]))
 
         accepted = set(shop.accepted)
@@ -264,10 +284,15 @@ def test_chaos_kills_and_broker_restart(build):
         window = ("503s from %.1fs to %.1fs" % (refused[0] - t_start, refused[-1] - t_start)
                   if refused else "no 503")
         by_status = collections.Counter(status.get(oid) for oid in accepted)
-        print("chaos: accepted=%d refused_503=%d final=%d (confirmed=%d rejected=%d canceled=%d)"
-              " cancels_accepted=%d redriven=%d quiescence=%.1fs after the last request (traffic %.1fs, %s; %s; seed %d)"
-              % (len(accepted), tally.counts["refused"],
+        redrives = dict(shop.db_rows("order", "SELECT order_id, redrives FROM orders"))
+        orders_redriven = sum(1 for oid in accepted if redrives.get(oid, 0) > 0)
+        codes = ",".join("%s=%d" % (k[len("refused_"):], v) for k, v in sorted(tally.counts.items())
+                         if k.startswith("refused_")) or "none"
+        print("chaos: accepted=%d refused_503=%d (503s of orders and cancels by code: %s) final=%d (confirmed=%d rejected=%d"
+              " canceled=%d) cancels_accepted=%d redriven=%d orders_redriven=%d quiescence=%.1fs"
+              " after the last request (traffic %.1fs, %s; %s; seed %d)"
+              % (len(accepted), tally.counts["refused"], codes,
                  sum(by_status[s] for s in FINAL), by_status["confirmed"], by_status["rejected"],
-                 by_status["canceled"], len(tally.cancel_accepted), redriven,
+                 by_status["canceled"], len(tally.cancel_accepted), redriven, orders_redriven,
                  t_quiet - t_traffic, t_traffic - t_start, window, ", ".join(chaos.events),
                  seed), flush=True)

@@ -8,7 +8,8 @@ import threading
 import time
 
 from harness import (DEFAULT_CATALOG, Cases, FINAL, POLL, assert_eq, assert_error_body, assert_in,
-                     assert_status, assert_true, is_canonical_uuid, new_order_id, random_items)
+                     assert_status, assert_true, is_canonical_uuid, new_order_id, random_items,
+                     wait_until)
 
 ORDERS = "/api/v1/orders"
 
@@ -245,6 +246,49 @@ def test_idempotency_key_reused_with_other_items(shop):
     assert_eq(r4.body.get("order_id"), r3.body.get("order_id"), "order id of the retry")
     shop.check_invariants()
     assert_eq(shop.available("MUG-001"), before - 3, "MUG-001 available (first version stands)")
+
+
+def test_idempotency_key_reused_while_order_daemon_down(shop):
+    """The front refuses a reused key with 422 only when it can see the first
+    order; with the order daemon down it hands both versions to the bus, and
+    the daemons dead-letter the second as a conflict: the first stands."""
+    before = shop.available("MUG-001")
+    key = {"Idempotency-Key": "it-unseen-%s" % new_order_id()}
+    first, second = [{"sku": "MUG-001", "qty": 2}], [{"sku": "MUG-001", "qty": 5}]
+    shop.stop("order")
+    r1 = shop.post(ORDERS, {"items": first}, key)
+    assert_status(r1, 202, "first POST with an Idempotency-Key, order daemon down")
+    oid = r1.body["order_id"]
+    r2 = shop.post(ORDERS, {"items": second}, key)
+    assert_status(r2, 202, "same key with other items, order daemon down (the front cannot see "
+                  "the first order)")
+    assert_eq(r2.body.get("order_id"), oid, "order id of the second version")
+    # the inventory reserved the first version and dead-lettered the second
+    wait_until(lambda: shop.metric("inventory", "shop_inventory_conflicts_total") == 1,
+               10 * shop.build.slow, "inventory shop_inventory_conflicts_total == 1")
+
+    shop.start("order")
+    o = shop.wait_status(oid, "confirmed")
+    assert_eq([(i["sku"], i["qty"]) for i in o["items"]], [("MUG-001", 2)],
+              "items of the order (the first version stands)")
+    wait_until(lambda: shop.metric("order", "shop_order_conflicts_total") == 1,
+               10 * shop.build.slow, "order daemon shop_order_conflicts_total == 1")
+    for daemon in ("inventory", "order"):
+        assert_eq(shop.metric(daemon, "shop_%s_dead_letters_total" % daemon), 1,
+                  "%s shop_%s_dead_letters_total" % (daemon, daemon))
+        rows = shop.dead_letters(daemon)
+        assert_eq(len(rows), 1, "rows in the %s's dead_letters table (%s)" % (daemon, rows))
+        topic, reason, payload = rows[0]
+        assert_eq(topic, "webshop/order/send", "topic of the %s's dead letter" % daemon)
+        assert_true(reason.startswith("conflict"), "reason of the %s's dead letter names a "
+                    "conflict" % daemon, reason)
+        body = json.loads(payload)
+        assert_eq((body.get("order_id"), body.get("items")), (oid, second),
+                  "the %s dead-lettered the second version" % daemon)
+    shop.check_invariants()
+    shop.wait_available("MUG-001", before - 2)  # stock taken once, by the first version
+    r3 = shop.post(ORDERS, {"items": second}, key)
+    assert_status(r3, 422, "the same key with the second version once the front can see the order")
 
 
 def test_json_charset_content_type(shop):
