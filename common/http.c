@@ -232,9 +232,8 @@ int http_reply_json(struct mg_connection *conn, int status, const cJSON *json)
 	return status;
 }
 
-/* {"error": code, "message": message} with the extra header lines. */
-static int http_reply_error_extra(struct mg_connection *conn, int status, const char *extra,
-				  const char *code, const char *message)
+int http_reply_error_with(struct mg_connection *conn, int status, const char *extra,
+			  const char *code, const char *message)
 {
 	cJSON *body = cJSON_CreateObject();
 	char *text = NULL;
@@ -260,7 +259,7 @@ int http_reply_error(struct mg_connection *conn, int status, const char *code,
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof message, fmt, ap);
 	va_end(ap);
-	return http_reply_error_extra(conn, status, status == 503 ? "Retry-After: 1\r\n" : NULL,
+	return http_reply_error_with(conn, status, status == 503 ? "Retry-After: 1\r\n" : NULL,
 				      code, message);
 }
 
@@ -270,7 +269,7 @@ int http_reply_not_allowed(struct mg_connection *conn, const char *allow)
 
 	snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
 	snprintf(message, sizeof message, "this path answers %s only", allow);
-	return http_reply_error_extra(conn, 405, extra, "method_not_allowed", message);
+	return http_reply_error_with(conn, 405, extra, "method_not_allowed", message);
 }
 
 enum http_body_result http_read_body(struct mg_connection *conn, size_t limit,

@@ -28,6 +28,9 @@ int http_reply_json(struct mg_connection *conn, int status, const struct cJSON *
 /* {"error": code, "message": text}. Returns status. */
 int http_reply_error(struct mg_connection *conn, int status, const char *code,
 		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The error body with extra header lines ("Name: value\r\n" each, or NULL). */
+int http_reply_error_with(struct mg_connection *conn, int status, const char *extra,
+			  const char *code, const char *message);
 /* 405 with the error body and "Allow: allow" (e.g. "GET, HEAD"). */
 int http_reply_not_allowed(struct mg_connection *conn, const char *allow);
 

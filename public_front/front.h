@@ -50,6 +50,7 @@ struct front {
 	struct front_catalog catalog;
 	/* load shedding: see load_watch.c */
 	int shed_lag_ms;
+	const char *admin_token; /* NULL: the admin API answers 403 */
 	atomic_llong daemon_lag_ms;
 	atomic_int shedding, watch_stop;
 	atomic_ulong shed;
@@ -85,6 +86,10 @@ void front_catalog_forget(struct front_catalog *c);
 int front_load_watch_start(struct front *f);
 void front_load_watch_stop(struct front *f);
 int front_load_shed(struct front *f);
+
+/* /api/v1/admin/{orders,stock,reservations}: GET with the bearer token. */
+int front_admin_is_path(const char *path);
+int front_admin_reply(struct mg_connection *conn, struct front *f, const char **route);
 
 int front_http_start(struct front *f);
 

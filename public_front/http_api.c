@@ -87,7 +87,8 @@ static int reply_index(struct mg_connection *conn)
 	static const char index[] =
 		"{\"service\":\"webshop\",\"endpoints\":["
 		"\"GET /api/v1/catalog\",\"POST /api/v1/orders\",\"GET /api/v1/orders/{id}\","
-		"\"POST /api/v1/orders/{id}/cancel\",\"GET /healthz\",\"GET /readyz\",\"GET /metrics\"]}";
+		"\"POST /api/v1/orders/{id}/cancel\",\"GET /healthz\",\"GET /readyz\",\"GET /metrics\","
+		"\"GET /api/v1/admin/{orders,stock,reservations} (bearer token)\"]}";
 	return http_reply(conn, 200, "application/json", index, sizeof index - 1, NULL);
 }
 
@@ -137,6 +138,8 @@ static int route_request(struct mg_connection *conn, struct front *f, const char
 			return front_get_order(conn, f, id);
 		return http_reply_not_allowed(conn, "GET, HEAD");
 	}
+	if (front_admin_is_path(path))
+		return front_admin_reply(conn, f, route);
 	if (strcmp(path, "/api/v1/catalog") == 0)
 		*route = "/api/v1/catalog";
 	else if (strcmp(path, "/healthz") == 0)

@@ -32,6 +32,8 @@ static void parse_settings(struct front *f, int argc, char **argv)
 		{ "--shed-lag-ms", "SHOP_SHED_LAG_MS", SETTING_INT, &f->shed_lag_ms, 0, 3600000,
 		  "1000", NULL,
 		  "answer new orders 503 while a daemon runs this far behind (0: never)" },
+		{ "--admin-token", "SHOP_ADMIN_TOKEN", SETTING_STRING, &f->admin_token, 0, 0, NULL,
+		  NULL, "bearer token of /api/v1/admin/ (unset: the admin API answers 403)" },
 	};
 	enum settings_result r = settings_parse(table, sizeof table / sizeof *table, argc, argv,
 						"shop-front", summary);

@@ -54,7 +54,8 @@ COMMON_FLAGS = ["--data-dir", "--bind", "--broker-port", "--broker-url", "--topi
                 "--instance", "--log-level"]
 BINARY_FLAGS = {
     "front": COMMON_FLAGS + ["--front-port", "--inventory-port", "--order-port",
-                             "--inventory-url", "--order-url", "--publish-timeout-ms"],
+                             "--inventory-url", "--order-url", "--publish-timeout-ms",
+                             "--admin-token"],
     "inventory": COMMON_FLAGS + ["--inventory-port", "--sqlite-sync", "--catalog"],
     "order": COMMON_FLAGS + ["--order-port", "--redrive-s", "--sqlite-sync"],
 }
@@ -565,6 +566,7 @@ class Shop:
         self.extra_args = extra_args or {}
         self.extra_env = extra_env or {}
         self.instance = instance
+        self.admin_token = "it-admin-" + uuid.uuid4().hex
         self.instances = {}        # per-service --instance, where set_instance changed it
         self.procs = {}
         self.accepted = set()      # order ids the front answered 202 for
@@ -646,6 +648,7 @@ class Shop:
             rows += [("--order-port", "SHOP_ORDER_PORT", str(self.order_port))]
         elif name == "front":
             rows += [("--front-port", "SHOP_FRONT_PORT", str(self.front_port)),
+                     ("--admin-token", "SHOP_ADMIN_TOKEN", self.admin_token),
                      ("--inventory-port", "SHOP_INVENTORY_PORT", str(self.inventory_port)),
                      ("--order-port", "SHOP_ORDER_PORT", str(self.order_port)),
                      ("--inventory-url", "SHOP_INVENTORY_URL", "http://127.0.0.1:%d" % self.inventory_port),
