@@ -157,6 +157,7 @@ int consumer_connect(struct consumer *c, const struct service_settings *svc,
 	struct mqtt_config cfg = {
 		.url = svc->broker_url, .service = service, .instance = svc->instance,
 		.prefix = svc->prefix, .persistent = 1, .subscriptions = subs,
+		.username = svc->mqtt_username, .password = svc->mqtt_password,
 		.on_message = consumer_on_message, .on_ready = consumer_on_ready, .ctx = c,
 	};
 

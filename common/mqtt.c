@@ -299,6 +299,16 @@ static int mqtt_create(struct mqtt *m)
 	return 0;
 }
 
+/* MQTT 3.1.1 CONNACK return codes, which Paho passes to onFailure. */
+static const char *connack_reason(int code)
+{
+	static const char *const reasons[] = {
+		"accepted", "unacceptable protocol version", "client id rejected",
+		"server unavailable", "bad user name or password", "not authorized",
+	};
+	return code >= 0 && code <= 5 ? reasons[code] : "unknown reason";
+}
+
 static int mqtt_connect_first(struct mqtt *m, int timeout_ms)
 {
 	MQTTAsync_connectOptions opts = MQTTAsync_connectOptions_initializer;
@@ -317,6 +327,8 @@ static int mqtt_connect_first(struct mqtt *m, int timeout_ms)
 	opts.maxRetryInterval = 4;
 	opts.connectTimeout = (timeout_ms + 999) / 1000;
 	opts.will = &will;
+	opts.username = m->cfg.username;
+	opts.password = m->cfg.password;
 	opts.onFailure = on_connect_failed;
 	opts.context = m;
 	if (MQTTAsync_connect(m->client, &opts) != MQTTASYNC_SUCCESS) {
@@ -333,7 +345,9 @@ static int mqtt_connect_first(struct mqtt *m, int timeout_ms)
 		rc = pthread_cond_timedwait(&m->changed, &m->lock, &deadline);
 	pthread_mutex_unlock(&m->lock);
 	if (!atomic_load(&m->connected)) {
-		if (m->connect_failed)
+		if (m->connect_failed > 0 && m->connect_failed <= 5)
+			START_FAILED("the broker refused: %s", connack_reason(m->connect_failed));
+		else if (m->connect_failed)
 			START_FAILED("connection refused or host unreachable");
 		else
 			START_FAILED("no answer within %d ms", timeout_ms);

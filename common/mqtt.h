@@ -22,6 +22,7 @@ struct mqtt_config {
 	const char *service;  /* client id shop-<service>-<instance> */
 	const char *instance;
 	const char *prefix;   /* status topic <prefix>status/<service>/<instance> */
+	const char *username, *password; /* NULL: anonymous */
 	int persistent;       /* clean session off: the broker queues while we are down */
 	const char *const *subscriptions; /* topic filters, NULL-terminated */
 	mqtt_message_fn on_message;

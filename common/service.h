@@ -16,6 +16,7 @@ struct service_settings {
 	const char *prefix;
 	const char *instance;
 	const char *log_level;
+	const char *mqtt_username, *mqtt_password; /* NULL: anonymous */
 	char broker_url_buf[128];
 };
 
@@ -33,6 +34,10 @@ struct service_settings {
 	  "webshop/", NULL, "prefix of every topic" },                                    \
 	{ "--instance", "SHOP_INSTANCE", SETTING_STRING, &(s).instance, 0, 0, "main",     \
 	  NULL, "instance name: part of the MQTT client id and status topic" },           \
+	{ "--mqtt-username", "SHOP_MQTT_USERNAME", SETTING_STRING, &(s).mqtt_username, 0, \
+	  0, NULL, NULL, "user name at the broker (default: anonymous)" },                \
+	{ "--mqtt-password", "SHOP_MQTT_PASSWORD", SETTING_STRING, &(s).mqtt_password, 0, \
+	  0, NULL, NULL, "password at the broker (prefer the variable: flags show in ps)" }, \
 	{ "--log-level", "SHOP_LOG_LEVEL", SETTING_CHOICE, &(s).log_level, 0, 0, "info",  \
 	  "debug|info|warn", "how much to log" }
 

@@ -64,6 +64,7 @@ static void connect_bus(struct front *f)
 	struct mqtt_config cfg = {
 		.url = f->svc.broker_url, .service = "front", .instance = f->svc.instance,
 		.prefix = f->svc.prefix, .persistent = 0, .subscriptions = subs,
+		.username = f->svc.mqtt_username, .password = f->svc.mqtt_password,
 		.on_message = front_peers_on_message, .ctx = f,
 	};
 

@@ -50,7 +50,7 @@ DEFAULT_CATALOG = [
 ]
 
 # Flags each binary must document (docs/internals.md, "Settings of each binary").
-COMMON_FLAGS = ["--data-dir", "--bind", "--broker-port", "--broker-url", "--topic-prefix",
+COMMON_FLAGS = ["--mqtt-username", "--mqtt-password", "--data-dir", "--bind", "--broker-port", "--broker-url", "--topic-prefix",
                 "--instance", "--log-level"]
 BINARY_FLAGS = {
     "front": COMMON_FLAGS + ["--front-port", "--inventory-port", "--order-port",
@@ -558,7 +558,7 @@ class Shop:
     instead of flags. extra_args / extra_env: per service name."""
 
     def __init__(self, build, catalog=None, services=SERVICES, use_env=False,
-                 extra_args=None, extra_env=None, instance="it"):
+                 extra_args=None, extra_env=None, instance="it", broker_password=None):
         self.build = build if isinstance(build, Build) else Build(build)
         self.catalog = DEFAULT_CATALOG if catalog is None else catalog
         self.services = list(services)
@@ -566,6 +566,9 @@ class Shop:
         self.extra_args = extra_args or {}
         self.extra_env = extra_env or {}
         self.instance = instance
+        # with a password the broker refuses anonymous clients and every
+        # service logs in as "shop" (SHOP_MQTT_USERNAME / SHOP_MQTT_PASSWORD)
+        self.broker_password = broker_password
         self.admin_token = "it-admin-" + uuid.uuid4().hex
         self.instances = {}        # per-service --instance, where set_instance changed it
         self.procs = {}
@@ -630,6 +633,14 @@ class Shop:
                            ("@DATA_DIR@", data), ("@LOG_FILE@", self.broker_log),
                            ("@USER@", user)):
             text = text.replace(key, value)
+        if self.broker_password is not None:
+            pw = os.path.join(self.dir, "broker", "passwords")
+            open(pw, "w").close()
+            subprocess.run(["mosquitto_passwd", "-b", pw, "shop", self.broker_password],
+                           check=True, capture_output=True)
+            os.chmod(pw, 0o600)
+            text = text.replace("allow_anonymous true",
+                                "allow_anonymous false\npassword_file %s" % pw)
         left = re.findall(r"@[A-Z_]+@", text)
         if left:
             raise AssertionError("broker template has placeholders the harness does not know: %s" % left)
@@ -641,6 +652,9 @@ class Shop:
         rows = [("--data-dir", "SHOP_DATA_DIR", self.dir),
                 ("--broker-url", "SHOP_BROKER_URL", self.broker_url),
                 ("--instance", "SHOP_INSTANCE", self.instances.get(name, self.instance))]
+        if self.broker_password is not None:
+            rows += [("--mqtt-username", "SHOP_MQTT_USERNAME", "shop"),
+                     ("--mqtt-password", "SHOP_MQTT_PASSWORD", self.broker_password)]
         if name == "inventory":
             rows += [("--inventory-port", "SHOP_INVENTORY_PORT", str(self.inventory_port)),
                      ("--catalog", "SHOP_CATALOG", self.catalog_path)]
