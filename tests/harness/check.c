@@ -1,6 +1,7 @@
-/* shop-replay check: reads the daemons' internal HTTP and the front, and
- * prints DESIGN.md's invariants one per line; with --timeout it polls until
- * they hold on two equal snapshots in a row (quiescence) or time is up. */
+/* shop-replay check: reads the front (its admin API with the admin token, or
+ * with --direct the daemons' internal HTTP) and prints DESIGN.md's invariants
+ * one per line; with --timeout it polls until they hold on two equal
+ * snapshots in a row (quiescence) or time is up. */
 #include <civetweb.h>
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -16,16 +17,21 @@
 
 #define CHECK_HTTP_TIMEOUT_MS 5000
 #define CHECK_POLL_MS 100
+#define CHECK_MAX_BODY (16 * 1024 * 1024)
+#define CHECK_MAX_TOKEN 512
 
 struct endpoint {
 	const char *url;
 	struct http_target target;
+	const char *token; /* sent as a bearer token; NULL: none */
 };
 
 struct check_options {
-	struct endpoint front, inventory, order;
+	struct endpoint front, admin, inventory, order; /* admin: the front, with the token */
+	const char *admin_token;
 	int timeout_s;
 	int no_front;
+	int direct;
 };
 
 /* What one round of GETs saw. */
@@ -35,6 +41,7 @@ struct snapshot {
 	char *raw;       /* every body, one after another: equal raw, equal state */
 	size_t raw_len;
 	char error[600]; /* the first GET that failed */
+	int refused;     /* the front said 401/403: polling will not help */
 };
 
 static void snapshot_free(struct snapshot *s)
@@ -60,15 +67,93 @@ static int raw_append(struct snapshot *s, const struct http_response *r)
 	return 0;
 }
 
+/* Reads the body after the headers; 0, or -1 when cut short or too big. */
+static int read_body(struct mg_connection *conn, long long expected, struct http_response *out)
+{
+	size_t cap = expected >= 0 ? (size_t)expected : 8192;
+	char *buf, *bigger;
+	int n;
+
+	if (expected > CHECK_MAX_BODY || (buf = malloc(cap + 1)) == NULL)
+		return -1;
+	for (;;) {
+		if (out->len == cap) {
+			if (expected >= 0 || cap >= CHECK_MAX_BODY ||
+			    (bigger = realloc(buf, cap * 2 + 1)) == NULL)
+				break;
+			buf = bigger;
+			cap *= 2;
+		}
+		n = mg_read(conn, buf + out->len, cap - out->len);
+		if (n <= 0)
+			break;
+		out->len += (size_t)n;
+	}
+	buf[out->len] = '\0';
+	out->body = buf;
+	if (expected >= 0 && out->len != (size_t)expected) {
+		http_response_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+/* http_client_get with the bearer token: common/http_client.c sends no
+ * headers of its own choosing. 0 with any HTTP status, -1 without an answer. */
+static int get_with_token(const struct endpoint *e, const char *path, struct http_response *out)
+{
+	char err[256] = "";
+	struct mg_connection *conn;
+	int rc = -1;
+
+	memset(out, 0, sizeof *out);
+	conn = mg_connect_client(e->target.host, e->target.port, 0, err, sizeof err);
+	if (conn == NULL)
+		return -1;
+	mg_printf(conn, "GET %s HTTP/1.1\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\n"
+		  "Connection: close\r\n\r\n", path, e->target.host, e->target.port, e->token);
+	if (mg_get_response(conn, err, sizeof err, CHECK_HTTP_TIMEOUT_MS) < 0)
+		goto out;
+	out->status = mg_get_response_info(conn)->status_code;
+	rc = read_body(conn, mg_get_response_info(conn)->content_length, out);
+out:
+	mg_close_connection(conn);
+	return rc;
+}
+
+/* The one line for a 401/403 of the admin API, from its error body. */
+static void refused_line(struct snapshot *s, const struct endpoint *e, const char *path,
+			 const struct http_response *r)
+{
+	cJSON *body = cJSON_ParseWithLength(r->body ? r->body : "", r->len);
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(body, "error");
+	const char *c = cJSON_IsString(code) ? code->valuestring : "";
+	const char *hint = strcmp(c, "admin_disabled") == 0 ?
+		"the front runs without an admin token (start it with SHOP_ADMIN_TOKEN), or use --direct" :
+		"the front refused the admin token: pass its token with --admin-token or SHOP_ADMIN_TOKEN";
+
+	snprintf(s->error, sizeof s->error, "GET %s%s: HTTP %d %s: %s", e->url, path, r->status,
+		 c[0] ? c : "refused", hint);
+	s->refused = 1;
+	cJSON_Delete(body);
+}
+
 /* GETs a JSON body holding the array `list`; 0, or -1 with s->error set. */
 static int fetch(struct snapshot *s, const struct endpoint *e, const char *path,
 		 const char *list, cJSON **out)
 {
 	struct http_response r;
 	const cJSON *a;
+	int got = e->token ? get_with_token(e, path, &r) :
+			     http_client_get(&e->target, path, CHECK_HTTP_TIMEOUT_MS, &r);
 
-	if (http_client_get(&e->target, path, CHECK_HTTP_TIMEOUT_MS, &r) != 0) {
+	if (got != 0) {
 		snprintf(s->error, sizeof s->error, "GET %s%s: no answer", e->url, path);
+		return -1;
+	}
+	if (e->token && (r.status == 401 || r.status == 403)) {
+		refused_line(s, e, path, &r);
+		http_response_free(&r);
 		return -1;
 	}
 	if (r.status != 200) {
@@ -110,10 +195,18 @@ static int front_ready(struct snapshot *s, const struct endpoint *e)
 static int snapshot_take(struct snapshot *s, const struct check_options *o)
 {
 	memset(s, 0, sizeof *s);
-	if (fetch(s, &o->inventory, "/stock", "products", &s->stock) != 0 ||
-	    fetch(s, &o->inventory, "/reservations", "reservations", &s->reservations) != 0 ||
-	    fetch(s, &o->order, "/orders", "orders", &s->orders) != 0)
+	if (!o->direct) {
+		/* The admin listings are the daemons' bodies relayed as they are. */
+		if (fetch(s, &o->admin, "/api/v1/admin/stock", "products", &s->stock) != 0 ||
+		    fetch(s, &o->admin, "/api/v1/admin/reservations", "reservations",
+			  &s->reservations) != 0 ||
+		    fetch(s, &o->admin, "/api/v1/admin/orders", "orders", &s->orders) != 0)
+			return -1;
+	} else if (fetch(s, &o->inventory, "/stock", "products", &s->stock) != 0 ||
+		   fetch(s, &o->inventory, "/reservations", "reservations", &s->reservations) != 0 ||
+		   fetch(s, &o->order, "/orders", "orders", &s->orders) != 0) {
 		return -1;
+	}
 	if (o->no_front)
 		return 0;
 	if (front_ready(s, &o->front) != 0 ||
@@ -156,7 +249,7 @@ static int check_run(const struct check_options *o)
 		pass = fetched && evaluate(&now, res);
 		stable = pass && prev.raw != NULL && prev.raw_len == now.raw_len &&
 			 memcmp(prev.raw, now.raw, now.raw_len) == 0;
-		if (o->timeout_s == 0 || stable || service_stopping ||
+		if (o->timeout_s == 0 || stable || service_stopping || now.refused ||
 		    monotonic_s() - start >= o->timeout_s)
 			break;
 		snapshot_free(&prev);
@@ -164,7 +257,9 @@ static int check_run(const struct check_options *o)
 		memset(&now, 0, sizeof now);
 		service_sleep_ms(CHECK_POLL_MS);
 	}
-	if (!fetched) {
+	if (now.refused) {
+		fprintf(stderr, "%s check: %s\n", CLI_PROGRAM, now.error);
+	} else if (!fetched) {
 		printf("FAIL fetch: %s\n", now.error);
 	} else {
 		for (int i = 0; i < INVARIANTS_COUNT; i++) {
@@ -195,6 +290,49 @@ static int endpoint_finish(struct endpoint *e, char *buf, size_t len, int port,
 	return 0;
 }
 
+/* The token goes into a header line: printable ASCII only, so it can
+ * neither end the line nor smuggle another header. 0, or -1 with a line. */
+static int token_valid(const char *token)
+{
+	size_t n = strlen(token);
+
+	if (n > CHECK_MAX_TOKEN) {
+		fprintf(stderr, "%s check: the admin token is longer than %d characters\n",
+			CLI_PROGRAM, CHECK_MAX_TOKEN);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (token[i] <= ' ' || token[i] > '~') {
+			fprintf(stderr, "%s check: the admin token must be printable ASCII without spaces\n",
+				CLI_PROGRAM);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Which sources the mode needs, checked before anything is fetched; 0, or
+ * -1 with one line on stderr. */
+static int options_finish(struct check_options *o)
+{
+	if (!o->direct && o->no_front) {
+		fprintf(stderr, "%s check: --no-front needs --direct (without it everything is read "
+			"through the front)\n", CLI_PROGRAM);
+		return -1;
+	}
+	if (!o->direct && (o->admin_token == NULL || o->admin_token[0] == '\0')) {
+		fprintf(stderr, "%s check: no admin token: pass --admin-token or set SHOP_ADMIN_TOKEN "
+			"(./shop run writes it to $SHOP_DATA_DIR/admin-token), or use --direct\n",
+			CLI_PROGRAM);
+		return -1;
+	}
+	if (!o->direct && token_valid(o->admin_token) != 0)
+		return -1;
+	o->admin = o->front;
+	o->admin.token = o->direct ? NULL : o->admin_token;
+	return 0;
+}
+
 int check_main(int argc, char **argv)
 {
 	struct cli_common c = { 0 };
@@ -206,29 +344,38 @@ int check_main(int argc, char **argv)
 		CLI_COMMON_ROWS(c),
 		{ "--front-port", "SHOP_FRONT_PORT", SETTING_INT, &front_port, 1, 65535, "8080",
 		  NULL, "port of the front, used when --front-url is not given" },
-		{ "--inventory-port", "SHOP_INVENTORY_PORT", SETTING_INT, &inventory_port, 1, 65535,
-		  "8081", NULL, "port of the inventory, used when --inventory-url is not given" },
-		{ "--order-port", "SHOP_ORDER_PORT", SETTING_INT, &order_port, 1, 65535, "8082",
-		  NULL, "port of the order daemon, used when --order-url is not given" },
 		{ "--front-url", "SHOP_FRONT_URL", SETTING_STRING, &o.front.url, 0, 0, NULL, NULL,
 		  "the front (default http://127.0.0.1:<front-port>)" },
+		{ "--admin-token", "SHOP_ADMIN_TOKEN", SETTING_STRING, &o.admin_token, 0, 0, NULL,
+		  NULL, "the front's admin token, sent as a bearer token to /api/v1/admin/*; "
+		  "needed unless --direct" },
+		{ "--inventory-port", "SHOP_INVENTORY_PORT", SETTING_INT, &inventory_port, 1, 65535,
+		  "8081", NULL, "with --direct: port of the inventory, used when --inventory-url is not given" },
+		{ "--order-port", "SHOP_ORDER_PORT", SETTING_INT, &order_port, 1, 65535, "8082",
+		  NULL, "with --direct: port of the order daemon, used when --order-url is not given" },
 		{ "--inventory-url", "SHOP_INVENTORY_URL", SETTING_STRING, &o.inventory.url, 0, 0,
-		  NULL, NULL, "the inventory's internal HTTP (default http://127.0.0.1:<inventory-port>)" },
+		  NULL, NULL, "with --direct: the inventory's internal HTTP (default http://127.0.0.1:<inventory-port>)" },
 		{ "--order-url", "SHOP_ORDER_URL", SETTING_STRING, &o.order.url, 0, 0, NULL, NULL,
-		  "the order daemon's internal HTTP (default http://127.0.0.1:<order-port>)" },
+		  "with --direct: the order daemon's internal HTTP (default http://127.0.0.1:<order-port>)" },
 		{ "--timeout", "SHOP_REPLAY_TIMEOUT", SETTING_INT, &o.timeout_s, 0, 86400, "0", NULL,
 		  "poll until the invariants hold on two equal snapshots in a row, for up to this many seconds; 0: look once" },
 	};
 	const struct cli_switch switches[] = {
+		{ "--direct", "SHOP_REPLAY_DIRECT", &o.direct,
+		  "read stock, reservations and orders from the daemons' internal HTTP (--inventory-url, "
+		  "--order-url) instead of the front's admin API; no token needed" },
 		{ "--no-front", "SHOP_REPLAY_NO_FRONT", &o.no_front,
-		  "check only the daemons (skip the front's /readyz and catalog)" },
+		  "with --direct: check only the daemons (skip the front's /readyz and catalog)" },
 	};
 	enum cli_result parsed;
 	const struct cli_spec spec = {
 		.name = "check", .args = "",
-		.summary = "Reads GET /stock and /reservations of the inventory, GET /orders of the order\n"
-			   "daemon and the front's /readyz and catalog, and prints DESIGN.md's invariants\n"
-			   "one per line, PASS or FAIL with figures. Exit status 0 when all pass.",
+		.summary = "Reads the front's GET /api/v1/admin/stock, /reservations and /orders (with\n"
+			   "the admin token), its /readyz and catalog, and prints DESIGN.md's invariants\n"
+			   "one per line, PASS or FAIL with figures. Exit status 0 when all pass, 1 when\n"
+			   "one fails or the front refuses the token (401/403), 2 on a bad flag or no token.\n"
+			   "--direct reads the inventory's /stock and /reservations and the order daemon's\n"
+			   "/orders on their internal HTTP instead (no token; --inventory-url, --order-url).",
 		.settings = table, .n_settings = sizeof table / sizeof *table,
 		.switches = switches, .n_switches = sizeof switches / sizeof *switches,
 		.min_args = 0, .max_args = 0, .args_out = no_args, .n_args_out = &n_args,
@@ -237,10 +384,16 @@ int check_main(int argc, char **argv)
 	parsed = cli_parse(&spec, &c, argc, argv);
 	if (parsed != CLI_OK)
 		return cli_exit_status(parsed);
-	if (endpoint_finish(&o.front, front_buf, sizeof front_buf, front_port, "--front-url") != 0 ||
-	    endpoint_finish(&o.inventory, inventory_buf, sizeof inventory_buf, inventory_port,
-			    "--inventory-url") != 0 ||
-	    endpoint_finish(&o.order, order_buf, sizeof order_buf, order_port, "--order-url") != 0)
+	if (endpoint_finish(&o.front, front_buf, sizeof front_buf, front_port, "--front-url") != 0)
+		return 2;
+	/* The daemons' URLs matter only with --direct: ./shop run exports them
+	 * for the front, so they are ignored rather than refused otherwise. */
+	if (o.direct &&
+	    (endpoint_finish(&o.inventory, inventory_buf, sizeof inventory_buf, inventory_port,
+			     "--inventory-url") != 0 ||
+	     endpoint_finish(&o.order, order_buf, sizeof order_buf, order_port, "--order-url") != 0))
+		return 2;
+	if (options_finish(&o) != 0)
 		return 2;
 	return check_run(&o);
 }

@@ -1,5 +1,5 @@
-/* DESIGN.md's invariants, evaluated on what the daemons' internal HTTP
- * (docs/internals.md) says: one PASS/FAIL line with figures each.
+/* DESIGN.md's invariants, evaluated on the daemons' listings (the front's
+ * admin API relays them unchanged): one PASS/FAIL line with figures each.
  * The same rules as tests/integration/harness.py's check_invariants. */
 #include "invariants.h"
 

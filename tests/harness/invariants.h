@@ -1,5 +1,6 @@
-/* DESIGN.md's invariants, evaluated on what the daemons' internal HTTP
- * (docs/internals.md) says: one PASS/FAIL line with figures each. */
+/* DESIGN.md's invariants, evaluated on the daemons' listings (read through
+ * the front's admin API or their internal HTTP, docs/internals.md): one
+ * PASS/FAIL line with figures each. */
 #ifndef SHOP_REPLAY_INVARIANTS_H
 #define SHOP_REPLAY_INVARIANTS_H
 
@@ -7,9 +8,9 @@ struct cJSON;
 
 /* One snapshot of the shop, as parsed JSON bodies. */
 struct shop_view {
-	const struct cJSON *stock;        /* inventory GET /stock */
-	const struct cJSON *reservations; /* inventory GET /reservations */
-	const struct cJSON *orders;       /* order daemon GET /orders */
+	const struct cJSON *stock;        /* inventory GET /stock (front: admin/stock) */
+	const struct cJSON *reservations; /* inventory GET /reservations (admin/reservations) */
+	const struct cJSON *orders;       /* order daemon GET /orders (admin/orders) */
 	const struct cJSON *catalog;      /* front GET /api/v1/catalog; NULL: front not checked */
 	int front_ready;                  /* HTTP status of the front's /readyz */
 };

@@ -1,7 +1,8 @@
 """shop-replay (tests/harness/) against a real shop: duplicated, reordered,
 conflicting, garbage and recorded-then-replayed traffic on the bus. Each test
 ends with DESIGN.md's invariants, checked by the harness and by
-`shop-replay check`."""
+`shop-replay check` (through the front's admin API with the admin token, and
+with --direct on the daemons' internal HTTP)."""
 
 import json
 import os
@@ -36,11 +37,12 @@ def tool_path(build):
     return path
 
 
-def run_tool(build, args, timeout=20.0):
-    """Runs shop-replay to completion; returns (returncode, stdout, stderr)."""
+def run_tool(build, args, timeout=20.0, env=None):
+    """Runs shop-replay to completion; returns (returncode, stdout, stderr).
+    env: SHOP_* variables to add to the child's environment."""
     argv = [tool_path(build)] + list(args)
     try:
-        p = subprocess.run(argv, env=child_env(), stdin=subprocess.DEVNULL, capture_output=True,
+        p = subprocess.run(argv, env=child_env(env), stdin=subprocess.DEVNULL, capture_output=True,
                            timeout=timeout * build.slow)
     except subprocess.TimeoutExpired as e:
         raise AssertionError("shop-replay %s did not exit within %.0fs; stderr: %s"
@@ -56,10 +58,15 @@ def bus(shop):
     return ["--broker-url", shop.broker_url]
 
 
-def daemons(shop):
-    return ["--front-url", "http://127.0.0.1:%d" % shop.front_port,
-            "--inventory-url", "http://127.0.0.1:%d" % shop.inventory_port,
-            "--order-url", "http://127.0.0.1:%d" % shop.order_port]
+def front(shop):
+    return ["--front-url", "http://127.0.0.1:%d" % shop.front_port]
+
+
+def direct(shop):
+    """check's fallback: the daemons' internal HTTP instead of the admin API."""
+    return front(shop) + ["--direct",
+                          "--inventory-url", "http://127.0.0.1:%d" % shop.inventory_port,
+                          "--order-url", "http://127.0.0.1:%d" % shop.order_port]
 
 
 def replay(shop, files, *flags):
@@ -71,11 +78,15 @@ def replay(shop, files, *flags):
     return int(m.group(1)), err
 
 
-def tool_check(shop):
-    """shop-replay check must agree with the harness: every line PASS, exit 0."""
-    rc, out, err = run_tool(shop.build, ["check", "--timeout", "20"] + daemons(shop), timeout=40)
+def tool_check(shop, args=None, env=None):
+    """shop-replay check must agree with the harness: every line PASS, exit 0.
+    By default it reads the front with the admin token from SHOP_ADMIN_TOKEN."""
+    if args is None:
+        args, env = front(shop), {"SHOP_ADMIN_TOKEN": shop.admin_token}
+    rc, out, err = run_tool(shop.build, ["check", "--timeout", "20"] + args, timeout=40, env=env)
     lines = [l for l in out.splitlines() if l.strip()]
-    assert_eq(rc, 0, "exit status of shop-replay check (output: %s %s)" % (out, err))
+    assert_eq(rc, 0, "exit status of shop-replay check %s (output: %s %s)"
+              % (" ".join(a for a in args if a != shop.admin_token), out, err))
     assert_true(len(lines) >= 5 and all(l.startswith("PASS ") for l in lines),
                 "shop-replay check: every line PASS", out)
     return lines
@@ -234,6 +245,9 @@ def test_replay_cli(build):
     for word in ("record", "replay", "garbage", "check", "--broker-url", "--username",
                  "--topic-prefix", "SHOP_BROKER_URL", "SHOP_MQTT_PASSWORD"):
         assert_in(word, out, "shop-replay --help")
+    rc, out, _ = run_tool(build, ["check", "--help"])
+    for word in ("--admin-token", "SHOP_ADMIN_TOKEN", "--direct", "--front-url", "--order-url"):
+        assert_in(word, out, "shop-replay check --help")
     rc, out, _ = run_tool(build, ["replay", "--help"])
     for word in ("--dup", "--shuffle", "--reverse", "--delay-ms", "--interleave", "--seed"):
         assert_in(word, out, "shop-replay replay --help")
@@ -242,7 +256,10 @@ def test_replay_cli(build):
     assert_true(out.startswith("shop-replay "), "--version names the program", out)
     closed = free_ports(1)[0]
     for args, want in ((["replay", "x.jsonl", "--dup", "zero"], 2), (["garbage", "--bogus"], 2),
-                       (["check", "--order-url", "ftp://x"], 2), (["frobnicate"], 2),
+                       (["check", "--direct", "--order-url", "ftp://x"], 2),
+                       (["check", "--front-url", "ftp://x", "--admin-token", "t"], 2),
+                       (["check"], 2), (["check", "--no-front", "--admin-token", "t"], 2),
+                       (["check", "--admin-token", "a\r\nX: y"], 2), (["frobnicate"], 2),
                        (["garbage", "--topics", "order/nope"], 2), (["record"], 2),
                        (["garbage", "--broker-port", str(closed)], 1)):
         rc, out, err = run_tool(build, args)
@@ -250,6 +267,9 @@ def test_replay_cli(build):
         assert_eq(rc, want, "exit status of shop-replay %s (stderr %s)" % (" ".join(args), err))
         assert_eq(len(lines), 1, "shop-replay %s: one line on stderr (%s)" % (" ".join(args), err))
         assert_eq(out, "", "shop-replay %s: nothing on stdout" % " ".join(args))
+        if args == ["check"]:
+            assert_true("--admin-token" in err and "SHOP_ADMIN_TOKEN" in err,
+                        "check without a token says how to pass one", err)
     tmp = tempfile.mkdtemp(prefix="shop-it-replay-")
     try:
         bad = os.path.join(tmp, "bad.jsonl")
@@ -261,6 +281,36 @@ def test_replay_cli(build):
         assert_in("bad.jsonl:3:", err, "the error names the file and line")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_replay_check_admin_token(shop):
+    """check through the front: the token as a flag works, a wrong one is
+    refused at once with one line naming the 403 and the token, and --direct
+    (the daemons' internal HTTP, no token) still works."""
+    oid = shop.order([{"sku": "MUG-001", "qty": 1}])
+    shop.wait_status(oid, "confirmed")
+    shop.check_invariants()
+    tool_check(shop, front(shop) + ["--admin-token", shop.admin_token])
+    for how, args, env in (("flag", ["--admin-token", "wrong-" + shop.admin_token], None),
+                           ("variable", [], {"SHOP_ADMIN_TOKEN": "wrong-" + shop.admin_token})):
+        start = time.monotonic()
+        rc, out, err = run_tool(shop.build, ["check", "--timeout", "20"] + front(shop) + args,
+                                env=env)
+        lines = [l for l in err.splitlines() if l.strip()]
+        assert_eq(rc, 1, "exit status of check with a wrong token (%s; %s)" % (how, err))
+        assert_eq(len(lines), 1, "check with a wrong token (%s): one line on stderr (%s)" % (how, err))
+        assert_true("403" in lines[0] and "token" in lines[0],
+                    "the line names the 403 and the token", lines[0])
+        assert_true("wrong-" not in lines[0], "the line does not echo the token", lines[0])
+        assert_eq(out, "", "check with a wrong token (%s): nothing on stdout" % how)
+        assert_true(time.monotonic() - start < 10 * shop.build.slow,
+                    "a refused token ends check at once, not after --timeout",
+                    time.monotonic() - start)
+    lines = tool_check(shop, direct(shop))
+    assert_true(any(l.startswith("PASS front ready") for l in lines),
+                "--direct still checks the front's /readyz and catalog", lines)
+    lines = tool_check(shop, direct(shop) + ["--no-front"])
+    assert_true(not any("front" in l.split(":")[0] for l in lines), "--no-front skips the front", lines)
 
 
 def test_replay_five_copies_of_one_send(shop):
