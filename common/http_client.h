@@ -22,6 +22,9 @@ struct http_response {
  * reached or answered garbage within timeout_ms. */
 int http_client_get(const struct http_target *target, const char *path, int timeout_ms,
 		    struct http_response *out);
+/* The same with extra request header lines ("Name: value\r\n" each, or NULL). */
+int http_client_get_with(const struct http_target *target, const char *path, const char *headers,
+			 int timeout_ms, struct http_response *out);
 void http_response_free(struct http_response *r);
 
 #endif

@@ -17,7 +17,6 @@
 
 #define CHECK_HTTP_TIMEOUT_MS 5000
 #define CHECK_POLL_MS 100
-#define CHECK_MAX_BODY (16 * 1024 * 1024)
 #define CHECK_MAX_TOKEN 512
 
 struct endpoint {
@@ -67,58 +66,14 @@ static int raw_append(struct snapshot *s, const struct http_response *r)
 	return 0;
 }
 
-/* Reads the body after the headers; 0, or -1 when cut short or too big. */
-static int read_body(struct mg_connection *conn, long long expected, struct http_response *out)
-{
-	size_t cap = expected >= 0 ? (size_t)expected : 8192;
-	char *buf, *bigger;
-	int n;
-
-	if (expected > CHECK_MAX_BODY || (buf = malloc(cap + 1)) == NULL)
-		return -1;
-	for (;;) {
-		if (out->len == cap) {
-			if (expected >= 0 || cap >= CHECK_MAX_BODY ||
-			    (bigger = realloc(buf, cap * 2 + 1)) == NULL)
-				break;
-			buf = bigger;
-			cap *= 2;
-		}
-		n = mg_read(conn, buf + out->len, cap - out->len);
-		if (n <= 0)
-			break;
-		out->len += (size_t)n;
-	}
-	buf[out->len] = '\0';
-	out->body = buf;
-	if (expected >= 0 && out->len != (size_t)expected) {
-		http_response_free(out);
-		return -1;
-	}
-	return 0;
-}
-
-/* http_client_get with the bearer token: common/http_client.c sends no
- * headers of its own choosing. 0 with any HTTP status, -1 without an answer. */
+/* http_client_get with the bearer token. 0 with any HTTP status, -1
+ * without an answer. */
 static int get_with_token(const struct endpoint *e, const char *path, struct http_response *out)
 {
-	char err[256] = "";
-	struct mg_connection *conn;
-	int rc = -1;
+	char auth[CHECK_MAX_TOKEN + 32];
 
-	memset(out, 0, sizeof *out);
-	conn = mg_connect_client(e->target.host, e->target.port, 0, err, sizeof err);
-	if (conn == NULL)
-		return -1;
-	mg_printf(conn, "GET %s HTTP/1.1\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\n"
-		  "Connection: close\r\n\r\n", path, e->target.host, e->target.port, e->token);
-	if (mg_get_response(conn, err, sizeof err, CHECK_HTTP_TIMEOUT_MS) < 0)
-		goto out;
-	out->status = mg_get_response_info(conn)->status_code;
-	rc = read_body(conn, mg_get_response_info(conn)->content_length, out);
-out:
-	mg_close_connection(conn);
-	return rc;
+	snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", e->token);
+	return http_client_get_with(&e->target, path, auth, CHECK_HTTP_TIMEOUT_MS, out);
 }
 
 /* The one line for a 401/403 of the admin API, from its error body. */

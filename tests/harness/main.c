@@ -21,7 +21,7 @@ static const struct command {
 	{ "garbage", garbage_main,
 	  "[--topics all|LIST] [--list]: publish a corpus of bad payloads to every shop topic" },
 	{ "check", check_main,
-	  "[--front-url URL] [--inventory-url URL] [--order-url URL] [--timeout S]: check DESIGN.md's invariants over HTTP" },
+	  "[--front-url URL] [--admin-token T | --direct [--inventory-url URL] [--order-url URL]] [--timeout S]: check DESIGN.md's invariants through the front's admin API" },
 };
 
 #define N_COMMANDS (sizeof commands / sizeof *commands)
