@@ -365,11 +365,9 @@ struct sighting {
 struct world {
 	const struct test_case *c;
 	struct rng rng;
-	struct inventory inv;
-	struct order ord;
-	int inv_open, ord_open;
+	struct inventory *inv;        /* the stores, opened once (see stores_reset) */
+	struct order *ord;
 	long long last_row[2];        /* outbox rows already put on the bus */
-	sqlite3_stmt *outbox_rows[2]; /* reads them; finalized before the stores close */
 	struct msg pool[MAX_MSGS];
 	int n_pool;
 	int dup_budget;
@@ -449,35 +447,131 @@ static void free_pool(struct world *w)
 	w->n_pool = 0;
 }
 
+/* The two stores live for the whole run: opening a fresh in-memory database
+ * per ordering (schema parse, page cache, statements prepared again) was
+ * most of the test's time. Each ordering empties them instead. */
+static struct inventory the_inv;
+static struct order the_ord;
+
+/* Statements the test prepares itself, kept for the run (keyed by SQL text). */
+#define MAX_CACHED 64
+static struct cached_stmt {
+	sqlite3 *handle;
+	const char *sql;
+	sqlite3_stmt *st;
+} cached[MAX_CACHED];
+static int n_cached;
+
+/* A prepared statement of the test's own, reset with its bindings cleared. */
+static sqlite3_stmt *stmt_of(struct db *db, const char *sql)
+{
+	for (int i = 0; i < n_cached; i++) {
+		if (cached[i].handle == db->handle && strcmp(cached[i].sql, sql) == 0) {
+			sqlite3_reset(cached[i].st);
+			sqlite3_clear_bindings(cached[i].st);
+			return cached[i].st;
+		}
+	}
+	if (!CHECK_TRUE(n_cached < MAX_CACHED))
+		return NULL;
+	if (sqlite3_prepare_v2(db->handle, sql, -1, &cached[n_cached].st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "cannot prepare %s: %s\n", sql, sqlite3_errmsg(db->handle));
+		return NULL;
+	}
+	cached[n_cached].handle = db->handle;
+	cached[n_cached].sql = strdup(sql);
+	return cached[n_cached++].st;
+}
+
+static int run_stmt(struct db *db, const char *sql)
+{
+	sqlite3_stmt *st = stmt_of(db, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int stores_open(void)
+{
+	struct inventory *inv = &the_inv;
+	struct order *ord = &the_ord;
+
+	lag_init(&inv->consumer.lag);
+	lag_init(&ord->consumer.lag);
+	inv->svc.prefix = PREFIX;
+	inv->sync = "normal";
+	for (int k = 0; k < EVENT_KIND_COUNT; k++)
+		snprintf(inv->topics[k], sizeof inv->topics[k], "%s%s", PREFIX,
+			 event_topic_suffix((enum event_kind)k));
+	if (!CHECK_EQ_INT(inventory_store_open(&inv->store, ":memory:", inv->sync), 0))
+		return -1;
+	ord->svc.prefix = PREFIX;
+	ord->redrive_s = 5;
+	ord->sync = "normal";
+	if (!CHECK_EQ_INT(order_store_open(&ord->store, ":memory:", ord->sync), 0)) {
+		inventory_store_close(&inv->store);
+		return -1;
+	}
+	return 0;
+}
+
+static void stores_close(void)
+{
+	for (int i = 0; i < n_cached; i++) {
+		sqlite3_finalize(cached[i].st);
+		free((char *)cached[i].sql);
+	}
+	n_cached = 0;
+	inventory_store_close(&the_inv.store);
+	order_store_close(&the_ord.store);
+	lag_destroy(&the_inv.consumer.lag);
+	lag_destroy(&the_ord.consumer.lag);
+}
+
+/* Empties both stores; a new catalog is loaded from the case's file, the
+ * same one only gets its stock back. */
+static int stores_reset(const struct test_case *c)
+{
+	static const struct test_case *loaded;
+	static int loaded_index = -1;
+	struct db *inv = &the_inv.store.db, *ord = &the_ord.store.db;
+	int rc = 0;
+
+	rc |= run_stmt(inv, "DELETE FROM reservations");
+	rc |= run_stmt(inv, "DELETE FROM reservation_lines");
+	rc |= run_stmt(inv, "DELETE FROM outbox");
+	rc |= run_stmt(inv, "DELETE FROM dead_letters");
+	rc |= run_stmt(ord, "DELETE FROM orders");
+	rc |= run_stmt(ord, "DELETE FROM outbox");
+	rc |= run_stmt(ord, "DELETE FROM dead_letters");
+	if (loaded == c && loaded_index == c->index) {
+		rc |= run_stmt(inv, "UPDATE products SET available = initial, restocked = 0");
+	} else {
+		rc |= run_stmt(inv, "DELETE FROM products");
+		rc |= inventory_store_load_catalog(&the_inv.store, c->catalog_path);
+		loaded = c;
+		loaded_index = c->index;
+	}
+	return CHECK_EQ_INT(rc, 0) ? 0 : -1;
+}
+
 static int open_world(struct world *w, const struct test_case *c, uint64_t seed,
 		      const struct sighting *follow, int n_follow)
 {
 	memset(w, 0, sizeof *w);
 	w->c = c;
+	w->inv = &the_inv;
+	w->ord = &the_ord;
 	w->rng.state = seed;
 	w->dup_budget = DUP_BUDGET;
 	w->follow = follow;
 	w->n_follow = n_follow;
-	lag_init(&w->inv.consumer.lag);
-	lag_init(&w->ord.consumer.lag);
-
-	w->inv.svc.prefix = PREFIX;
-	w->inv.sync = "normal";
-	for (int k = 0; k < EVENT_KIND_COUNT; k++)
-		snprintf(w->inv.topics[k], sizeof w->inv.topics[k], "%s%s", PREFIX,
-			 event_topic_suffix((enum event_kind)k));
-	if (!CHECK_EQ_INT(inventory_store_open(&w->inv.store, ":memory:", w->inv.sync), 0))
+	if (stores_reset(c) != 0)
 		return -1;
-	w->inv_open = 1;
-	if (!CHECK_EQ_INT(inventory_store_load_catalog(&w->inv.store, c->catalog_path), 0))
-		return -1;
-
-	w->ord.svc.prefix = PREFIX;
-	w->ord.redrive_s = 5;
-	w->ord.sync = "normal";
-	if (!CHECK_EQ_INT(order_store_open(&w->ord.store, ":memory:", w->ord.sync), 0))
-		return -1;
-	w->ord_open = 1;
 
 	for (int i = 0; i < c->n_front; i++) {
 		const struct front_event *f = &c->front[i];
@@ -497,20 +591,11 @@ static int open_world(struct world *w, const struct test_case *c, uint64_t seed,
 static void close_world(struct world *w)
 {
 	free_pool(w);
-	for (int i = 0; i < 2; i++) {
-		sqlite3_finalize(w->outbox_rows[i]);
-		w->outbox_rows[i] = NULL;
-	}
-	if (w->inv_open)
-		inventory_store_close(&w->inv.store);
-	if (w->ord_open)
-		order_store_close(&w->ord.store);
-	w->inv_open = w->ord_open = 0;
 }
 
 static struct db *db_of(struct world *w, int dest)
 {
-	return dest == TO_INVENTORY ? &w->inv.store.db : &w->ord.store.db;
+	return dest == TO_INVENTORY ? &w->inv->store.db : &w->ord->store.db;
 }
 
 static consumer_apply_fn handler_of(int dest, enum event_kind kind)
@@ -537,15 +622,11 @@ static int harvest(struct world *w, int from)
 {
 	static struct event ev;
 	struct db *db = db_of(w, from);
-	sqlite3_stmt *st = w->outbox_rows[from];
+	sqlite3_stmt *st = stmt_of(db, "SELECT id, topic, payload FROM outbox WHERE id > ? ORDER BY id");
 	int rc = 0;
 
-	if (st == NULL &&
-	    !CHECK_EQ_INT(sqlite3_prepare_v2(db->handle,
-			"SELECT id, topic, payload FROM outbox WHERE id > ? ORDER BY id", -1, &st, NULL),
-			SQLITE_OK))
+	if (st == NULL)
 		return -1;
-	w->outbox_rows[from] = st;
 	sqlite3_bind_int64(st, 1, w->last_row[from]);
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		const char *topic = (const char *)sqlite3_column_text(st, 1);
@@ -586,7 +667,7 @@ static int deliver(struct world *w, const struct msg *m)
 	char err[200] = "";
 	consumer_apply_fn fn = handler_of(m->dest, m->kind);
 	struct db *db = db_of(w, m->dest);
-	void *ctx = m->dest == TO_INVENTORY ? (void *)&w->inv : (void *)&w->ord;
+	void *ctx = m->dest == TO_INVENTORY ? (void *)w->inv : (void *)w->ord;
 	enum consumer_result r;
 	int expect_conflict_possible = m->kind == EVENT_ORDER_SEND && m->order >= 0 &&
 				       w->c->n_versions[m->order] == 2;
@@ -608,14 +689,14 @@ static int deliver(struct world *w, const struct msg *m)
 			w->sig[w->n_sig++] = (struct sighting){ m->order, 'C', 0 };
 		}
 	}
-	if (!CHECK_EQ_INT(db_exec(db, "BEGIN IMMEDIATE"), 0))
+	if (!CHECK_EQ_INT(run_stmt(db, "BEGIN IMMEDIATE"), 0))
 		return -1;
 	quiet_begin();
 	r = fn(ctx, &ev);
 	quiet_end();
 	if (r == CONSUMER_CONFLICT)
 		CHECK_EQ_INT(dead_letter_add(db, PREFIX "x", m->payload, strlen(m->payload), "conflict"), 0);
-	if (!CHECK_EQ_INT(db_exec(db, r == CONSUMER_DB_ERROR ? "ROLLBACK" : "COMMIT"), 0))
+	if (!CHECK_EQ_INT(run_stmt(db, r == CONSUMER_DB_ERROR ? "ROLLBACK" : "COMMIT"), 0))
 		return -1;
 	if (r == CONSUMER_DB_ERROR) {
 		CHECK_TRUE(r != CONSUMER_DB_ERROR);
@@ -694,29 +775,33 @@ static int run_bus(struct world *w)
 
 /* --- the final state ---------------------------------------------------- */
 
-static long long q_int(struct db *db, const char *sql)
+/* One integer from a query with up to one text parameter; -999 on error. */
+static long long q_int(struct db *db, const char *sql, const char *param)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = stmt_of(db, sql);
 	long long v = -999;
 
-	if (sqlite3_prepare_v2(db->handle, sql, -1, &st, NULL) != SQLITE_OK) {
-		fprintf(stderr, "cannot prepare %s: %s\n", sql, sqlite3_errmsg(db->handle));
+	if (st == NULL)
 		return v;
-	}
+	if (param != NULL)
+		sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return v;
 }
 
 /* Appends every row of a query, columns separated by '|', rows by '\n'. */
-static void dump_query(struct db *db, const char *title, const char *sql, char *buf, size_t cap,
-		       size_t *used)
+static void dump_query(struct db *db, const char *title, const char *sql, const char *param,
+		       char *buf, size_t cap, size_t *used)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = stmt_of(db, sql);
+
+	if (st != NULL && param != NULL)
+		sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
 
 	*used += (size_t)snprintf(buf + *used, cap - *used, "%s:\n", title);
-	if (sqlite3_prepare_v2(db->handle, sql, -1, &st, NULL) != SQLITE_OK) {
+	if (st == NULL) {
 		*used += (size_t)snprintf(buf + *used, cap - *used, "  (error %s)\n",
 					  sqlite3_errmsg(db->handle));
 		return;
@@ -731,7 +816,7 @@ static void dump_query(struct db *db, const char *title, const char *sql, char *
 		if (*used < cap - 1)
 			*used += (size_t)snprintf(buf + *used, cap - *used, "\n");
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 }
 
 /* The canonical final state. For an order with conflicting sends that did
@@ -740,36 +825,34 @@ static void dump_query(struct db *db, const char *title, const char *sql, char *
 static void dump_state(struct world *w, char *buf, size_t cap)
 {
 	size_t used = 0;
-	char sql[1024];
-	char masked[512] = "''";
-	size_t mu = 2;
+	char masked[256] = "";
+	size_t mu = 0;
 
 	for (int o = 0; o < w->c->n_orders; o++)
 		if (w->c->n_versions[o] == 2)
-			mu += (size_t)snprintf(masked + mu, sizeof masked - mu, ",'%s'", order_ids[o]);
-	snprintf(sql, sizeof sql,
-		 "SELECT order_id, CASE status WHEN 0 THEN 'pending' WHEN 1 THEN 'confirmed'"
-		 " WHEN 2 THEN 'rejected' WHEN 3 THEN 'canceled' ELSE status END,"
-		 " CASE WHEN status != 1 AND order_id IN (%s) THEN '*' ELSE items END,"
-		 " released FROM orders ORDER BY order_id", masked);
+			mu += (size_t)snprintf(masked + mu, sizeof masked - mu, " %s", order_ids[o]);
 	buf[0] = '\0';
-	dump_query(&w->ord.store.db, "orders", sql, buf, cap, &used);
-	dump_query(&w->inv.store.db, "reservations",
+	dump_query(&w->ord->store.db, "orders",
+		   "SELECT order_id, CASE status WHEN 0 THEN 'pending' WHEN 1 THEN 'confirmed'"
+		   " WHEN 2 THEN 'rejected' WHEN 3 THEN 'canceled' ELSE status END,"
+		   " CASE WHEN status != 1 AND instr(?1, order_id) > 0 THEN '*' ELSE items END,"
+		   " released FROM orders ORDER BY order_id", masked, buf, cap, &used);
+	dump_query(&w->inv->store.db, "reservations",
 		   "SELECT order_id, CASE status WHEN 0 THEN 'reserved' WHEN 1 THEN 'rejected'"
 		   " WHEN 2 THEN 'released' WHEN 3 THEN 'tombstone' ELSE status END, items"
-		   " FROM reservations ORDER BY order_id", buf, cap, &used);
-	dump_query(&w->inv.store.db, "reservation lines",
+		   " FROM reservations ORDER BY order_id", NULL, buf, cap, &used);
+	dump_query(&w->inv->store.db, "reservation lines",
 		   "SELECT order_id, sku, qty FROM reservation_lines ORDER BY order_id, sku",
-		   buf, cap, &used);
-	dump_query(&w->inv.store.db, "products",
-		   "SELECT sku, available FROM products ORDER BY sku", buf, cap, &used);
+		   NULL, buf, cap, &used);
+	dump_query(&w->inv->store.db, "products",
+		   "SELECT sku, available FROM products ORDER BY sku", NULL, buf, cap, &used);
 }
 
 /* The order daemon's status of an order (or -1), its items into items. */
 static int order_status(struct world *w, int o, char *items, size_t cap, int *released)
 {
 	struct order_record rec;
-	int rc = order_store_load(&w->ord.store, order_ids[o], &rec);
+	int rc = order_store_load(&w->ord->store, order_ids[o], &rec);
 	int status = -1;
 
 	items[0] = '\0';
@@ -832,23 +915,23 @@ static int alone_confirmed(const struct test_case *c, const struct version *v)
 static void check_final(struct world *w)
 {
 	const struct test_case *c = w->c;
-	struct db *inv = &w->inv.store.db;
-	struct db *ord = &w->ord.store.db;
+	struct db *inv = &w->inv->store.db;
+	struct db *ord = &w->ord->store.db;
 	long long held_confirmed[N_SKUS] = { 0 };
 
 	/* nothing stray */
-	FAIL_IF(w, q_int(ord, "SELECT count(*) FROM orders") != c->n_orders,
+	FAIL_IF(w, q_int(ord, "SELECT count(*) FROM orders", NULL) != c->n_orders,
 		"the order daemon has %lld orders, the case %d",
-		q_int(ord, "SELECT count(*) FROM orders"), c->n_orders);
-	FAIL_IF(w, q_int(inv, "SELECT count(*) FROM reservations") != c->n_orders,
+		q_int(ord, "SELECT count(*) FROM orders", NULL), c->n_orders);
+	FAIL_IF(w, q_int(inv, "SELECT count(*) FROM reservations", NULL) != c->n_orders,
 		"the inventory has %lld reservations, the case %d orders",
-		q_int(inv, "SELECT count(*) FROM reservations"), c->n_orders);
+		q_int(inv, "SELECT count(*) FROM reservations", NULL), c->n_orders);
 
 	for (int o = 0; o < c->n_orders; o++) {
 		char items[512], rstatus[16] = "", ritems[512] = "", want[512];
 		int released, st = order_status(w, o, items, sizeof items, &released);
 		struct reservation r;
-		int found = inventory_store_find(&w->inv.store, order_ids[o], &r);
+		int found = inventory_store_find(&w->inv->store, order_ids[o], &r);
 
 		if (found == 0) {
 			snprintf(rstatus, sizeof rstatus, "%s", inventory_reservation_status_name(r.status));
@@ -917,16 +1000,11 @@ static void check_final(struct world *w)
 
 	/* stock: never oversold, conserved, in both views */
 	for (int s = 0; s < N_SKUS; s++) {
-		char sql[256];
 		long long avail, initial, lines;
-		snprintf(sql, sizeof sql, "SELECT available FROM products WHERE sku = '%s'", skus[s]);
-		avail = q_int(inv, sql);
-		snprintf(sql, sizeof sql, "SELECT initial + restocked FROM products WHERE sku = '%s'", skus[s]);
-		initial = q_int(inv, sql);
-		snprintf(sql, sizeof sql,
-			 "SELECT coalesce(sum(l.qty), 0) FROM reservation_lines l JOIN reservations r"
-			 " USING (order_id) WHERE r.status = 0 AND l.sku = '%s'", skus[s]);
-		lines = q_int(inv, sql);
+		avail = q_int(inv, "SELECT available FROM products WHERE sku = ?", skus[s]);
+		initial = q_int(inv, "SELECT initial + restocked FROM products WHERE sku = ?", skus[s]);
+		lines = q_int(inv, "SELECT coalesce(sum(l.qty), 0) FROM reservation_lines l JOIN"
+			      " reservations r USING (order_id) WHERE r.status = 0 AND l.sku = ?", skus[s]);
 		FAIL_IF(w, avail < 0, "%s available %lld < 0", skus[s], avail);
 		FAIL_IF(w, initial != c->stock[s], "%s initial %lld, the catalog %d", skus[s], initial,
 			c->stock[s]);
@@ -937,13 +1015,13 @@ static void check_final(struct world *w)
 			avail, held_confirmed[s]);
 	}
 	FAIL_IF(w, q_int(inv, "SELECT count(*) FROM reservation_lines l LEFT JOIN reservations r"
-			 " USING (order_id) WHERE r.status IS NOT 0") != 0,
+			 " USING (order_id) WHERE r.status IS NOT 0", NULL) != 0,
 		"reservation lines held by reservations not reserved");
 
 	/* nothing owed: no re-drive needed once everything was delivered */
 	{
 		struct order_record due[MAX_ORDERS + 1];
-		int n = order_store_due(&w->ord.store, service_now_ms() + 1000LL * 1000 * 1000, due,
+		int n = order_store_due(&w->ord->store, service_now_ms() + 1000LL * 1000 * 1000, due,
 					MAX_ORDERS + 1);
 		FAIL_IF(w, n != 0, "%d orders still owed an event by the re-drive", n);
 		for (int i = 0; i < n; i++)
@@ -956,11 +1034,11 @@ static void check_final(struct world *w)
 	 * (design-notes.md), so send v0, in-stock of v1, send v1 conflicts
 	 * nowhere there. */
 	if (!c->conflict) {
-		FAIL_IF(w, q_int(ord, "SELECT count(*) FROM dead_letters") > 0 ||
-			   q_int(inv, "SELECT count(*) FROM dead_letters") > 0,
+		FAIL_IF(w, q_int(ord, "SELECT count(*) FROM dead_letters", NULL) > 0 ||
+			   q_int(inv, "SELECT count(*) FROM dead_letters", NULL) > 0,
 			"dead letters without a conflicting send");
 	} else {
-		FAIL_IF(w, q_int(inv, "SELECT count(*) FROM dead_letters") == 0,
+		FAIL_IF(w, q_int(inv, "SELECT count(*) FROM dead_letters", NULL) == 0,
 			"the inventory took two sends with other items without a conflict");
 	}
 }
@@ -989,9 +1067,9 @@ static void sig_text(const struct sighting *s, int n, char *buf, size_t cap)
 
 static void count_outcomes(struct world *w, struct stats *st)
 {
-	st->confirmed += q_int(&w->ord.store.db, "SELECT count(*) FROM orders WHERE status = 1");
-	st->rejected += q_int(&w->ord.store.db, "SELECT count(*) FROM orders WHERE status = 2");
-	st->canceled += q_int(&w->ord.store.db, "SELECT count(*) FROM orders WHERE status = 3");
+	st->confirmed += q_int(&w->ord->store.db, "SELECT count(*) FROM orders WHERE status = 1", NULL);
+	st->rejected += q_int(&w->ord->store.db, "SELECT count(*) FROM orders WHERE status = 2", NULL);
+	st->canceled += q_int(&w->ord->store.db, "SELECT count(*) FROM orders WHERE status = 3", NULL);
 	st->deliveries += w->steps;
 }
 
@@ -1113,6 +1191,8 @@ int main(int argc, char **argv)
 	devnull = open("/dev/null", O_WRONLY);
 
 	memset(&st, 0, sizeof st);
+	if (stores_open() != 0)
+		return check_summary("test_convergence");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (long i = 0; i < cases; i++) {
 		static struct test_case c;
@@ -1135,6 +1215,7 @@ int main(int argc, char **argv)
 	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	if (st.failed_cases > 0)
 		printf("replay with: %s %llu %ld\n", argv[0], (unsigned long long)seed, cases);
+	stores_close();
 	if (devnull >= 0)
 		close(devnull);
 	if (stderr_saved >= 0)
