@@ -13,10 +13,10 @@
  * A case: 3 SKUs with small stock (so some orders are rejected), 3 or 4
  * orders, the front's events (order/send, duplicates of it, order/cancel,
  * sometimes a second order/send with other items for the same id, sometimes
- * a cancel of an order never sent). Each ordering of a case starts from a
- * fresh pair of stores; the front's events go to both daemons (order/send to
- * both, order/cancel to the order daemon), every row either store adds to
- * its outbox is decoded (event_kind_from_topic + event_decode, as the
+ * a cancel of an order never sent). Each ordering of a case starts from
+ * emptied stores (one connection each for the whole run); the front's
+ * events go to both daemons (order/send to both, order/cancel to the order
+ * daemon), every row either store adds to its outbox is decoded (event_kind_from_topic + event_decode, as the
  * consumer does) and put on the bus to the other one, until the bus is
  * empty. The re-drive is not simulated: delivering every outbox row at least
  * once is what it guarantees, so at the end nothing may still be owed.
