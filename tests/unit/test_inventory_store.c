@@ -589,6 +589,7 @@ static void test_conflict_repeats_outcome(void)
 		CHECK_EQ_STR(out->order_id, ID7);
 		CHECK_EQ_INT(out->n_items, 1);
 		CHECK_EQ_INT(out->items[0].qty, 1);
+		CHECK_EQ_STR(out->created_at, "2024-05-01T12:00:00Z"); /* the decided send's */
 	}
 	CHECK_EQ_INT(available("A"), avail);
 	CHECK_EQ_INT(status_of(ID7), RES_RESERVED);

@@ -544,6 +544,19 @@ static void test_inventory_decides_items(void)
 		expect_decided_a_at(__FILE__, __LINE__, &rec, ORDER_REJECTED);
 		order_record_free(&rec);
 	}
+	/* The answer carries the decided send's time: taken at once, over B's. */
+	{
+		const enum event_kind k[] = { EVENT_ORDER_SEND, EVENT_OUT_OF_STOCK, EVENT_ORDER_SEND };
+		const char *p[] = { SEND_B,
+				    "{\"v\":1,\"order_id\":\"" ID1 "\",\"reason\":\"invalid\","
+				    "\"items\":" ITEMS_A ",\"created_at\":\"2024-05-01T12:00:00.000Z\"}",
+				    SEND_B };
+		const enum consumer_result want[] = { CONSUMER_APPLIED, CONSUMER_APPLIED,
+						      CONSUMER_CONFLICT };
+		run_payloads_at(__FILE__, __LINE__, k, p, 3, want, &rec);
+		expect_decided_a_at(__FILE__, __LINE__, &rec, ORDER_REJECTED);
+		order_record_free(&rec);
+	}
 	/* Decided before the send of A arrived: no time yet, and not pending,
 	 * so the age of the pending orders does not see it. */
 	{
