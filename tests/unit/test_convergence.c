@@ -1295,6 +1295,242 @@ static void run_case(struct test_case *c, struct stats *st, int *reported)
 	}
 }
 
+/* --- exhaustive: every permutation of small sets ------------------------ */
+
+/* One element of a set: 'S' order/send (version) to the inventory, 's' the
+ * same to the order daemon, 'C' order/cancel to the order daemon, 'T'
+ * deliver what the daemons published so far (in-stock, out-of-stock,
+ * order/canceled, released: the answers take their place among the front's
+ * events through these), 'L' lose what they published so far, 'R' run the
+ * re-drive. At the end everything left is delivered. */
+struct element {
+	char what;
+	int order, version;
+};
+
+#define MAX_SET 7
+
+struct event_set {
+	const char *name;
+	int stock[N_SKUS];
+	int n_orders;
+	int n_versions[2];
+	struct version versions[2][2];
+	int n;
+	struct element el[MAX_SET];
+};
+
+static const struct event_set exhaustive_sets[] = {
+	/* two versions: A x1 fits, A x2 does not; the inventory's first decides */
+	{ "conflicting sends", { 1, 0, 0 }, 1, { 2 }, { { { 1, { { 0, 1 } } }, { 1, { { 0, 2 } } } } },
+	  6, { { 'S', 0, 0 }, { 's', 0, 0 }, { 'S', 0, 1 }, { 's', 0, 1 }, { 'T', 0, 0 }, { 'T', 0, 0 } } },
+	{ "conflicting sends, canceled", { 1, 0, 0 }, 1, { 2 },
+	  { { { 1, { { 0, 1 } } }, { 1, { { 0, 2 } } } } },
+	  6, { { 'S', 0, 0 }, { 's', 0, 0 }, { 'S', 0, 1 }, { 's', 0, 1 }, { 'C', 0, 0 }, { 'T', 0, 0 } } },
+	/* duplicates of everything, and a cancel */
+	{ "duplicates, canceled", { 1, 0, 0 }, 1, { 1 }, { { { 1, { { 0, 1 } } } } },
+	  7, { { 'S', 0, 0 }, { 'S', 0, 0 }, { 's', 0, 0 }, { 's', 0, 0 }, { 'C', 0, 0 }, { 'C', 0, 0 },
+	       { 'T', 0, 0 } } },
+	/* two orders for the last unit, one canceled */
+	{ "contention, canceled", { 1, 0, 0 }, 2, { 1, 1 },
+	  { { { 1, { { 0, 1 } } } }, { { 1, { { 0, 1 } } } } },
+	  6, { { 'S', 0, 0 }, { 's', 0, 0 }, { 'S', 1, 0 }, { 's', 1, 0 }, { 'C', 0, 0 }, { 'T', 0, 0 } } },
+};
+
+/* The answer of the inventory's version lost, twice: the order daemon holds
+ * the other version, re-drives it, the inventory dead-letters it and
+ * repeats its outcome, and the order daemon converges on it. */
+static const struct event_set lost_answer = {
+	"lost answer, the other version re-driven", { 5, 0, 0 }, 1, { 2 },
+	{ { { 1, { { 0, 1 } } }, { 1, { { 0, 2 } } } } },
+	7, { { 'S', 0, 0 }, { 'L', 0, 0 }, { 's', 0, 1 }, { 'S', 0, 1 }, { 'L', 0, 0 }, { 's', 0, 0 },
+	     { 'R', 0, 0 } },
+};
+
+static int set_case(const struct event_set *set, struct test_case *c, int index)
+{
+	memset(c, 0, sizeof *c);
+	c->index = index;
+	memcpy(c->stock, set->stock, sizeof c->stock);
+	c->n_orders = set->n_orders;
+	c->contended = 1; /* no claim about what the items alone decide */
+	for (int o = 0; o < set->n_orders; o++) {
+		c->n_versions[o] = set->n_versions[o];
+		c->conflict |= c->n_versions[o] == 2;
+		for (int v = 0; v < c->n_versions[o]; v++) {
+			c->versions[o][v] = set->versions[o][v];
+			c->send_json[o][v] = send_payload(o, v, &c->versions[o][v]);
+		}
+		c->cancel_json[o] = cancel_payload(o);
+	}
+	for (int i = 0; i < set->n; i++)
+		if (set->el[i].what == 'C')
+			c->canceled[set->el[i].order] = 1;
+	return write_catalog(c);
+}
+
+/* Delivers (or loses) what the daemons published so far, in that order. */
+static int flush(struct world *w, int times, int lose)
+{
+	int k = w->n_pool, rc = 0;
+
+	for (int i = 0; i < k && rc == 0; i++)
+		for (int t = 0; t < times && rc == 0 && !lose; t++)
+			rc = deliver(w, &w->pool[i]);
+	for (int i = 0; i < k; i++)
+		free(w->pool[i].payload);
+	memmove(w->pool, w->pool + k, sizeof *w->pool * (size_t)(w->n_pool - k));
+	w->n_pool -= k;
+	return rc;
+}
+
+static int run_schedule(struct world *w, const struct element *el, const int *perm, int n,
+			int times)
+{
+	const struct test_case *c = w->c;
+	int rc = 0;
+
+	for (int i = 0; i < n && rc == 0; i++) {
+		const struct element *e = &el[perm[i]];
+		struct msg m = { TO_ORDER, EVENT_ORDER_SEND, e->order, e->version, 0, NULL };
+		switch (e->what) {
+		case 'T':
+		case 'L':
+			rc = flush(w, times, e->what == 'L');
+			continue;
+		case 'R':
+			rc = redrive(w) < 0 ? -1 : 0;
+			continue;
+		case 'S':
+			m.dest = TO_INVENTORY;
+			m.payload = c->send_json[e->order][e->version];
+			break;
+		case 's':
+			m.payload = c->send_json[e->order][e->version];
+			break;
+		default:
+			m.kind = EVENT_ORDER_CANCEL;
+			m.payload = c->cancel_json[e->order];
+			break;
+		}
+		for (int t = 0; t < times && rc == 0; t++)
+			rc = deliver(w, &m);
+	}
+	for (int guard = 0; rc == 0 && w->n_pool > 0; guard++)
+		rc = CHECK_TRUE(guard < 100) ? flush(w, times, 0) : -1;
+	return rc;
+}
+
+/* Distinct permutations of a sorted array with repeats, in order. */
+static int next_permutation(int *a, int n)
+{
+	int i = n - 2, j = n - 1, t;
+
+	while (i >= 0 && a[i] >= a[i + 1])
+		i--;
+	if (i < 0)
+		return 0;
+	while (a[j] <= a[i])
+		j--;
+	t = a[i], a[i] = a[j], a[j] = t;
+	for (int l = i + 1, r = n - 1; l < r; l++, r--)
+		t = a[l], a[l] = a[r], a[r] = t;
+	return 1;
+}
+
+/* Final states seen for one set, by the inventory's decision sequence. */
+#define MAX_OUTCOMES 16
+struct outcome {
+	struct sighting sig[2 * MAX_ORDERS];
+	int n_sig;
+	char dump[16384];
+};
+
+/* Runs every permutation of a set (each element by its first index, so that
+ * equal elements are not permuted among themselves), once and with every
+ * delivery doubled; returns how many runs. */
+static long run_set(const struct event_set *set, int index, struct stats *st, int *reported,
+		    int only_identity)
+{
+	static struct test_case c;
+	static struct world w;
+	static struct outcome outcomes[MAX_OUTCOMES];
+	static char dump[16384];
+	int n_outcomes = 0, perm[MAX_SET];
+	long runs = 0;
+	int failures_before = check_failures;
+
+	if (!CHECK_EQ_INT(set_case(set, &c, index), 0)) {
+		free_case(&c);
+		return 0;
+	}
+	for (int i = 0; i < set->n; i++) {
+		perm[i] = i;
+		for (int j = 0; j < i; j++)
+			if (memcmp(&set->el[j], &set->el[i], sizeof set->el[i]) == 0) {
+				perm[i] = j;
+				break;
+			}
+	}
+	/* sorted, for next_permutation */
+	for (int i = 1; i < set->n; i++)
+		for (int j = i; j > 0 && perm[j - 1] > perm[j]; j--) {
+			int t = perm[j];
+			perm[j] = perm[j - 1];
+			perm[j - 1] = t;
+		}
+	if (only_identity)
+		for (int i = 0; i < set->n; i++)
+			perm[i] = i;
+	do {
+		for (int times = 1; times <= 2; times++) {
+			int rc = open_world(&w, &c, 0, NULL, 0), j;
+			w.loss_budget = 0;
+			if (rc == 0)
+				rc = run_schedule(&w, set->el, perm, set->n, times);
+			runs++;
+			st->orderings++;
+			if (rc == 0) {
+				check_final(&w);
+				count_outcomes(&w, st);
+				dump_state(&w, dump, sizeof dump);
+				for (j = 0; j < n_outcomes; j++)
+					if (outcomes[j].n_sig == w.n_sig &&
+					    memcmp(outcomes[j].sig, w.sig, sizeof *w.sig * (size_t)w.n_sig) == 0)
+						break;
+				if (j < n_outcomes) {
+					st->compared++;
+					if (!CHECK_EQ_STR(dump, outcomes[j].dump))
+						w.bad = 1;
+				} else if (CHECK_TRUE(n_outcomes < MAX_OUTCOMES)) {
+					memcpy(outcomes[n_outcomes].sig, w.sig, sizeof w.sig);
+					outcomes[n_outcomes].n_sig = w.n_sig;
+					snprintf(outcomes[n_outcomes].dump, sizeof outcomes[n_outcomes].dump,
+						 "%s", dump);
+					n_outcomes++;
+				}
+			}
+			if ((rc != 0 || w.bad) && *reported < MAX_REPORTED_CASES) {
+				char text[128];
+				sig_text(w.sig, w.n_sig, text, sizeof text);
+				fprintf(stderr, "  exhaustive set \"%s\", %s, permutation", set->name,
+					times == 2 ? "every delivery doubled" : "once");
+				for (int i = 0; i < set->n; i++)
+					fprintf(stderr, " %c%d%s", set->el[perm[i]].what, set->el[perm[i]].order,
+						set->el[perm[i]].version ? "v1" : "");
+				fprintf(stderr, "; inventory's first sightings: %s\n", text);
+				report_ordering(&w, "its deliveries");
+				++*reported;
+			}
+			close_world(&w);
+		}
+	} while (!only_identity && next_permutation(perm, set->n));
+	if (check_failures != failures_before)
+		st->failed_cases++;
+	free_case(&c);
+	return runs;
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t seed;
@@ -1342,6 +1578,22 @@ int main(int argc, char **argv)
 			break;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	{
+		struct stats ex;
+		struct timespec t2;
+		long runs = 0;
+		int n_sets = (int)(sizeof exhaustive_sets / sizeof *exhaustive_sets);
+
+		memset(&ex, 0, sizeof ex);
+		for (int i = 0; i < n_sets; i++)
+			runs += run_set(&exhaustive_sets[i], 100000 + i, &ex, &reported, 0);
+		runs += run_set(&lost_answer, 100000 + n_sets, &ex, &reported, 1);
+		clock_gettime(CLOCK_MONOTONIC, &t2);
+		printf("exhaustive: %d sets of up to %d events, %ld runs (every permutation, once and"
+		       " doubled), %ld final states compared; %ld failing sets; %.2fs\n",
+		       n_sets + 1, MAX_SET, runs, ex.compared, ex.failed_cases,
+		       (double)(t2.tv_sec - t1.tv_sec) + (double)(t2.tv_nsec - t1.tv_nsec) / 1e9);
+	}
 	printf("convergence: %ld cases (%ld with conflicting sends, %ld contended), %ld orderings,"
 	       " %ld deliveries; %ld final states compared under the same decisions of the inventory"
 	       " (%ld of them replays); orders confirmed %ld, rejected %ld, canceled %ld;"
