@@ -94,10 +94,11 @@ void consumer_on_message(void *ctx, const char *topic, const char *payload, size
 		log_warn("consumer: order %s on %s conflicts with the recorded one; dead-lettered",
 			 ev->order_id, topic);
 	}
-	if (t.ev != NULL && t.result == CONSUMER_APPLIED) {
+	if (t.ev != NULL && t.result == CONSUMER_APPLIED)
 		atomic_fetch_add(&c->applied, 1);
+	/* A conflict commits too, and may have repeated an answer (inventory). */
+	if (t.ev != NULL && t.result != CONSUMER_DB_ERROR)
 		outbox_wake(c->outbox);
-	}
 	free(ev);
 }
 

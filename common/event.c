@@ -245,6 +245,14 @@ static int decode_fields(const cJSON *root, struct event *ev, char *err, size_t 
 	long long v;
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "items");
 
+	/* An answer of the inventory carries the time of the send it decided on
+	 * (an extra field, so optional): the decided version's, not another's. */
+	if ((ev->kind == EVENT_IN_STOCK || ev->kind == EVENT_OUT_OF_STOCK) &&
+	    cJSON_GetObjectItemCaseSensitive(root, "created_at") != NULL &&
+	    json_string(root, "created_at", ev->created_at, sizeof ev->created_at) != 0) {
+		snprintf(err, errlen, "created_at must be a string of at most 39 bytes");
+		return -1;
+	}
 	switch (ev->kind) {
 	case EVENT_ORDER_SEND:
 		if (event_items_from_json(items, ev, 0, err, errlen) != 0)
@@ -459,6 +467,8 @@ char *event_encode(const struct event *ev)
 	case EVENT_IN_STOCK:
 		cJSON_AddItemToObject(root, "items", items_to_json(ev, 1));
 		cJSON_AddNumberToObject(root, "total_cents", (double)ev->total_cents);
+		if (ev->created_at[0] != '\0')
+			cJSON_AddStringToObject(root, "created_at", ev->created_at);
 		break;
 	case EVENT_OUT_OF_STOCK:
 		cJSON_AddStringToObject(root, "reason", ev->reason);
@@ -466,6 +476,8 @@ char *event_encode(const struct event *ev)
 			cJSON_AddStringToObject(root, "sku", ev->sku);
 		if (ev->n_items > 0)
 			cJSON_AddItemToObject(root, "items", items_to_json(ev, 0));
+		if (ev->created_at[0] != '\0')
+			cJSON_AddStringToObject(root, "created_at", ev->created_at);
 		break;
 	case EVENT_ORDER_CANCEL:
 	case EVENT_ORDER_CANCELED:

@@ -34,7 +34,8 @@ struct event {
 	char order_id[EVENT_ORDER_ID_LEN + 1];
 	int n_items;
 	struct event_item items[EVENT_MAX_ITEMS];
-	char created_at[40];        /* order/send: RFC 3339 UTC */
+	char created_at[40];        /* order/send: RFC 3339 UTC; in-stock and out-of-stock:
+				     * that of the send decided on (optional) */
 	long long total_cents;      /* in-stock */
 	char reason[32];            /* out-of-stock */
 	char sku[EVENT_SKU_MAX + 1]; /* out-of-stock, where it applies */

@@ -126,6 +126,8 @@ int inventory_store_reserve(struct inventory_store *s, const struct event *send,
 {
 	memset(outcome, 0, sizeof *outcome);
 	memcpy(outcome->order_id, send->order_id, sizeof outcome->order_id);
+	/* the answer says which version it decided on: its items and its time */
+	memcpy(outcome->created_at, send->created_at, sizeof outcome->created_at);
 	/* First decide on every line, then take: nothing is taken for a
 	 * rejected order, so no rollback is needed for the all-or-nothing. */
 	for (int i = 0; i < send->n_items; i++) {

@@ -6,20 +6,30 @@
 #include "inventory.h"
 #include "log.h"
 
-/* A send for an order seen before: repeat the outcome, or fill a tombstone. */
+/* A send for an order seen before: repeat the outcome, or fill a tombstone.
+ * A send with other items is a conflict (dead-lettered, the first version
+ * stands) that still repeats the outcome: it may be the order daemon
+ * re-driving its own version because our answer was lost, and only the
+ * answer (which carries the decided items) lets it stop waiting. */
 static enum consumer_result known_order(struct inventory *inv, const struct event *ev,
 					const struct reservation *r, const char *items)
 {
+	enum consumer_result result = CONSUMER_APPLIED;
+
 	if (r->items == NULL)
 		return inventory_store_set_items(&inv->store, ev->order_id, items) == 0
 			       ? CONSUMER_APPLIED
 			       : CONSUMER_DB_ERROR;
-	if (strcmp(r->items, items) != 0)
-		return CONSUMER_CONFLICT;
+	if (strcmp(r->items, items) != 0) {
+		log_info("inventory: order %s sent with items %s, decided with %s; repeating %s",
+			 ev->order_id, items, r->items,
+			 r->outcome_topic ? r->outcome_topic : "nothing (a tombstone)");
+		result = CONSUMER_CONFLICT;
+	}
 	if (r->outcome_topic == NULL || r->outcome_payload == NULL)
-		return CONSUMER_APPLIED; /* a tombstone: canceled orders are never reserved */
+		return result; /* a tombstone: canceled orders are never reserved */
 	return outbox_add(&inv->store.db, r->outcome_topic, r->outcome_payload) == 0
-		       ? CONSUMER_APPLIED
+		       ? result
 		       : CONSUMER_DB_ERROR;
 }
 

@@ -1,7 +1,6 @@
 /* webshop/inventory/in-stock: a pending order becomes confirmed with the
  * inventory's prices; a canceled one stays canceled but keeps them. */
 #include <stdlib.h>
-#include <string.h>
 
 #include "log.h"
 #include "order.h"
@@ -18,18 +17,13 @@ static enum consumer_result change(struct order *o, const struct event *ev,
 		result = CONSUMER_DB_ERROR;
 		goto out;
 	}
-	/* The inventory reserved exactly these lines: its view is the one
-	 * that holds stock, so it is the one recorded. */
-	if (found && rec->items != NULL && strcmp(rec->items, items) != 0)
-		log_warn("order: %s was reserved with other items than recorded; taking the inventory's",
-			 ev->order_id);
 	if (rec->status == ORDER_REJECTED)
 		log_warn("order: %s was rejected and is now reported in stock; it stays rejected",
 			 ev->order_id);
 	if (!found || rec->status == ORDER_PENDING)
 		rec->status = ORDER_CONFIRMED;
 	rec->total_cents = ev->total_cents;
-	if (order_record_set(&rec->items, items) != 0 || order_record_set(&rec->priced, priced) != 0)
+	if (order_adopt_items(ev, rec, items) != 0 || order_record_set(&rec->priced, priced) != 0)
 		result = CONSUMER_DB_ERROR;
 out:
 	free(items);

@@ -1,5 +1,6 @@
 /* webshop/order/send: record a new order as pending; fill in the items of a
- * cancel tombstone without reviving it; a send with other items conflicts. */
+ * cancel tombstone without reviving it, and the time of an order its answer
+ * created; a send with other items than recorded conflicts. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,9 @@ static enum consumer_result change(struct order *o, const struct event *ev,
 	if (found && rec->items != NULL) {
 		if (strcmp(rec->items, items) != 0)
 			result = CONSUMER_CONFLICT;
+		else if (rec->created_at[0] == '\0')
+			/* created by the inventory's answer, which carries no time */
+			snprintf(rec->created_at, sizeof rec->created_at, "%s", ev->created_at);
 	} else {
 		if (!found) {
 			rec->status = ORDER_PENDING;

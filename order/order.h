@@ -44,6 +44,11 @@ enum consumer_result order_apply(struct order *o, const struct event *ev,
 								struct order_record *rec,
 								int found));
 
+/* Takes the items of the inventory's in-stock or out-of-stock (canonical
+ * text) as the order's, with the answer's created_at, whatever a send
+ * recorded before; 0 or -1. */
+int order_adopt_items(const struct event *ev, struct order_record *rec, const char *items);
+
 /* The first re-drive of a new pending or canceled order, in ms since the epoch. */
 int64_t order_redrive_first(const struct order *o);
 

@@ -198,7 +198,9 @@ int64_t order_store_pending_age(struct order_store *s, int nth, int64_t now_ms)
 
 	pthread_mutex_lock(&s->lock);
 	st = db_stmt(&s->db, ST_PENDING_AGE,
-		     "SELECT created_at FROM orders WHERE status = 0"
+		     /* an order without a time yet (created by an answer) is
+		      * never pending, but one would sort first and hide the nth */
+		     "SELECT created_at FROM orders WHERE status = 0 AND created_at != ''"
 		     " ORDER BY created_at LIMIT 1 OFFSET ?");
 	if (st != NULL) {
 		sqlite3_bind_int(st, 1, nth - 1);

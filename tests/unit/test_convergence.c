@@ -12,21 +12,25 @@
  *
  * A case: 3 SKUs with small stock (so some orders are rejected), 3 or 4
  * orders, the front's events (order/send, duplicates of it, order/cancel,
- * sometimes a second order/send with other items for the same id, sometimes
- * a cancel of an order never sent). Each ordering of a case starts from a
- * fresh pair of stores; the front's events go to both daemons (order/send to
- * both, order/cancel to the order daemon), every row either store adds to
- * its outbox is decoded (event_kind_from_topic + event_decode, as the
- * consumer does) and put on the bus to the other one, until the bus is
- * empty. The re-drive is not simulated: delivering every outbox row at least
- * once is what it guarantees, so at the end nothing may still be owed.
+ * sometimes a second order/send with other items and another created_at for
+ * the same id, sometimes a cancel of an order never sent). Each ordering of
+ * a case starts from emptied stores (one connection each for the whole
+ * run); the front's events go to both daemons (order/send to both,
+ * order/cancel to the order daemon), every row either store adds to its
+ * outbox is decoded (event_kind_from_topic + event_decode, as the consumer
+ * does) and put on the bus to the other one, until the bus is empty. The bus
+ * loses a few of the daemons' events that the re-drive repairs (see
+ * losable), and when it is quiet the order daemon's re-drive runs (what
+ * order_store_due owes goes out again), so at the end nothing is owed.
  *
  * What is checked for every ordering (the invariants of DESIGN.md):
  *  - available >= 0; initial = available + reserved lines
  *    = available + the items of confirmed orders (the order daemon's view);
  *  - every order final; canceled exactly when the case canceled it, and then
- *    released; confirmed <=> its reservation is reserved (with the same
- *    items); rejected <=> rejected; canceled => not reserved;
+ *    released; confirmed <=> its reservation is reserved; rejected <=>
+ *    rejected; canceled => not reserved; once the inventory decided, both
+ *    hold the items it decided on; an order's created_at is that of the send
+ *    whose items it holds;
  *  - nothing owed any more (order_store_due), no stray orders or
  *    reservations, every published event decodes, a handler reports a
  *    conflict only for a send with other items;
@@ -36,29 +40,27 @@
  * Convergence (same final state), and why it is compared under the same
  * decisions of the inventory:
  *  - The inventory serves orders first come, first served: which of two
- *    orders gets the last unit, and whether a cancel found the order
- *    reserved (released) or not yet seen (tombstone), depends on the order
- *    in which the inventory first saw each order's send and each order's
- *    canceled. That is the contract ("the outcome is decided once, by the
- *    first order/send"), not a bug, so two orderings that differ there may
- *    legitimately end differently.
+ *    orders gets the last unit, which of two conflicting versions is the
+ *    order, and whether a cancel found the order reserved (released) or not
+ *    yet seen (tombstone), depends on the order in which the inventory first
+ *    saw each order's send (and which version) and each order's canceled.
+ *    That is the contract ("the outcome is decided once, by the first
+ *    order/send"), so orderings that differ there may end differently.
  *  - Everything else must not matter: the order daemon's order, duplicates
- *    anywhere, when the answers arrive, how the two daemons interleave. So
- *    each case runs FREE_ORDERINGS fully random orderings (invariants
- *    only, and any two with the same decision sequence are compared), then
- *    REPLAY_ORDERINGS random orderings constrained only to present the
- *    inventory its first sightings (first order/send of each order, with
- *    which version, and first order/canceled) in the sequence of the first
- *    ordering; those must end in exactly the same state as the first one
- *    (orders: id, status, items, released; reservations: id, status, items;
- *    reservation lines; products: sku, available).
- *  - Conflicting sends (same id, other items): "the first order/send
- *    decides", and each daemon has its own first. The inventory's first is
- *    part of the decision sequence, but the order daemon keeps the items of
- *    the first send *it* saw unless an in-stock replaces them. So for an
- *    order with conflicting sends that did not end confirmed the order
- *    daemon's items are left out of the comparison, and only the invariants
- *    hold them. */
+ *    and losses anywhere, when the answers arrive, how the two daemons
+ *    interleave. So each case runs FREE_ORDERINGS fully random orderings
+ *    (invariants, and any two with the same decision sequence are
+ *    compared), then REPLAY_ORDERINGS random orderings constrained only to
+ *    present the inventory its first sightings in the sequence of the first
+ *    ordering; those must end in exactly the same state (dump_state: every
+ *    field of an order its API shows, the reservations with their recorded
+ *    outcome, the reservation lines, the stock).
+ *  - The one exception is in dump_state: two versions of an order the
+ *    inventory never decided (a tombstone) leave each daemon with the first
+ *    it saw, as nothing tells the order daemon which one the inventory kept.
+ *
+ * Then an exhaustive part (exhaustive_sets): small sets of up to 7 events,
+ * every permutation of each, once and with every delivery doubled. */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -84,6 +86,8 @@
 #define MAX_MSGS 4096
 #define MAX_STEPS 20000
 #define DUP_BUDGET 24
+#define LOSS_BUDGET 3
+#define MAX_REDRIVES 12
 #define MAX_REPORTED_CASES 5
 #define PREFIX "webshop/"
 
@@ -198,7 +202,11 @@ static const char *sku_name(int sku)
 	return sku < 0 ? "ZZ-NOPE" : skus[sku];
 }
 
-static char *send_payload(int order, const struct version *v)
+/* The front's time of each version: another send is another time, so that
+ * an order ending with one version's time and the other's items shows. */
+static const char *const created_ats[2] = { "2024-05-01T12:00:00.000Z", "2024-05-01T12:00:07.000Z" };
+
+static char *send_payload(int order, int version, const struct version *v)
 {
 	char json[1024];
 	size_t used;
@@ -208,7 +216,7 @@ static char *send_payload(int order, const struct version *v)
 	for (int i = 0; i < v->n_lines; i++)
 		used += (size_t)snprintf(json + used, sizeof json - used, "%s{\"sku\":\"%s\",\"qty\":%d}",
 					 i ? "," : "", sku_name(v->lines[i].sku), v->lines[i].qty);
-	snprintf(json + used, sizeof json - used, "],\"created_at\":\"2024-05-01T12:00:00.000Z\"}");
+	snprintf(json + used, sizeof json - used, "],\"created_at\":\"%s\"}", created_ats[version]);
 	return strdup(json);
 }
 
@@ -277,7 +285,7 @@ static int gen_case(struct test_case *c, int index, uint64_t master)
 			int copies = 1 + (rng_chance(&r, 40) ? 1 + rng_below(&r, 2) : 0);
 			for (int k = 0; k < copies; k++)
 				add_front(c, EVENT_ORDER_SEND, o, v);
-			c->send_json[o][v] = send_payload(o, &c->versions[o][v]);
+			c->send_json[o][v] = send_payload(o, v, &c->versions[o][v]);
 		}
 		if (c->canceled[o]) {
 			int copies = 1 + (rng_chance(&r, 30) ? 1 : 0);
@@ -351,6 +359,7 @@ struct msg {
 	enum event_kind kind;
 	int order;    /* index in order_ids, -1 when none of ours */
 	int version;  /* of an order/send from the front, else 0 */
+	int redriven; /* an order/send of the re-drive (its items sorted by SKU) */
 	char *payload;
 };
 
@@ -365,14 +374,14 @@ struct sighting {
 struct world {
 	const struct test_case *c;
 	struct rng rng;
-	struct inventory inv;
-	struct order ord;
-	int inv_open, ord_open;
+	struct inventory *inv;        /* the stores, opened once (see stores_reset) */
+	struct order *ord;
 	long long last_row[2];        /* outbox rows already put on the bus */
-	sqlite3_stmt *outbox_rows[2]; /* reads them; finalized before the stores close */
 	struct msg pool[MAX_MSGS];
 	int n_pool;
 	int dup_budget;
+	int loss_budget;              /* answers the bus may lose (the re-drive repairs) */
+	int redrives;                 /* re-drive sweeps run */
 	int steps;
 	/* the inventory's first sightings, and a sequence to follow (replay) */
 	int seen_send[MAX_ORDERS];
@@ -438,7 +447,7 @@ static int push(struct world *w, int dest, enum event_kind kind, int order, int 
 	copy = strdup(payload);
 	if (!CHECK_TRUE(copy != NULL))
 		return -1;
-	w->pool[w->n_pool++] = (struct msg){ dest, kind, order, version, copy };
+	w->pool[w->n_pool++] = (struct msg){ dest, kind, order, version, 0, copy };
 	return 0;
 }
 
@@ -449,35 +458,132 @@ static void free_pool(struct world *w)
 	w->n_pool = 0;
 }
 
+/* The two stores live for the whole run: opening a fresh in-memory database
+ * per ordering (schema parse, page cache, statements prepared again) was
+ * most of the test's time. Each ordering empties them instead. */
+static struct inventory the_inv;
+static struct order the_ord;
+
+/* Statements the test prepares itself, kept for the run (keyed by SQL text). */
+#define MAX_CACHED 64
+static struct cached_stmt {
+	sqlite3 *handle;
+	const char *sql;
+	sqlite3_stmt *st;
+} cached[MAX_CACHED];
+static int n_cached;
+
+/* A prepared statement of the test's own, reset with its bindings cleared. */
+static sqlite3_stmt *stmt_of(struct db *db, const char *sql)
+{
+	for (int i = 0; i < n_cached; i++) {
+		if (cached[i].handle == db->handle && strcmp(cached[i].sql, sql) == 0) {
+			sqlite3_reset(cached[i].st);
+			sqlite3_clear_bindings(cached[i].st);
+			return cached[i].st;
+		}
+	}
+	if (!CHECK_TRUE(n_cached < MAX_CACHED))
+		return NULL;
+	if (sqlite3_prepare_v2(db->handle, sql, -1, &cached[n_cached].st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "cannot prepare %s: %s\n", sql, sqlite3_errmsg(db->handle));
+		return NULL;
+	}
+	cached[n_cached].handle = db->handle;
+	cached[n_cached].sql = strdup(sql);
+	return cached[n_cached++].st;
+}
+
+static int run_stmt(struct db *db, const char *sql)
+{
+	sqlite3_stmt *st = stmt_of(db, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int stores_open(void)
+{
+	struct inventory *inv = &the_inv;
+	struct order *ord = &the_ord;
+
+	lag_init(&inv->consumer.lag);
+	lag_init(&ord->consumer.lag);
+	inv->svc.prefix = PREFIX;
+	inv->sync = "normal";
+	for (int k = 0; k < EVENT_KIND_COUNT; k++)
+		snprintf(inv->topics[k], sizeof inv->topics[k], "%s%s", PREFIX,
+			 event_topic_suffix((enum event_kind)k));
+	if (!CHECK_EQ_INT(inventory_store_open(&inv->store, ":memory:", inv->sync), 0))
+		return -1;
+	ord->svc.prefix = PREFIX;
+	ord->redrive_s = 5;
+	ord->sync = "normal";
+	if (!CHECK_EQ_INT(order_store_open(&ord->store, ":memory:", ord->sync), 0)) {
+		inventory_store_close(&inv->store);
+		return -1;
+	}
+	return 0;
+}
+
+static void stores_close(void)
+{
+	for (int i = 0; i < n_cached; i++) {
+		sqlite3_finalize(cached[i].st);
+		free((char *)cached[i].sql);
+	}
+	n_cached = 0;
+	inventory_store_close(&the_inv.store);
+	order_store_close(&the_ord.store);
+	lag_destroy(&the_inv.consumer.lag);
+	lag_destroy(&the_ord.consumer.lag);
+}
+
+/* Empties both stores; a new catalog is loaded from the case's file, the
+ * same one only gets its stock back. */
+static int stores_reset(const struct test_case *c)
+{
+	static const struct test_case *loaded;
+	static int loaded_index = -1;
+	struct db *inv = &the_inv.store.db, *ord = &the_ord.store.db;
+	int rc = 0;
+
+	rc |= run_stmt(inv, "DELETE FROM reservations");
+	rc |= run_stmt(inv, "DELETE FROM reservation_lines");
+	rc |= run_stmt(inv, "DELETE FROM outbox");
+	rc |= run_stmt(inv, "DELETE FROM dead_letters");
+	rc |= run_stmt(ord, "DELETE FROM orders");
+	rc |= run_stmt(ord, "DELETE FROM outbox");
+	rc |= run_stmt(ord, "DELETE FROM dead_letters");
+	if (loaded == c && loaded_index == c->index) {
+		rc |= run_stmt(inv, "UPDATE products SET available = initial, restocked = 0");
+	} else {
+		rc |= run_stmt(inv, "DELETE FROM products");
+		rc |= inventory_store_load_catalog(&the_inv.store, c->catalog_path);
+		loaded = c;
+		loaded_index = c->index;
+	}
+	return CHECK_EQ_INT(rc, 0) ? 0 : -1;
+}
+
 static int open_world(struct world *w, const struct test_case *c, uint64_t seed,
 		      const struct sighting *follow, int n_follow)
 {
 	memset(w, 0, sizeof *w);
 	w->c = c;
+	w->inv = &the_inv;
+	w->ord = &the_ord;
 	w->rng.state = seed;
 	w->dup_budget = DUP_BUDGET;
+	w->loss_budget = LOSS_BUDGET;
 	w->follow = follow;
 	w->n_follow = n_follow;
-	lag_init(&w->inv.consumer.lag);
-	lag_init(&w->ord.consumer.lag);
-
-	w->inv.svc.prefix = PREFIX;
-	w->inv.sync = "normal";
-	for (int k = 0; k < EVENT_KIND_COUNT; k++)
-		snprintf(w->inv.topics[k], sizeof w->inv.topics[k], "%s%s", PREFIX,
-			 event_topic_suffix((enum event_kind)k));
-	if (!CHECK_EQ_INT(inventory_store_open(&w->inv.store, ":memory:", w->inv.sync), 0))
+	if (stores_reset(c) != 0)
 		return -1;
-	w->inv_open = 1;
-	if (!CHECK_EQ_INT(inventory_store_load_catalog(&w->inv.store, c->catalog_path), 0))
-		return -1;
-
-	w->ord.svc.prefix = PREFIX;
-	w->ord.redrive_s = 5;
-	w->ord.sync = "normal";
-	if (!CHECK_EQ_INT(order_store_open(&w->ord.store, ":memory:", w->ord.sync), 0))
-		return -1;
-	w->ord_open = 1;
 
 	for (int i = 0; i < c->n_front; i++) {
 		const struct front_event *f = &c->front[i];
@@ -497,20 +603,11 @@ static int open_world(struct world *w, const struct test_case *c, uint64_t seed,
 static void close_world(struct world *w)
 {
 	free_pool(w);
-	for (int i = 0; i < 2; i++) {
-		sqlite3_finalize(w->outbox_rows[i]);
-		w->outbox_rows[i] = NULL;
-	}
-	if (w->inv_open)
-		inventory_store_close(&w->inv.store);
-	if (w->ord_open)
-		order_store_close(&w->ord.store);
-	w->inv_open = w->ord_open = 0;
 }
 
 static struct db *db_of(struct world *w, int dest)
 {
-	return dest == TO_INVENTORY ? &w->inv.store.db : &w->ord.store.db;
+	return dest == TO_INVENTORY ? &w->inv->store.db : &w->ord->store.db;
 }
 
 static consumer_apply_fn handler_of(int dest, enum event_kind kind)
@@ -537,15 +634,11 @@ static int harvest(struct world *w, int from)
 {
 	static struct event ev;
 	struct db *db = db_of(w, from);
-	sqlite3_stmt *st = w->outbox_rows[from];
+	sqlite3_stmt *st = stmt_of(db, "SELECT id, topic, payload FROM outbox WHERE id > ? ORDER BY id");
 	int rc = 0;
 
-	if (st == NULL &&
-	    !CHECK_EQ_INT(sqlite3_prepare_v2(db->handle,
-			"SELECT id, topic, payload FROM outbox WHERE id > ? ORDER BY id", -1, &st, NULL),
-			SQLITE_OK))
+	if (st == NULL)
 		return -1;
-	w->outbox_rows[from] = st;
 	sqlite3_bind_int64(st, 1, w->last_row[from]);
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		const char *topic = (const char *)sqlite3_column_text(st, 1);
@@ -586,7 +679,7 @@ static int deliver(struct world *w, const struct msg *m)
 	char err[200] = "";
 	consumer_apply_fn fn = handler_of(m->dest, m->kind);
 	struct db *db = db_of(w, m->dest);
-	void *ctx = m->dest == TO_INVENTORY ? (void *)&w->inv : (void *)&w->ord;
+	void *ctx = m->dest == TO_INVENTORY ? (void *)w->inv : (void *)w->ord;
 	enum consumer_result r;
 	int expect_conflict_possible = m->kind == EVENT_ORDER_SEND && m->order >= 0 &&
 				       w->c->n_versions[m->order] == 2;
@@ -608,14 +701,14 @@ static int deliver(struct world *w, const struct msg *m)
 			w->sig[w->n_sig++] = (struct sighting){ m->order, 'C', 0 };
 		}
 	}
-	if (!CHECK_EQ_INT(db_exec(db, "BEGIN IMMEDIATE"), 0))
+	if (!CHECK_EQ_INT(run_stmt(db, "BEGIN IMMEDIATE"), 0))
 		return -1;
 	quiet_begin();
 	r = fn(ctx, &ev);
 	quiet_end();
 	if (r == CONSUMER_CONFLICT)
 		CHECK_EQ_INT(dead_letter_add(db, PREFIX "x", m->payload, strlen(m->payload), "conflict"), 0);
-	if (!CHECK_EQ_INT(db_exec(db, r == CONSUMER_DB_ERROR ? "ROLLBACK" : "COMMIT"), 0))
+	if (!CHECK_EQ_INT(run_stmt(db, r == CONSUMER_DB_ERROR ? "ROLLBACK" : "COMMIT"), 0))
 		return -1;
 	if (r == CONSUMER_DB_ERROR) {
 		CHECK_TRUE(r != CONSUMER_DB_ERROR);
@@ -643,6 +736,11 @@ static int blocked(const struct world *w, const struct msg *m)
 		return 0;
 	if (m->kind == EVENT_ORDER_CANCELED && w->seen_canceled[m->order])
 		return 0;
+	/* The front's send of the order is still on the bus (it is never lost):
+	 * the first ordering had the inventory decide on that one, and a
+	 * re-driven send would price the lines in another order. */
+	if (m->redriven)
+		return 1;
 	if (w->n_sig >= w->n_follow)
 		return 1;
 	next = &w->follow[w->n_sig];
@@ -651,11 +749,83 @@ static int blocked(const struct world *w, const struct msg *m)
 		 (next->what == 'C' || next->version == m->version));
 }
 
-/* Delivers everything on the bus in random order, with random duplicates. */
+static int canonical_items(const struct version *v, char *out, size_t cap);
+
+/* Which version of order o has these canonical items (0 when neither). */
+static int version_of(const struct test_case *c, int o, const char *items)
+{
+	char want[512];
+
+	for (int v = 0; o >= 0 && v < c->n_versions[o]; v++)
+		if (canonical_items(&c->versions[o][v], want, sizeof want) == 0 && items != NULL &&
+		    strcmp(items, want) == 0)
+			return v;
+	return 0;
+}
+
+/* The order daemon's re-drive (order/redrive.c), run when the bus is quiet:
+ * order/send again for a pending order, with its recorded items and time,
+ * and order/canceled for a canceled one not released yet. How many events
+ * it put on the bus, or -1. */
+static int redrive(struct world *w)
+{
+	struct order_record due[MAX_ORDERS + 1];
+	int n;
+
+	if (w->redrives >= MAX_REDRIVES)
+		return 0;
+	w->redrives++;
+	n = order_store_due(&w->ord->store, service_now_ms() + 1000LL * 1000 * 1000, due,
+			    MAX_ORDERS + 1);
+	if (!CHECK_TRUE(n >= 0))
+		return -1;
+	for (int i = 0; i < n; i++) {
+		char json[2048];
+		int o = order_index(due[i].order_id), rc = -1;
+		if (due[i].status == ORDER_CANCELED) {
+			if (snprintf(json, sizeof json, "{\"v\":1,\"order_id\":\"%s\"}",
+				     due[i].order_id) < (int)sizeof json)
+				rc = push(w, TO_INVENTORY, EVENT_ORDER_CANCELED, o, 0, json);
+		} else if (snprintf(json, sizeof json,
+				    "{\"v\":1,\"order_id\":\"%s\",\"items\":%s,\"created_at\":\"%s\"}",
+				    due[i].order_id, due[i].items ? due[i].items : "[]",
+				    due[i].created_at) < (int)sizeof json) {
+			rc = push(w, TO_INVENTORY, EVENT_ORDER_SEND, o,
+				  version_of(w->c, o, due[i].items), json);
+			if (rc == 0)
+				w->pool[w->n_pool - 1].redriven = 1;
+		}
+		wlog(w, "    re-drive: %s %d\n", due[i].status == ORDER_CANCELED ? "order/canceled"
+						     : "order/send", o);
+		if (rc != 0)
+			n = -1;
+	}
+	for (int i = 0; i < (n > 0 ? n : 0); i++)
+		order_record_free(&due[i]);
+	return n;
+}
+
+/* An event one daemon published for the other that the re-drive gets sent
+ * again if the bus loses it: released and order/canceled (re-driven until
+ * released), and the answer to an order that stays pending without it (its
+ * order/send is re-driven). Not the answer to an order the case cancels:
+ * once canceled, only order/canceled is re-driven, so a lost in-stock
+ * leaves the canceled order without its prices for good (a known gap, not
+ * what this test is about). The front's events are not lost either: it
+ * answers 202 only after the broker has them. */
+static int losable(const struct world *w, const struct msg *m)
+{
+	if (m->kind == EVENT_IN_STOCK || m->kind == EVENT_OUT_OF_STOCK)
+		return m->order >= 0 && !w->c->canceled[m->order];
+	return m->kind == EVENT_RELEASED || m->kind == EVENT_ORDER_CANCELED;
+}
+
+/* Delivers everything on the bus in random order, with random duplicates
+ * and a few lost answers; when nothing may go next, the re-drive runs. */
 static int run_bus(struct world *w)
 {
-	while (w->n_pool > 0) {
-		int start = rng_below(&w->rng, w->n_pool), pick = -1;
+	for (;;) {
+		int pick = -1;
 		struct msg m;
 		int rc;
 
@@ -663,19 +833,36 @@ static int run_bus(struct world *w)
 			fprintf(stderr, "  (the bus never went quiet: %d deliveries)\n", MAX_STEPS);
 			return -1;
 		}
-		for (int k = 0; k < w->n_pool; k++) {
-			int i = (start + k) % w->n_pool;
-			if (!blocked(w, &w->pool[i])) {
-				pick = i;
-				break;
+		if (w->n_pool > 0) {
+			int start = rng_below(&w->rng, w->n_pool);
+			for (int k = 0; k < w->n_pool; k++) {
+				int i = (start + k) % w->n_pool;
+				if (!blocked(w, &w->pool[i])) {
+					pick = i;
+					break;
+				}
 			}
 		}
-		if (!CHECK_TRUE(pick >= 0)) {
+		if (pick < 0) {
+			rc = redrive(w);
+			if (rc < 0)
+				return -1;
+			if (rc > 0)
+				continue;
+			if (w->n_pool == 0)
+				return 0;
+			CHECK_TRUE(pick >= 0);
 			fprintf(stderr, "  (replay stuck: no message may go next)\n");
 			return -1;
 		}
 		m = w->pool[pick];
 		w->pool[pick] = w->pool[--w->n_pool];
+		if (losable(w, &m) && w->loss_budget > 0 && rng_chance(&w->rng, 8)) {
+			w->loss_budget--;
+			wlog(w, "    lost: %s %d\n", event_topic_suffix(m.kind), m.order);
+			free(m.payload);
+			continue;
+		}
 		/* At least once: sometimes it comes again later. */
 		if (w->dup_budget > 0 && rng_chance(&w->rng, 20)) {
 			w->dup_budget--;
@@ -683,40 +870,44 @@ static int run_bus(struct world *w)
 				free(m.payload);
 				return -1;
 			}
+			w->pool[w->n_pool - 1].redriven = m.redriven;
 		}
 		rc = deliver(w, &m);
 		free(m.payload);
 		if (rc != 0)
 			return -1;
 	}
-	return 0;
 }
 
 /* --- the final state ---------------------------------------------------- */
 
-static long long q_int(struct db *db, const char *sql)
+/* One integer from a query with up to one text parameter; -999 on error. */
+static long long q_int(struct db *db, const char *sql, const char *param)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = stmt_of(db, sql);
 	long long v = -999;
 
-	if (sqlite3_prepare_v2(db->handle, sql, -1, &st, NULL) != SQLITE_OK) {
-		fprintf(stderr, "cannot prepare %s: %s\n", sql, sqlite3_errmsg(db->handle));
+	if (st == NULL)
 		return v;
-	}
+	if (param != NULL)
+		sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return v;
 }
 
 /* Appends every row of a query, columns separated by '|', rows by '\n'. */
-static void dump_query(struct db *db, const char *title, const char *sql, char *buf, size_t cap,
-		       size_t *used)
+static void dump_query(struct db *db, const char *title, const char *sql, const char *param,
+		       char *buf, size_t cap, size_t *used)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = stmt_of(db, sql);
+
+	if (st != NULL && param != NULL)
+		sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
 
 	*used += (size_t)snprintf(buf + *used, cap - *used, "%s:\n", title);
-	if (sqlite3_prepare_v2(db->handle, sql, -1, &st, NULL) != SQLITE_OK) {
+	if (st == NULL) {
 		*used += (size_t)snprintf(buf + *used, cap - *used, "  (error %s)\n",
 					  sqlite3_errmsg(db->handle));
 		return;
@@ -731,53 +922,70 @@ static void dump_query(struct db *db, const char *title, const char *sql, char *
 		if (*used < cap - 1)
 			*used += (size_t)snprintf(buf + *used, cap - *used, "\n");
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 }
 
-/* The canonical final state. For an order with conflicting sends that did
- * not end confirmed, the order daemon's items are whichever send it saw
- * first: left out (see the comment at the top). */
+/* The canonical final state: every field of an order the order daemon's API
+ * shows (items priced or not, total, reason and sku, created_at) and of its
+ * re-drive (released), the reservations, their lines and the stock.
+ *
+ * One exception, by the contract: an order with two versions that the
+ * inventory never decided (canceled before it saw a send: a tombstone)
+ * got no answer that names a version, so the order daemon keeps the first
+ * send it saw and the inventory the first it saw. Their items and time are
+ * left out for that order only (the invariants still hold them). */
 static void dump_state(struct world *w, char *buf, size_t cap)
 {
 	size_t used = 0;
-	char sql[1024];
-	char masked[512] = "''";
-	size_t mu = 2;
+	char masked[256] = "";
+	size_t mu = 0;
 
-	for (int o = 0; o < w->c->n_orders; o++)
-		if (w->c->n_versions[o] == 2)
-			mu += (size_t)snprintf(masked + mu, sizeof masked - mu, ",'%s'", order_ids[o]);
-	snprintf(sql, sizeof sql,
-		 "SELECT order_id, CASE status WHEN 0 THEN 'pending' WHEN 1 THEN 'confirmed'"
-		 " WHEN 2 THEN 'rejected' WHEN 3 THEN 'canceled' ELSE status END,"
-		 " CASE WHEN status != 1 AND order_id IN (%s) THEN '*' ELSE items END,"
-		 " released FROM orders ORDER BY order_id", masked);
+	for (int o = 0; o < w->c->n_orders; o++) {
+		struct reservation r;
+		if (w->c->n_versions[o] != 2)
+			continue;
+		if (inventory_store_find(&w->inv->store, order_ids[o], &r) == 0 &&
+		    r.status == RESERVATION_TOMBSTONE)
+			mu += (size_t)snprintf(masked + mu, sizeof masked - mu, " %s", order_ids[o]);
+		inventory_reservation_free(&r);
+	}
 	buf[0] = '\0';
-	dump_query(&w->ord.store.db, "orders", sql, buf, cap, &used);
-	dump_query(&w->inv.store.db, "reservations",
+	dump_query(&w->ord->store.db, "orders",
+		   "SELECT order_id, CASE status WHEN 0 THEN 'pending' WHEN 1 THEN 'confirmed'"
+		   " WHEN 2 THEN 'rejected' WHEN 3 THEN 'canceled' ELSE status END,"
+		   " CASE WHEN instr(?1, order_id) > 0 THEN '*' ELSE items END, priced, total_cents,"
+		   " reason, reason_sku,"
+		   " CASE WHEN instr(?1, order_id) > 0 THEN '*' ELSE created_at END,"
+		   " released FROM orders ORDER BY order_id", masked, buf, cap, &used);
+	dump_query(&w->inv->store.db, "reservations",
 		   "SELECT order_id, CASE status WHEN 0 THEN 'reserved' WHEN 1 THEN 'rejected'"
-		   " WHEN 2 THEN 'released' WHEN 3 THEN 'tombstone' ELSE status END, items"
-		   " FROM reservations ORDER BY order_id", buf, cap, &used);
-	dump_query(&w->inv.store.db, "reservation lines",
+		   " WHEN 2 THEN 'released' WHEN 3 THEN 'tombstone' ELSE status END, items,"
+		   " outcome_topic, outcome_payload FROM reservations ORDER BY order_id",
+		   NULL, buf, cap, &used);
+	dump_query(&w->inv->store.db, "reservation lines",
 		   "SELECT order_id, sku, qty FROM reservation_lines ORDER BY order_id, sku",
-		   buf, cap, &used);
-	dump_query(&w->inv.store.db, "products",
-		   "SELECT sku, available FROM products ORDER BY sku", buf, cap, &used);
+		   NULL, buf, cap, &used);
+	dump_query(&w->inv->store.db, "products",
+		   "SELECT sku, available FROM products ORDER BY sku", NULL, buf, cap, &used);
 }
 
-/* The order daemon's status of an order (or -1), its items into items. */
-static int order_status(struct world *w, int o, char *items, size_t cap, int *released)
+/* The order daemon's status of an order (or -1), its items into items and
+ * its time into created_at[40]. */
+static int order_status(struct world *w, int o, char *items, size_t cap, int *released,
+			char *created_at)
 {
 	struct order_record rec;
-	int rc = order_store_load(&w->ord.store, order_ids[o], &rec);
+	int rc = order_store_load(&w->ord->store, order_ids[o], &rec);
 	int status = -1;
 
 	items[0] = '\0';
+	created_at[0] = '\0';
 	*released = 0;
 	if (rc == 0) {
 		status = (int)rec.status;
 		snprintf(items, cap, "%s", rec.items ? rec.items : "NULL");
 		*released = rec.released;
+		snprintf(created_at, 40, "%s", rec.created_at);
 	}
 	order_record_free(&rec);
 	return status;
@@ -832,23 +1040,23 @@ static int alone_confirmed(const struct test_case *c, const struct version *v)
 static void check_final(struct world *w)
 {
 	const struct test_case *c = w->c;
-	struct db *inv = &w->inv.store.db;
-	struct db *ord = &w->ord.store.db;
+	struct db *inv = &w->inv->store.db;
+	struct db *ord = &w->ord->store.db;
 	long long held_confirmed[N_SKUS] = { 0 };
 
 	/* nothing stray */
-	FAIL_IF(w, q_int(ord, "SELECT count(*) FROM orders") != c->n_orders,
+	FAIL_IF(w, q_int(ord, "SELECT count(*) FROM orders", NULL) != c->n_orders,
 		"the order daemon has %lld orders, the case %d",
-		q_int(ord, "SELECT count(*) FROM orders"), c->n_orders);
-	FAIL_IF(w, q_int(inv, "SELECT count(*) FROM reservations") != c->n_orders,
+		q_int(ord, "SELECT count(*) FROM orders", NULL), c->n_orders);
+	FAIL_IF(w, q_int(inv, "SELECT count(*) FROM reservations", NULL) != c->n_orders,
 		"the inventory has %lld reservations, the case %d orders",
-		q_int(inv, "SELECT count(*) FROM reservations"), c->n_orders);
+		q_int(inv, "SELECT count(*) FROM reservations", NULL), c->n_orders);
 
 	for (int o = 0; o < c->n_orders; o++) {
-		char items[512], rstatus[16] = "", ritems[512] = "", want[512];
-		int released, st = order_status(w, o, items, sizeof items, &released);
+		char items[512], rstatus[16] = "", ritems[512] = "", want[512], created_at[40];
+		int released, st = order_status(w, o, items, sizeof items, &released, created_at);
 		struct reservation r;
-		int found = inventory_store_find(&w->inv.store, order_ids[o], &r);
+		int found = inventory_store_find(&w->inv->store, order_ids[o], &r);
 
 		if (found == 0) {
 			snprintf(rstatus, sizeof rstatus, "%s", inventory_reservation_status_name(r.status));
@@ -883,14 +1091,25 @@ static void check_final(struct world *w)
 		}
 		FAIL_IF(w, strcmp(rstatus, "reserved") == 0 && st != ORDER_CONFIRMED,
 			"reservation %d reserved, the order %s", o, order_status_name((enum order_status)st));
-		/* the items: those of the send (one of them when they conflict) */
+		/* Once the inventory decided (an outcome was published), both
+		 * views hold the version it decided on, whatever the status. */
+		if (strcmp(rstatus, "tombstone") != 0)
+			FAIL_IF(w, strcmp(items, ritems) != 0,
+				"order %d is %s with items %s, the inventory's %s (%s)", o,
+				order_status_name((enum order_status)st), items, ritems, rstatus);
+		/* the items: those of the send (one of them when they conflict),
+		 * with that send's time */
 		if (c->n_versions[o] >= 1) {
-			int match = 0;
+			int match = -1;
 			for (int v = 0; v < c->n_versions[o]; v++)
 				if (canonical_items(&c->versions[o][v], want, sizeof want) == 0 &&
 				    strcmp(items, want) == 0)
-					match = 1;
-			FAIL_IF(w, !match, "order %d has items %s, none of the case's", o, items);
+					match = v;
+			FAIL_IF(w, match < 0, "order %d has items %s, none of the case's", o, items);
+			if (match >= 0)
+				FAIL_IF(w, strcmp(created_at, created_ats[match]) != 0,
+					"order %d has the items of version %d and created_at '%s', not %s",
+					o, match, created_at, created_ats[match]);
 		}
 		/* without contention nor conflict, the items alone decide */
 		if (!c->contended && !c->conflict && c->n_versions[o] == 1 && !c->canceled[o]) {
@@ -917,16 +1136,11 @@ static void check_final(struct world *w)
 
 	/* stock: never oversold, conserved, in both views */
 	for (int s = 0; s < N_SKUS; s++) {
-		char sql[256];
 		long long avail, initial, lines;
-		snprintf(sql, sizeof sql, "SELECT available FROM products WHERE sku = '%s'", skus[s]);
-		avail = q_int(inv, sql);
-		snprintf(sql, sizeof sql, "SELECT initial + restocked FROM products WHERE sku = '%s'", skus[s]);
-		initial = q_int(inv, sql);
-		snprintf(sql, sizeof sql,
-			 "SELECT coalesce(sum(l.qty), 0) FROM reservation_lines l JOIN reservations r"
-			 " USING (order_id) WHERE r.status = 0 AND l.sku = '%s'", skus[s]);
-		lines = q_int(inv, sql);
+		avail = q_int(inv, "SELECT available FROM products WHERE sku = ?", skus[s]);
+		initial = q_int(inv, "SELECT initial + restocked FROM products WHERE sku = ?", skus[s]);
+		lines = q_int(inv, "SELECT coalesce(sum(l.qty), 0) FROM reservation_lines l JOIN"
+			      " reservations r USING (order_id) WHERE r.status = 0 AND l.sku = ?", skus[s]);
 		FAIL_IF(w, avail < 0, "%s available %lld < 0", skus[s], avail);
 		FAIL_IF(w, initial != c->stock[s], "%s initial %lld, the catalog %d", skus[s], initial,
 			c->stock[s]);
@@ -937,13 +1151,13 @@ static void check_final(struct world *w)
 			avail, held_confirmed[s]);
 	}
 	FAIL_IF(w, q_int(inv, "SELECT count(*) FROM reservation_lines l LEFT JOIN reservations r"
-			 " USING (order_id) WHERE r.status IS NOT 0") != 0,
+			 " USING (order_id) WHERE r.status IS NOT 0", NULL) != 0,
 		"reservation lines held by reservations not reserved");
 
 	/* nothing owed: no re-drive needed once everything was delivered */
 	{
 		struct order_record due[MAX_ORDERS + 1];
-		int n = order_store_due(&w->ord.store, service_now_ms() + 1000LL * 1000 * 1000, due,
+		int n = order_store_due(&w->ord->store, service_now_ms() + 1000LL * 1000 * 1000, due,
 					MAX_ORDERS + 1);
 		FAIL_IF(w, n != 0, "%d orders still owed an event by the re-drive", n);
 		for (int i = 0; i < n; i++)
@@ -956,11 +1170,11 @@ static void check_final(struct world *w)
 	 * (design-notes.md), so send v0, in-stock of v1, send v1 conflicts
 	 * nowhere there. */
 	if (!c->conflict) {
-		FAIL_IF(w, q_int(ord, "SELECT count(*) FROM dead_letters") > 0 ||
-			   q_int(inv, "SELECT count(*) FROM dead_letters") > 0,
+		FAIL_IF(w, q_int(ord, "SELECT count(*) FROM dead_letters", NULL) > 0 ||
+			   q_int(inv, "SELECT count(*) FROM dead_letters", NULL) > 0,
 			"dead letters without a conflicting send");
 	} else {
-		FAIL_IF(w, q_int(inv, "SELECT count(*) FROM dead_letters") == 0,
+		FAIL_IF(w, q_int(inv, "SELECT count(*) FROM dead_letters", NULL) == 0,
 			"the inventory took two sends with other items without a conflict");
 	}
 }
@@ -989,9 +1203,9 @@ static void sig_text(const struct sighting *s, int n, char *buf, size_t cap)
 
 static void count_outcomes(struct world *w, struct stats *st)
 {
-	st->confirmed += q_int(&w->ord.store.db, "SELECT count(*) FROM orders WHERE status = 1");
-	st->rejected += q_int(&w->ord.store.db, "SELECT count(*) FROM orders WHERE status = 2");
-	st->canceled += q_int(&w->ord.store.db, "SELECT count(*) FROM orders WHERE status = 3");
+	st->confirmed += q_int(&w->ord->store.db, "SELECT count(*) FROM orders WHERE status = 1", NULL);
+	st->rejected += q_int(&w->ord->store.db, "SELECT count(*) FROM orders WHERE status = 2", NULL);
+	st->canceled += q_int(&w->ord->store.db, "SELECT count(*) FROM orders WHERE status = 3", NULL);
 	st->deliveries += w->steps;
 }
 
@@ -1081,6 +1295,242 @@ static void run_case(struct test_case *c, struct stats *st, int *reported)
 	}
 }
 
+/* --- exhaustive: every permutation of small sets ------------------------ */
+
+/* One element of a set: 'S' order/send (version) to the inventory, 's' the
+ * same to the order daemon, 'C' order/cancel to the order daemon, 'T'
+ * deliver what the daemons published so far (in-stock, out-of-stock,
+ * order/canceled, released: the answers take their place among the front's
+ * events through these), 'L' lose what they published so far, 'R' run the
+ * re-drive. At the end everything left is delivered. */
+struct element {
+	char what;
+	int order, version;
+};
+
+#define MAX_SET 7
+
+struct event_set {
+	const char *name;
+	int stock[N_SKUS];
+	int n_orders;
+	int n_versions[2];
+	struct version versions[2][2];
+	int n;
+	struct element el[MAX_SET];
+};
+
+static const struct event_set exhaustive_sets[] = {
+	/* two versions: A x1 fits, A x2 does not; the inventory's first decides */
+	{ "conflicting sends", { 1, 0, 0 }, 1, { 2 }, { { { 1, { { 0, 1 } } }, { 1, { { 0, 2 } } } } },
+	  6, { { 'S', 0, 0 }, { 's', 0, 0 }, { 'S', 0, 1 }, { 's', 0, 1 }, { 'T', 0, 0 }, { 'T', 0, 0 } } },
+	{ "conflicting sends, canceled", { 1, 0, 0 }, 1, { 2 },
+	  { { { 1, { { 0, 1 } } }, { 1, { { 0, 2 } } } } },
+	  6, { { 'S', 0, 0 }, { 's', 0, 0 }, { 'S', 0, 1 }, { 's', 0, 1 }, { 'C', 0, 0 }, { 'T', 0, 0 } } },
+	/* duplicates of everything, and a cancel */
+	{ "duplicates, canceled", { 1, 0, 0 }, 1, { 1 }, { { { 1, { { 0, 1 } } } } },
+	  7, { { 'S', 0, 0 }, { 'S', 0, 0 }, { 's', 0, 0 }, { 's', 0, 0 }, { 'C', 0, 0 }, { 'C', 0, 0 },
+	       { 'T', 0, 0 } } },
+	/* two orders for the last unit, one canceled */
+	{ "contention, canceled", { 1, 0, 0 }, 2, { 1, 1 },
+	  { { { 1, { { 0, 1 } } } }, { { 1, { { 0, 1 } } } } },
+	  6, { { 'S', 0, 0 }, { 's', 0, 0 }, { 'S', 1, 0 }, { 's', 1, 0 }, { 'C', 0, 0 }, { 'T', 0, 0 } } },
+};
+
+/* The answer of the inventory's version lost, twice: the order daemon holds
+ * the other version, re-drives it, the inventory dead-letters it and
+ * repeats its outcome, and the order daemon converges on it. */
+static const struct event_set lost_answer = {
+	"lost answer, the other version re-driven", { 5, 0, 0 }, 1, { 2 },
+	{ { { 1, { { 0, 1 } } }, { 1, { { 0, 2 } } } } },
+	7, { { 'S', 0, 0 }, { 'L', 0, 0 }, { 's', 0, 1 }, { 'S', 0, 1 }, { 'L', 0, 0 }, { 's', 0, 0 },
+	     { 'R', 0, 0 } },
+};
+
+static int set_case(const struct event_set *set, struct test_case *c, int index)
+{
+	memset(c, 0, sizeof *c);
+	c->index = index;
+	memcpy(c->stock, set->stock, sizeof c->stock);
+	c->n_orders = set->n_orders;
+	c->contended = 1; /* no claim about what the items alone decide */
+	for (int o = 0; o < set->n_orders; o++) {
+		c->n_versions[o] = set->n_versions[o];
+		c->conflict |= c->n_versions[o] == 2;
+		for (int v = 0; v < c->n_versions[o]; v++) {
+			c->versions[o][v] = set->versions[o][v];
+			c->send_json[o][v] = send_payload(o, v, &c->versions[o][v]);
+		}
+		c->cancel_json[o] = cancel_payload(o);
+	}
+	for (int i = 0; i < set->n; i++)
+		if (set->el[i].what == 'C')
+			c->canceled[set->el[i].order] = 1;
+	return write_catalog(c);
+}
+
+/* Delivers (or loses) what the daemons published so far, in that order. */
+static int flush(struct world *w, int times, int lose)
+{
+	int k = w->n_pool, rc = 0;
+
+	for (int i = 0; i < k && rc == 0; i++)
+		for (int t = 0; t < times && rc == 0 && !lose; t++)
+			rc = deliver(w, &w->pool[i]);
+	for (int i = 0; i < k; i++)
+		free(w->pool[i].payload);
+	memmove(w->pool, w->pool + k, sizeof *w->pool * (size_t)(w->n_pool - k));
+	w->n_pool -= k;
+	return rc;
+}
+
+static int run_schedule(struct world *w, const struct element *el, const int *perm, int n,
+			int times)
+{
+	const struct test_case *c = w->c;
+	int rc = 0;
+
+	for (int i = 0; i < n && rc == 0; i++) {
+		const struct element *e = &el[perm[i]];
+		struct msg m = { TO_ORDER, EVENT_ORDER_SEND, e->order, e->version, 0, NULL };
+		switch (e->what) {
+		case 'T':
+		case 'L':
+			rc = flush(w, times, e->what == 'L');
+			continue;
+		case 'R':
+			rc = redrive(w) < 0 ? -1 : 0;
+			continue;
+		case 'S':
+			m.dest = TO_INVENTORY;
+			m.payload = c->send_json[e->order][e->version];
+			break;
+		case 's':
+			m.payload = c->send_json[e->order][e->version];
+			break;
+		default:
+			m.kind = EVENT_ORDER_CANCEL;
+			m.payload = c->cancel_json[e->order];
+			break;
+		}
+		for (int t = 0; t < times && rc == 0; t++)
+			rc = deliver(w, &m);
+	}
+	for (int guard = 0; rc == 0 && w->n_pool > 0; guard++)
+		rc = CHECK_TRUE(guard < 100) ? flush(w, times, 0) : -1;
+	return rc;
+}
+
+/* Distinct permutations of a sorted array with repeats, in order. */
+static int next_permutation(int *a, int n)
+{
+	int i = n - 2, j = n - 1, t;
+
+	while (i >= 0 && a[i] >= a[i + 1])
+		i--;
+	if (i < 0)
+		return 0;
+	while (a[j] <= a[i])
+		j--;
+	t = a[i], a[i] = a[j], a[j] = t;
+	for (int l = i + 1, r = n - 1; l < r; l++, r--)
+		t = a[l], a[l] = a[r], a[r] = t;
+	return 1;
+}
+
+/* Final states seen for one set, by the inventory's decision sequence. */
+#define MAX_OUTCOMES 16
+struct outcome {
+	struct sighting sig[2 * MAX_ORDERS];
+	int n_sig;
+	char dump[16384];
+};
+
+/* Runs every permutation of a set (each element by its first index, so that
+ * equal elements are not permuted among themselves), once and with every
+ * delivery doubled; returns how many runs. */
+static long run_set(const struct event_set *set, int index, struct stats *st, int *reported,
+		    int only_identity)
+{
+	static struct test_case c;
+	static struct world w;
+	static struct outcome outcomes[MAX_OUTCOMES];
+	static char dump[16384];
+	int n_outcomes = 0, perm[MAX_SET];
+	long runs = 0;
+	int failures_before = check_failures;
+
+	if (!CHECK_EQ_INT(set_case(set, &c, index), 0)) {
+		free_case(&c);
+		return 0;
+	}
+	for (int i = 0; i < set->n; i++) {
+		perm[i] = i;
+		for (int j = 0; j < i; j++)
+			if (memcmp(&set->el[j], &set->el[i], sizeof set->el[i]) == 0) {
+				perm[i] = j;
+				break;
+			}
+	}
+	/* sorted, for next_permutation */
+	for (int i = 1; i < set->n; i++)
+		for (int j = i; j > 0 && perm[j - 1] > perm[j]; j--) {
+			int t = perm[j];
+			perm[j] = perm[j - 1];
+			perm[j - 1] = t;
+		}
+	if (only_identity)
+		for (int i = 0; i < set->n; i++)
+			perm[i] = i;
+	do {
+		for (int times = 1; times <= 2; times++) {
+			int rc = open_world(&w, &c, 0, NULL, 0), j;
+			w.loss_budget = 0;
+			if (rc == 0)
+				rc = run_schedule(&w, set->el, perm, set->n, times);
+			runs++;
+			st->orderings++;
+			if (rc == 0) {
+				check_final(&w);
+				count_outcomes(&w, st);
+				dump_state(&w, dump, sizeof dump);
+				for (j = 0; j < n_outcomes; j++)
+					if (outcomes[j].n_sig == w.n_sig &&
+					    memcmp(outcomes[j].sig, w.sig, sizeof *w.sig * (size_t)w.n_sig) == 0)
+						break;
+				if (j < n_outcomes) {
+					st->compared++;
+					if (!CHECK_EQ_STR(dump, outcomes[j].dump))
+						w.bad = 1;
+				} else if (CHECK_TRUE(n_outcomes < MAX_OUTCOMES)) {
+					memcpy(outcomes[n_outcomes].sig, w.sig, sizeof w.sig);
+					outcomes[n_outcomes].n_sig = w.n_sig;
+					snprintf(outcomes[n_outcomes].dump, sizeof outcomes[n_outcomes].dump,
+						 "%s", dump);
+					n_outcomes++;
+				}
+			}
+			if ((rc != 0 || w.bad) && *reported < MAX_REPORTED_CASES) {
+				char text[128];
+				sig_text(w.sig, w.n_sig, text, sizeof text);
+				fprintf(stderr, "  exhaustive set \"%s\", %s, permutation", set->name,
+					times == 2 ? "every delivery doubled" : "once");
+				for (int i = 0; i < set->n; i++)
+					fprintf(stderr, " %c%d%s", set->el[perm[i]].what, set->el[perm[i]].order,
+						set->el[perm[i]].version ? "v1" : "");
+				fprintf(stderr, "; inventory's first sightings: %s\n", text);
+				report_ordering(&w, "its deliveries");
+				++*reported;
+			}
+			close_world(&w);
+		}
+	} while (!only_identity && next_permutation(perm, set->n));
+	if (check_failures != failures_before)
+		st->failed_cases++;
+	free_case(&c);
+	return runs;
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t seed;
@@ -1113,6 +1563,8 @@ int main(int argc, char **argv)
 	devnull = open("/dev/null", O_WRONLY);
 
 	memset(&st, 0, sizeof st);
+	if (stores_open() != 0)
+		return check_summary("test_convergence");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (long i = 0; i < cases; i++) {
 		static struct test_case c;
@@ -1126,6 +1578,22 @@ int main(int argc, char **argv)
 			break;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	{
+		struct stats ex;
+		struct timespec t2;
+		long runs = 0;
+		int n_sets = (int)(sizeof exhaustive_sets / sizeof *exhaustive_sets);
+
+		memset(&ex, 0, sizeof ex);
+		for (int i = 0; i < n_sets; i++)
+			runs += run_set(&exhaustive_sets[i], 100000 + i, &ex, &reported, 0);
+		runs += run_set(&lost_answer, 100000 + n_sets, &ex, &reported, 1);
+		clock_gettime(CLOCK_MONOTONIC, &t2);
+		printf("exhaustive: %d sets of up to %d events, %ld runs (every permutation, once and"
+		       " doubled), %ld final states compared; %ld failing sets; %.2fs\n",
+		       n_sets + 1, MAX_SET, runs, ex.compared, ex.failed_cases,
+		       (double)(t2.tv_sec - t1.tv_sec) + (double)(t2.tv_nsec - t1.tv_nsec) / 1e9);
+	}
 	printf("convergence: %ld cases (%ld with conflicting sends, %ld contended), %ld orderings,"
 	       " %ld deliveries; %ld final states compared under the same decisions of the inventory"
 	       " (%ld of them replays); orders confirmed %ld, rejected %ld, canceled %ld;"
@@ -1135,6 +1603,7 @@ int main(int argc, char **argv)
 	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	if (st.failed_cases > 0)
 		printf("replay with: %s %llu %ld\n", argv[0], (unsigned long long)seed, cases);
+	stores_close();
 	if (devnull >= 0)
 		close(devnull);
 	if (stderr_saved >= 0)

@@ -294,8 +294,26 @@ static void test_valid_out_of_stock(void)
 	if (EXPECT_GOOD(EVENT_OUT_OF_STOCK, "{" V1_ID ",\"reason\":\"invalid\"}", &ev)) {
 		CHECK_EQ_STR(ev.reason, "invalid");
 		CHECK_EQ_STR(ev.sku, "");
+		CHECK_EQ_STR(ev.created_at, "");
 		EXPECT_ROUND_TRIP(&ev);
 	}
+	/* The time of the send decided on travels along (optional). */
+	if (EXPECT_GOOD(EVENT_OUT_OF_STOCK,
+			"{" V1_ID ",\"reason\":\"insufficient_stock\",\"sku\":\"MUG-001\","
+			"\"items\":[{\"sku\":\"MUG-001\",\"qty\":5}],"
+			"\"created_at\":\"2024-05-01T12:00:00.000Z\"}", &ev)) {
+		CHECK_EQ_STR(ev.created_at, "2024-05-01T12:00:00.000Z");
+		EXPECT_ROUND_TRIP(&ev);
+	}
+	if (EXPECT_GOOD(EVENT_IN_STOCK,
+			"{" V1_ID ",\"items\":[{\"sku\":\"PEN\",\"qty\":2,\"unit_price_cents\":5}],"
+			"\"total_cents\":10,\"created_at\":\"2024-05-01T12:00:00Z\"}", &ev)) {
+		CHECK_EQ_STR(ev.created_at, "2024-05-01T12:00:00Z");
+		EXPECT_ROUND_TRIP(&ev);
+	}
+	EXPECT_BAD(EVENT_OUT_OF_STOCK, "{" V1_ID ",\"reason\":\"invalid\",\"created_at\":5}");
+	EXPECT_BAD(EVENT_IN_STOCK, "{" V1_ID ",\"items\":[{\"sku\":\"PEN\",\"qty\":2,"
+		   "\"unit_price_cents\":5}],\"total_cents\":10,\"created_at\":null}");
 }
 
 /* --- bad payloads --------------------------------------------------------- */

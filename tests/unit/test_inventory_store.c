@@ -16,6 +16,8 @@
 #define ID4 "44444444-4444-4444-8444-444444444444"
 #define ID5 "55555555-5555-4555-8555-555555555555"
 #define ID6 "66666666-6666-4666-8666-666666666666"
+#define ID7 "77777777-7777-4777-8777-777777777777"
+#define ID8 "88888888-8888-4888-8888-888888888888"
 
 #define T_IN_STOCK "webshop/inventory/in-stock"
 #define T_OUT_OF_STOCK "webshop/inventory/out-of-stock"
@@ -538,16 +540,93 @@ static void test_conflicting_send(void)
 	CHECK_EQ_INT(available("A"), 7);
 	CHECK_EQ_INT(available("B"), 3);
 	CHECK_EQ_INT(status_of(ID1), RES_RESERVED);
-	CHECK_EQ_INT(outbox_rows(), rows);
+	/* each repeats the recorded outcome, nothing else (test_conflict_repeats_outcome) */
+	CHECK_EQ_INT(outbox_rows(), rows + 2);
+	CHECK_EQ_INT(q_int("SELECT count(DISTINCT payload) FROM outbox WHERE topic = '" T_IN_STOCK "'"
+			   " AND json_extract(payload, '$.order_id') = ?", ID1), 1);
 	items_after = q_text2("SELECT items FROM reservations WHERE order_id = ?", ID1, NULL);
 	CHECK_TRUE(items_before != NULL);
 	CHECK_EQ_STR(items_after, items_before);
 	free(items_before);
 	free(items_after);
 	/* A rejected order conflicts the same way. */
+	rows = outbox_rows_for(T_OUT_OF_STOCK, ID3);
 	CHECK_EQ_INT(SEND(ID3, "[{\"sku\":\"A\",\"qty\":1}]"), CONSUMER_CONFLICT);
 	CHECK_EQ_INT(status_of(ID3), RES_REJECTED);
 	CHECK_EQ_INT(available("A"), 7);
+	CHECK_EQ_INT(outbox_rows_for(T_OUT_OF_STOCK, ID3), rows + 1);
+	CHECK_EQ_INT(outbox_rows_for(T_IN_STOCK, ID3), 0);
+	CHECK_INVARIANTS();
+}
+
+/* The outcome of the inventory's version (A) was lost; the order daemon, which
+ * saw B first, re-drives B. The inventory dead-letters B (a conflict) and
+ * still answers with its recorded outcome, which carries A's items, so the
+ * order daemon can converge on A instead of waiting for ever. */
+static void test_conflict_repeats_outcome(void)
+{
+	const char *a = "[{\"sku\":\"A\",\"qty\":1}]";
+	const char *b = "[{\"sku\":\"A\",\"qty\":2}]";
+	char topic[128];
+	char *first, *again;
+	struct event *out = malloc(sizeof *out);
+	long long avail;
+
+	if (!CHECK_TRUE(out != NULL))
+		return;
+	/* reserved */
+	CHECK_EQ_INT(SEND(ID7, a), CONSUMER_APPLIED);
+	first = last_outbox(topic, sizeof topic);
+	CHECK_EQ_STR(topic, T_IN_STOCK);
+	avail = available("A");
+	CHECK_EQ_INT(SEND(ID7, b), CONSUMER_CONFLICT);
+	CHECK_EQ_INT(outbox_rows_for(T_IN_STOCK, ID7), 2);
+	again = last_outbox(topic, sizeof topic);
+	CHECK_EQ_STR(topic, T_IN_STOCK);
+	CHECK_TRUE(first != NULL);
+	CHECK_EQ_STR(again, first);
+	if (again != NULL && make_event_at(__FILE__, __LINE__, EVENT_IN_STOCK, again, out)) {
+		CHECK_EQ_STR(out->order_id, ID7);
+		CHECK_EQ_INT(out->n_items, 1);
+		CHECK_EQ_INT(out->items[0].qty, 1);
+		CHECK_EQ_STR(out->created_at, "2024-05-01T12:00:00Z"); /* the decided send's */
+	}
+	CHECK_EQ_INT(available("A"), avail);
+	CHECK_EQ_INT(status_of(ID7), RES_RESERVED);
+	free(first);
+	free(again);
+
+	/* rejected: B has 5, 6 are too many; the other version asks for 1 */
+	CHECK_EQ_INT(SEND(ID8, "[{\"sku\":\"B\",\"qty\":6}]"), CONSUMER_APPLIED);
+	first = last_outbox(topic, sizeof topic);
+	CHECK_EQ_STR(topic, T_OUT_OF_STOCK);
+	avail = available("B");
+	CHECK_EQ_INT(SEND(ID8, "[{\"sku\":\"B\",\"qty\":1}]"), CONSUMER_CONFLICT);
+	CHECK_EQ_INT(outbox_rows_for(T_OUT_OF_STOCK, ID8), 2);
+	again = last_outbox(topic, sizeof topic);
+	CHECK_EQ_STR(topic, T_OUT_OF_STOCK);
+	CHECK_EQ_STR(again, first);
+	if (again != NULL && make_event_at(__FILE__, __LINE__, EVENT_OUT_OF_STOCK, again, out)) {
+		CHECK_EQ_STR(out->reason, "insufficient_stock");
+		CHECK_EQ_INT(out->n_items, 1);
+		CHECK_EQ_INT(out->items[0].qty, 6);
+	}
+	CHECK_EQ_INT(available("B"), avail);
+	CHECK_EQ_INT(status_of(ID8), RES_REJECTED);
+	free(first);
+	free(again);
+
+	/* released: the decided outcome still stands and is repeated */
+	CHECK_EQ_INT(CANCELED(ID7), CONSUMER_APPLIED);
+	avail = available("A");
+	CHECK_EQ_INT(SEND(ID7, b), CONSUMER_CONFLICT);
+	CHECK_EQ_INT(outbox_rows_for(T_IN_STOCK, ID7), 3);
+	again = last_outbox(topic, sizeof topic);
+	CHECK_EQ_STR(topic, T_IN_STOCK);
+	CHECK_EQ_INT(available("A"), avail);
+	CHECK_EQ_INT(status_of(ID7), RES_RELEASED);
+	free(again);
+	free(out);
 	CHECK_INVARIANTS();
 }
 
@@ -729,6 +808,7 @@ int main(void)
 		test_cancel_before_send();
 		test_reservations_json();
 		test_store_find();
+		test_conflict_repeats_outcome();
 		test_drain_product();
 		inventory_store_close(&inv.store);
 	}

@@ -312,8 +312,15 @@ static void test_outcome_before_send(struct order *o)
 	/* in-stock first: created confirmed; the send afterwards changes nothing */
 	CHECK_EQ_INT(APPLY(o, EVENT_IN_STOCK, ID5), CONSUMER_APPLIED);
 	EXPECT_RECORD(o, ID5, ORDER_CONFIRMED, ITEMS, ITEMS_PRICED, TOTAL, 0);
+	if (CHECK_EQ_INT(load(o, ID5, &rec), 0))
+		CHECK_EQ_STR(rec.created_at, ""); /* an answer carries no time */
+	order_record_free(&rec);
 	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID5), CONSUMER_APPLIED);
 	EXPECT_RECORD(o, ID5, ORDER_CONFIRMED, ITEMS, ITEMS_PRICED, TOTAL, 0);
+	/* ... the send brings it, once */
+	if (CHECK_EQ_INT(load(o, ID5, &rec), 0))
+		CHECK_EQ_STR(rec.created_at, "2024-05-01T12:00:00.000Z");
+	order_record_free(&rec);
 
 	/* out-of-stock first: created rejected, with the items it carries */
 	CHECK_EQ_INT(APPLY(o, EVENT_OUT_OF_STOCK, ID6), CONSUMER_APPLIED);
@@ -323,6 +330,9 @@ static void test_outcome_before_send(struct order *o)
 	order_record_free(&rec);
 	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID6), CONSUMER_APPLIED);
 	EXPECT_RECORD(o, ID6, ORDER_REJECTED, ITEMS, NULL, -1, 0);
+	if (CHECK_EQ_INT(load(o, ID6, &rec), 0))
+		CHECK_EQ_STR(rec.created_at, "2024-05-01T12:00:00.000Z");
+	order_record_free(&rec);
 
 	/* out-of-stock without items first, then the send fills them in */
 	{
@@ -435,6 +445,129 @@ static void test_conflicting_send(void)
 	CHECK_EQ_INT(apply_ev(&o, &ev), CONSUMER_CONFLICT);
 	EXPECT_RECORD(&o, ID2, ORDER_CANCELED, ITEMS, NULL, -1, 0);
 	order_store_close(&o.store);
+}
+
+/* Applies a payload of a kind; the handler's result. */
+static enum consumer_result apply_json_at(const char *file, int line, struct order *o,
+					  enum event_kind kind, const char *json)
+{
+	struct event *ev = malloc(sizeof *ev);
+	enum consumer_result r = CONSUMER_DB_ERROR;
+
+	if (ev != NULL && decode_at(file, line, kind, json, ev))
+		r = apply_ev(o, ev);
+	free(ev);
+	return r;
+}
+#define APPLY_JSON(o, kind, json) apply_json_at(__FILE__, __LINE__, o, kind, json)
+
+/* Two sends of one order with other items: A (the inventory saw it first and
+ * decided on it) and B (the order daemon saw it first). */
+#define ITEMS_A "[{\"sku\":\"A\",\"qty\":1}]"
+#define ITEMS_B "[{\"sku\":\"A\",\"qty\":2}]"
+#define SEND_A "{\"v\":1,\"order_id\":\"" ID1 "\",\"items\":" ITEMS_A \
+	",\"created_at\":\"2024-05-01T12:00:00.000Z\"}"
+#define SEND_B "{\"v\":1,\"order_id\":\"" ID1 "\",\"items\":" ITEMS_B \
+	",\"created_at\":\"2024-05-01T12:00:09.000Z\"}"
+#define OOS_A "{\"v\":1,\"order_id\":\"" ID1 "\",\"reason\":\"insufficient_stock\"," \
+	"\"sku\":\"A\",\"items\":" ITEMS_A "}"
+#define IN_STOCK_A "{\"v\":1,\"order_id\":\"" ID1 "\",\"items\":" \
+	"[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":250}],\"total_cents\":250}"
+
+/* Runs the payloads in order on a fresh store; the record of ID1 into rec. */
+static void run_payloads_at(const char *file, int line, const enum event_kind *kinds,
+			    const char *const *payloads, int n, const enum consumer_result *want,
+			    struct order_record *rec)
+{
+	struct order o;
+
+	memset(rec, 0, sizeof *rec);
+	if (!CHECK_EQ_INT_AT(file, line, open_order(&o), 0))
+		return;
+	for (int i = 0; i < n; i++)
+		CHECK_EQ_INT_AT(file, line, APPLY_JSON(&o, kinds[i], payloads[i]), want[i]);
+	CHECK_EQ_INT_AT(file, line, load(&o, ID1, rec), 0);
+	order_store_close(&o.store);
+}
+
+static void expect_decided_a_at(const char *file, int line, const struct order_record *rec,
+				enum order_status status)
+{
+	CHECK_EQ_STR_AT(file, line, order_status_name(rec->status), order_status_name(status));
+	CHECK_EQ_STR_AT(file, line, rec->items, ITEMS_A);
+	CHECK_EQ_STR_AT(file, line, rec->created_at, "2024-05-01T12:00:00.000Z");
+}
+
+static void test_inventory_decides_items(void)
+{
+	static const enum event_kind k3[] = { EVENT_ORDER_SEND, EVENT_OUT_OF_STOCK, EVENT_ORDER_SEND };
+	static const enum event_kind k3b[] = { EVENT_OUT_OF_STOCK, EVENT_ORDER_SEND, EVENT_ORDER_SEND };
+	static const enum consumer_result ok_ok_ok[] = { CONSUMER_APPLIED, CONSUMER_APPLIED,
+							 CONSUMER_APPLIED };
+	static const enum consumer_result ok_conflict_ok[] = { CONSUMER_APPLIED, CONSUMER_CONFLICT,
+							       CONSUMER_APPLIED };
+	const char *b_oos_a[] = { SEND_B, OOS_A, SEND_A };
+	const char *oos_b_a[] = { OOS_A, SEND_B, SEND_A };
+	const char *b_in_a[] = { SEND_B, IN_STOCK_A, SEND_A };
+	const char *in_b_a[] = { IN_STOCK_A, SEND_B, SEND_A };
+	struct order_record rec;
+
+	/* sendB, out-of-stock(A), sendA: rejected with A, A's time */
+	run_payloads_at(__FILE__, __LINE__, k3, b_oos_a, 3, ok_ok_ok, &rec);
+	expect_decided_a_at(__FILE__, __LINE__, &rec, ORDER_REJECTED);
+	CHECK_EQ_STR(rec.reason, "insufficient_stock");
+	order_record_free(&rec);
+	/* out-of-stock(A), sendB (a conflict), sendA: the same */
+	run_payloads_at(__FILE__, __LINE__, k3b, oos_b_a, 3, ok_conflict_ok, &rec);
+	expect_decided_a_at(__FILE__, __LINE__, &rec, ORDER_REJECTED);
+	order_record_free(&rec);
+	/* in-stock likewise */
+	{
+		const enum event_kind k[] = { EVENT_ORDER_SEND, EVENT_IN_STOCK, EVENT_ORDER_SEND };
+		const enum event_kind kb[] = { EVENT_IN_STOCK, EVENT_ORDER_SEND, EVENT_ORDER_SEND };
+		run_payloads_at(__FILE__, __LINE__, k, b_in_a, 3, ok_ok_ok, &rec);
+		expect_decided_a_at(__FILE__, __LINE__, &rec, ORDER_CONFIRMED);
+		CHECK_EQ_INT(rec.total_cents, 250);
+		order_record_free(&rec);
+		run_payloads_at(__FILE__, __LINE__, kb, in_b_a, 3, ok_conflict_ok, &rec);
+		expect_decided_a_at(__FILE__, __LINE__, &rec, ORDER_CONFIRMED);
+		order_record_free(&rec);
+	}
+	/* Once decided, another send of B is a conflict and A stands. */
+	{
+		const enum event_kind k[] = { EVENT_ORDER_SEND, EVENT_OUT_OF_STOCK, EVENT_ORDER_SEND,
+					      EVENT_ORDER_SEND };
+		const char *p[] = { SEND_B, OOS_A, SEND_A, SEND_B };
+		const enum consumer_result want[] = { CONSUMER_APPLIED, CONSUMER_APPLIED,
+						      CONSUMER_APPLIED, CONSUMER_CONFLICT };
+		run_payloads_at(__FILE__, __LINE__, k, p, 4, want, &rec);
+		expect_decided_a_at(__FILE__, __LINE__, &rec, ORDER_REJECTED);
+		order_record_free(&rec);
+	}
+	/* The answer carries the decided send's time: taken at once, over B's. */
+	{
+		const enum event_kind k[] = { EVENT_ORDER_SEND, EVENT_OUT_OF_STOCK, EVENT_ORDER_SEND };
+		const char *p[] = { SEND_B,
+				    "{\"v\":1,\"order_id\":\"" ID1 "\",\"reason\":\"invalid\","
+				    "\"items\":" ITEMS_A ",\"created_at\":\"2024-05-01T12:00:00.000Z\"}",
+				    SEND_B };
+		const enum consumer_result want[] = { CONSUMER_APPLIED, CONSUMER_APPLIED,
+						      CONSUMER_CONFLICT };
+		run_payloads_at(__FILE__, __LINE__, k, p, 3, want, &rec);
+		expect_decided_a_at(__FILE__, __LINE__, &rec, ORDER_REJECTED);
+		order_record_free(&rec);
+	}
+	/* Decided before the send of A arrived: no time yet, and not pending,
+	 * so the age of the pending orders does not see it. */
+	{
+		const enum event_kind k[] = { EVENT_ORDER_SEND, EVENT_OUT_OF_STOCK };
+		const char *p[] = { SEND_B, OOS_A };
+		const enum consumer_result want[] = { CONSUMER_APPLIED, CONSUMER_APPLIED };
+		run_payloads_at(__FILE__, __LINE__, k, p, 2, want, &rec);
+		CHECK_EQ_STR(rec.items, ITEMS_A);
+		CHECK_EQ_STR(rec.created_at, "");
+		order_record_free(&rec);
+	}
 }
 
 /* --- convergence ------------------------------------------------------- */
@@ -601,6 +734,19 @@ static void test_pending_age(void)
 	CHECK_EQ_INT(APPLY(&o, EVENT_OUT_OF_STOCK, "aaaaaaaa-aaaa-4aaa-8aaa-000000000001"), CONSUMER_APPLIED);
 	CHECK_EQ_INT(order_store_pending_age(&o.store, 3, now), 1000);
 	CHECK_EQ_INT(order_store_pending_age(&o.store, 1, now), 3000);
+	/* an order without a time (none should be pending) does not hide the oldest */
+	{
+		struct order_record rec;
+		CHECK_EQ_INT(load(&o, "aaaaaaaa-aaaa-4aaa-8aaa-000000000009", &rec), 1);
+		CHECK_EQ_INT(order_store_save(&o.store, &rec), 0);
+		order_record_free(&rec);
+		CHECK_EQ_INT(order_store_pending_age(&o.store, 1, now), 3000);
+	}
+	/* orders created by an answer, without a time, are not pending */
+	CHECK_EQ_INT(APPLY(&o, EVENT_IN_STOCK, "aaaaaaaa-aaaa-4aaa-8aaa-000000000010"), CONSUMER_APPLIED);
+	CHECK_EQ_INT(APPLY(&o, EVENT_OUT_OF_STOCK, "aaaaaaaa-aaaa-4aaa-8aaa-000000000011"), CONSUMER_APPLIED);
+	CHECK_EQ_INT(order_store_pending_age(&o.store, 1, now), 3000);
+	CHECK_EQ_INT(order_store_pending_age(&o.store, 3, now), 1000);
 	order_store_close(&o.store);
 }
 
@@ -627,6 +773,7 @@ int main(void)
 		order_store_close(&o.store);
 	}
 	test_conflicting_send();
+	test_inventory_decides_items();
 	test_pending_age();
 	test_convergence();
 	return check_summary("test_order_store");
