@@ -71,6 +71,7 @@
 #include <fcntl.h>
 
 #include "check.h"
+#include "test_helpers.h"
 #include "dead_letter.h"
 #include "inventory.h"
 #include "log.h"
@@ -1422,22 +1423,6 @@ static int run_schedule(struct world *w, const struct element *el, const int *pe
 }
 
 /* Distinct permutations of a sorted array with repeats, in order. */
-static int next_permutation(int *a, int n)
-{
-	int i = n - 2, j = n - 1, t;
-
-	while (i >= 0 && a[i] >= a[i + 1])
-		i--;
-	if (i < 0)
-		return 0;
-	while (a[j] <= a[i])
-		j--;
-	t = a[i], a[i] = a[j], a[j] = t;
-	for (int l = i + 1, r = n - 1; l < r; l++, r--)
-		t = a[l], a[l] = a[r], a[r] = t;
-	return 1;
-}
-
 /* Final states seen for one set, by the inventory's decision sequence. */
 #define MAX_OUTCOMES 16
 struct outcome {
@@ -1524,7 +1509,7 @@ static long run_set(const struct event_set *set, int index, struct stats *st, in
 			}
 			close_world(&w);
 		}
-	} while (!only_identity && next_permutation(perm, set->n));
+	} while (!only_identity && test_next_permutation(perm, set->n));
 	if (check_failures != failures_before)
 		st->failed_cases++;
 	free_case(&c);

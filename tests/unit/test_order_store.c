@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "check.h"
+#include "test_helpers.h"
 #include "log.h"
 #include "order.h"
 
@@ -124,26 +125,9 @@ static int load(struct order *o, const char *id, struct order_record *rec)
 	return order_store_load(&o->store, id, rec);
 }
 
-static long long q_int(struct order *o, const char *sql, const char *param)
-{
-	sqlite3_stmt *st;
-	long long v = -999;
-
-	if (sqlite3_prepare_v2(o->store.db.handle, sql, -1, &st, NULL) != SQLITE_OK) {
-		fprintf(stderr, "cannot prepare %s: %s\n", sql, sqlite3_errmsg(o->store.db.handle));
-		return v;
-	}
-	if (param != NULL)
-		sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
 static long long canceled_rows(struct order *o, const char *id)
 {
-	return q_int(o, "SELECT count(*) FROM outbox WHERE topic = '" T_CANCELED "'"
+	return test_sql_int(o->store.db.handle, "SELECT count(*) FROM outbox WHERE topic = '" T_CANCELED "'"
 		     " AND json_extract(payload, '$.order_id') = ?", id);
 }
 
@@ -222,19 +206,19 @@ static void test_send_then_outcomes(struct order *o)
 		for (int i = 0; i < n; i++)
 			order_record_free(&due[i]);
 	}
-	CHECK_EQ_INT(q_int(o, "SELECT count(*) FROM outbox", NULL), 0);
+	CHECK_EQ_INT(test_sql_int(o->store.db.handle, "SELECT count(*) FROM outbox", NULL), 0);
 }
 
 static void test_cancel_wins(struct order *o)
 {
-	long long rows = q_int(o, "SELECT count(*) FROM outbox", NULL);
+	long long rows = test_sql_int(o->store.db.handle, "SELECT count(*) FROM outbox", NULL);
 	char *payload = NULL;
 
 	/* over confirmed */
 	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_CANCEL, ID1), CONSUMER_APPLIED);
 	EXPECT_RECORD(o, ID1, ORDER_CANCELED, ITEMS, ITEMS_PRICED, TOTAL, 0);
 	CHECK_EQ_INT(canceled_rows(o, ID1), 1);
-	CHECK_EQ_INT(q_int(o, "SELECT count(*) FROM outbox", NULL), rows + 1);
+	CHECK_EQ_INT(test_sql_int(o->store.db.handle, "SELECT count(*) FROM outbox", NULL), rows + 1);
 	{
 		sqlite3_stmt *st;
 		if (sqlite3_prepare_v2(o->store.db.handle,
@@ -599,27 +583,6 @@ static void seq_name(const enum event_kind *seq, int n, char *buf, size_t cap)
 					 event_topic_suffix(seq[i]));
 }
 
-static int next_permutation(int *a, int n)
-{
-	int i = n - 2, j = n - 1;
-
-	while (i >= 0 && a[i] >= a[i + 1])
-		i--;
-	if (i < 0)
-		return 0;
-	while (a[j] <= a[i])
-		j--;
-	int t = a[i];
-	a[i] = a[j];
-	a[j] = t;
-	for (int l = i + 1, r = n - 1; l < r; l++, r--) {
-		t = a[l];
-		a[l] = a[r];
-		a[r] = t;
-	}
-	return 1;
-}
-
 /* Every permutation of events gives one final state; returns how many. */
 static int check_convergence(const enum event_kind *events, int n, const struct snapshot *expected)
 {
@@ -658,7 +621,7 @@ static int check_convergence(const enum event_kind *events, int n, const struct 
 			if (check_failures != before)
 				fprintf(stderr, "  (sequence: %s)\n", name);
 		}
-	} while (next_permutation(idx, n));
+	} while (test_next_permutation(idx, n));
 	return count;
 }
 

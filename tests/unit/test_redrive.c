@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "test_helpers.h"
 #include "log.h"
 #include "order.h"
 
@@ -66,23 +67,6 @@ static int apply(struct order *o, enum event_kind kind, const char *id)
 	return r == CONSUMER_APPLIED ? 0 : -1;
 }
 
-static long long q_int(struct order *o, const char *sql, const char *param)
-{
-	sqlite3_stmt *st;
-	long long v = -999;
-
-	if (sqlite3_prepare_v2(o->store.db.handle, sql, -1, &st, NULL) != SQLITE_OK) {
-		fprintf(stderr, "cannot prepare %s: %s\n", sql, sqlite3_errmsg(o->store.db.handle));
-		return v;
-	}
-	if (param != NULL)
-		sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
 /* Rows in the outbox for topic (and order id, when given). */
 static long long outbox_rows(struct order *o, const char *topic, const char *id)
 {
@@ -90,7 +74,7 @@ static long long outbox_rows(struct order *o, const char *topic, const char *id)
 
 	snprintf(sql, sizeof sql, "SELECT count(*) FROM outbox WHERE topic = '%s'%s", topic,
 		 id ? " AND json_extract(payload, '$.order_id') = ?" : "");
-	return q_int(o, sql, id);
+	return test_sql_int(o->store.db.handle, sql, id);
 }
 
 static long long outbox_distinct_orders(struct order *o, const char *topic)
@@ -100,7 +84,7 @@ static long long outbox_distinct_orders(struct order *o, const char *topic)
 	snprintf(sql, sizeof sql,
 		 "SELECT count(DISTINCT json_extract(payload, '$.order_id')) FROM outbox"
 		 " WHERE topic = '%s'", topic);
-	return q_int(o, sql, NULL);
+	return test_sql_int(o->store.db.handle, sql, NULL);
 }
 
 /* The redrives count and next re-drive time of an order; 0 when loaded. */
@@ -147,7 +131,7 @@ static void test_batch_bound(void)
 	CHECK_EQ_INT(atomic_load(&o.redriven), N_MANY);
 	/* an order/send re-driven carries the order's items */
 	order_id(1, id);
-	CHECK_EQ_INT(q_int(&o,
+	CHECK_EQ_INT(test_sql_int(o.store.db.handle,
 			   "SELECT count(*) FROM outbox WHERE json_extract(payload, '$.order_id') = ?"
 			   " AND json_extract(payload, '$.items[0].sku') = 'A'"
 			   " AND json_extract(payload, '$.items[0].qty') = 3",

@@ -1,0 +1,50 @@
+/* Helpers several unit tests share: one number from SQL, and permutations. */
+#ifndef SHOP_TEST_HELPERS_H
+#define SHOP_TEST_HELPERS_H
+
+#include <sqlite3.h>
+#include <stdio.h>
+
+/* The first column of the first row of sql (with param bound to ?1 when not
+ * NULL), or -999 when there is none or the query fails. */
+static inline long long test_sql_int(sqlite3 *db, const char *sql, const char *param)
+{
+	sqlite3_stmt *st;
+	long long v = -999;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "cannot prepare %s: %s\n", sql, sqlite3_errmsg(db));
+		return v;
+	}
+	if (param != NULL)
+		sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Rearranges a[0..n) into the next permutation in lexicographic order;
+ * 0 when a was the last one (start from a sorted array to see them all). */
+static inline int test_next_permutation(int *a, int n)
+{
+	int i = n - 2, j = n - 1, t;
+
+	while (i >= 0 && a[i] >= a[i + 1])
+		i--;
+	if (i < 0)
+		return 0;
+	while (a[j] <= a[i])
+		j--;
+	t = a[i];
+	a[i] = a[j];
+	a[j] = t;
+	for (int l = i + 1, r = n - 1; l < r; l++, r--) {
+		t = a[l];
+		a[l] = a[r];
+		a[r] = t;
+	}
+	return 1;
+}
+
+#endif
