@@ -103,11 +103,6 @@ static int http_log_message(const struct mg_connection *conn, const char *messag
 	return 1;
 }
 
-static int bind_socket(int fd, const struct addrinfo *ai)
-{
-	return bind(fd, ai->ai_addr, ai->ai_addrlen);
-}
-
 /* Why the last http_start failed; start-up runs on one thread. */
 static char start_failure[256] = "unknown error";
 
@@ -118,25 +113,25 @@ const char *http_start_failure(void)
 
 /* civetweb says only "Failed to setup server ports": binding the same
  * address ourselves tells the operator what is wrong (address in use). */
-static void explain_listen_failure(const char *bind, int port, const char *civetweb_text)
+static void explain_listen_failure(const char *address, int port, const char *civetweb_text)
 {
 	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_PASSIVE,
 				  .ai_socktype = SOCK_STREAM };
 	struct addrinfo *ai = NULL;
 	char service[16];
-	int fd = -1, one = 1;
+	int fd, one = 1;
 
 	snprintf(start_failure, sizeof start_failure, "%s",
 		 civetweb_text[0] ? civetweb_text : "unknown error");
 	snprintf(service, sizeof service, "%d", port);
-	if (getaddrinfo(bind, service, &hints, &ai) != 0) {
-		snprintf(start_failure, sizeof start_failure, "'%s' is not an IP address", bind);
+	if (getaddrinfo(address, service, &hints, &ai) != 0) {
+		snprintf(start_failure, sizeof start_failure, "'%s' is not an IP address", address);
 		return;
 	}
 	fd = socket(ai->ai_family, ai->ai_socktype, 0);
 	if (fd >= 0) {
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-		if (bind_socket(fd, ai) != 0)
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0)
 			snprintf(start_failure, sizeof start_failure, "%s", strerror(errno));
 		close(fd);
 	}

@@ -36,9 +36,9 @@ void outbox_free(struct outbox *o);
 /* Counters for /metrics. */
 unsigned long outbox_published(struct outbox *o);
 unsigned long outbox_acked(struct outbox *o);
-/* Rows waiting for a PUBACK (as of the last pass of the thread). */
 /* How often everything not yet acknowledged was sent again (reconnects, failed publishes). */
 unsigned long outbox_resends(struct outbox *o);
+/* Rows waiting for a PUBACK (as of the last pass of the thread). */
 long outbox_backlog(struct outbox *o);
 
 #endif

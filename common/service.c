@@ -92,7 +92,8 @@ static int broker_url_valid(const char *url)
 }
 
 /* The prefix starts every topic the shop publishes and subscribes to: MQTT
- * wildcards or a NUL there would make filters match other topics. */
+ * wildcards there would make its filters match other topics, and no one may
+ * publish to a topic with a wildcard. */
 static int topic_prefix_valid(const char *prefix)
 {
 	return strpbrk(prefix, "+#") == NULL && strlen(prefix) <= 100;

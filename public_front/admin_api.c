@@ -44,6 +44,17 @@ int front_admin_is_path(const char *path)
 	return strncmp(path, ADMIN_PREFIX, strlen(ADMIN_PREFIX)) == 0;
 }
 
+/* Each listing and the daemon's internal path it relays. */
+static const struct listing {
+	const char *name;
+	int from_inventory; /* else from the order daemon */
+	const char *path;
+} listings[] = {
+	{ "orders", 0, "/orders" },
+	{ "stock", 1, "/stock" },
+	{ "reservations", 1, "/reservations" },
+};
+
 int front_admin_reply(struct mg_connection *conn, struct front *f, const char **route)
 {
 	const char *what = http_path(conn) + strlen(ADMIN_PREFIX);
@@ -53,14 +64,15 @@ int front_admin_reply(struct mg_connection *conn, struct front *f, const char **
 	*route = "/api/v1/admin";
 	if ((status = admin_authorize(conn, f)) != 0)
 		return status;
-	if (strcmp(what, "orders") != 0 && strcmp(what, "stock") != 0 &&
-	    strcmp(what, "reservations") != 0)
-		return http_reply_error(conn, 404, "not_found", "no such admin path");
-	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		return http_reply_not_allowed(conn, "GET, HEAD");
-	if (strcmp(what, "orders") == 0)
-		return front_relay(conn, &f->order, "/orders", "order service", NULL, f);
-	if (strcmp(what, "stock") == 0)
-		return front_relay(conn, &f->inventory, "/stock", "inventory", NULL, f);
-	return front_relay(conn, &f->inventory, "/reservations", "inventory", NULL, f);
+	for (size_t i = 0; i < sizeof listings / sizeof listings[0]; i++) {
+		const struct listing *l = &listings[i];
+		if (strcmp(what, l->name) != 0)
+			continue;
+		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+			return http_reply_not_allowed(conn, "GET, HEAD");
+		return l->from_inventory
+			       ? front_relay(conn, &f->inventory, l->path, "inventory", NULL, f)
+			       : front_relay(conn, &f->order, l->path, "order service", NULL, f);
+	}
+	return http_reply_error(conn, 404, "not_found", "no such admin path");
 }

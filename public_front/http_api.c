@@ -82,15 +82,41 @@ static void write_metrics(FILE *out, void *ctx)
 			    "orders answered 503 overloaded", (double)atomic_load(&f->shed));
 }
 
-static int reply_index(struct mg_connection *conn)
+static int reply_index(struct mg_connection *conn, struct front *f)
 {
 	static const char index[] =
 		"{\"service\":\"webshop\",\"endpoints\":["
 		"\"GET /api/v1/catalog\",\"POST /api/v1/orders\",\"GET /api/v1/orders/{id}\","
 		"\"POST /api/v1/orders/{id}/cancel\",\"GET /healthz\",\"GET /readyz\",\"GET /metrics\","
 		"\"GET /api/v1/admin/{orders,stock,reservations} (bearer token)\"]}";
+	(void)f;
 	return http_reply(conn, 200, "application/json", index, sizeof index - 1, NULL);
 }
+
+static int reply_alive(struct mg_connection *conn, struct front *f)
+{
+	static const char ok[] = "{\"status\":\"ok\"}";
+
+	(void)f;
+	return http_reply(conn, 200, "application/json", ok, sizeof ok - 1, NULL);
+}
+
+static int reply_metrics(struct mg_connection *conn, struct front *f)
+{
+	return http_reply_metrics(conn, write_metrics, f);
+}
+
+/* The paths that only read, each with its reply; GET and HEAD only. */
+static const struct read_route {
+	const char *path;
+	int (*reply)(struct mg_connection *conn, struct front *f);
+} read_routes[] = {
+	{ "/api/v1/catalog", front_catalog_reply },
+	{ "/healthz", reply_alive },
+	{ "/readyz", reply_ready },
+	{ "/metrics", reply_metrics },
+	{ "/", reply_index },
+};
 
 /* The order id between ORDERS_PREFIX and "/cancel": whatever stands there,
  * so that a malformed one ("../x") is a 400, not another route. 0 when the
@@ -140,31 +166,14 @@ static int route_request(struct mg_connection *conn, struct front *f, const char
 	}
 	if (front_admin_is_path(path))
 		return front_admin_reply(conn, f, route);
-	if (strcmp(path, "/api/v1/catalog") == 0)
-		*route = "/api/v1/catalog";
-	else if (strcmp(path, "/healthz") == 0)
-		*route = "/healthz";
-	else if (strcmp(path, "/readyz") == 0)
-		*route = "/readyz";
-	else if (strcmp(path, "/metrics") == 0)
-		*route = "/metrics";
-	else if (strcmp(path, "/") == 0)
-		*route = "/";
-	else
-		return http_reply_error(conn, 404, "not_found", "no such path");
-	if (!get)
-		return http_reply_not_allowed(conn, "GET, HEAD");
-	if (strcmp(*route, "/api/v1/catalog") == 0)
-		return front_catalog_reply(conn, f);
-	if (strcmp(*route, "/healthz") == 0) {
-		static const char ok[] = "{\"status\":\"ok\"}";
-		return http_reply(conn, 200, "application/json", ok, sizeof ok - 1, NULL);
+	for (size_t i = 0; i < sizeof read_routes / sizeof read_routes[0]; i++) {
+		if (strcmp(path, read_routes[i].path) == 0) {
+			*route = read_routes[i].path;
+			return get ? read_routes[i].reply(conn, f)
+				   : http_reply_not_allowed(conn, "GET, HEAD");
+		}
 	}
-	if (strcmp(*route, "/readyz") == 0)
-		return reply_ready(conn, f);
-	if (strcmp(*route, "/metrics") == 0)
-		return http_reply_metrics(conn, write_metrics, f);
-	return reply_index(conn);
+	return http_reply_error(conn, 404, "not_found", "no such path");
 }
 
 static int handle(struct mg_connection *conn, void *ctx)
