@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "service.h"
 
 /* A request body larger than this that the handler left unread is not
  * drained: the connection is closed instead (see http_begin_request). */
@@ -22,6 +24,9 @@
 struct http_route {
 	http_handler_fn handler;
 	void *ctx;
+	char address[64]; /* where http_stop's wake-up connects */
+	int port;
+	atomic_int stopped;
 };
 
 /* Set while a worker thread serves one request: whether the handler read the
@@ -173,6 +178,10 @@ struct mg_context *http_start(const char *bind, int port, int threads,
 	callbacks.http_error = http_error_page;
 	routes[n_routes].handler = handler;
 	routes[n_routes].ctx = ctx;
+	/* an unspecified address listens on loopback too */
+	snprintf(routes[n_routes].address, sizeof routes[n_routes].address, "%s",
+		 strcmp(bind, "0.0.0.0") == 0 ? "127.0.0.1" : strcmp(bind, "::") == 0 ? "::1" : bind);
+	routes[n_routes].port = port;
 	init.callbacks = &callbacks;
 	init.user_data = &routes[n_routes];
 	init.configuration_options = options;
@@ -188,10 +197,48 @@ struct mg_context *http_start(const char *bind, int port, int threads,
 	return mg;
 }
 
+/* Connects to the listener now and then until http_stop is done. */
+static void *wake_listener(void *arg)
+{
+	struct http_route *route = arg;
+	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *ai = NULL;
+	char service[16];
+
+	snprintf(service, sizeof service, "%d", route->port);
+	if (getaddrinfo(route->address, service, &hints, &ai) != 0)
+		return NULL;
+	while (!atomic_load(&route->stopped)) {
+		int fd = socket(ai->ai_family, ai->ai_socktype, 0);
+		if (fd >= 0) {
+			connect(fd, ai->ai_addr, ai->ai_addrlen);
+			close(fd);
+		}
+		service_sleep_ms(20);
+	}
+	freeaddrinfo(ai);
+	return NULL;
+}
+
+/* civetweb 1.15's master thread notices the stop flag only when its poll of
+ * the listening socket returns, after up to 2 s (SOCKET_TIMEOUT_QUANTUM, a
+ * compile-time constant): every service took 2 s to stop. A connection to
+ * the listener wakes that poll; one made before mg_stop sets the flag is
+ * just served, so they go on until mg_stop returns. */
 void http_stop(struct mg_context *ctx)
 {
-	if (ctx != NULL)
-		mg_stop(ctx);
+	struct http_route *route;
+	pthread_t waker;
+	int waking;
+
+	if (ctx == NULL)
+		return;
+	route = mg_get_user_data(ctx);
+	waking = pthread_create(&waker, NULL, wake_listener, route) == 0;
+	mg_stop(ctx);
+	atomic_store(&route->stopped, 1);
+	if (waking)
+		pthread_join(waker, NULL);
 }
 
 int http_reply(struct mg_connection *conn, int status, const char *content_type,
