@@ -129,10 +129,10 @@ void consumer_write_metrics(FILE *out, struct consumer *c, const char *service)
 	snprintf(name, sizeof name, "shop_%s_commit_retries_total", service);
 	metrics_write_value(out, name, "counter", "failed commits retried (busy, disk full)",
 			    (double)atomic_load(&c->retries));
-	snprintf(name, sizeof name, "shop_%s_lag_ms", service);
+	snprintf(name, sizeof name, "shop_%s_lag_seconds", service);
 	metrics_write_value(out, name, "gauge",
 			    "median age of the orders acted on in the last half second",
-			    (double)lag_read(&c->lag));
+			    (double)lag_read(&c->lag) / 1000.0);
 	if (c->outbox != NULL) {
 		snprintf(name, sizeof name, "shop_%s_outbox_backlog", service);
 		metrics_write_value(out, name, "gauge", "events waiting for a PUBACK",

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "service.h"
 
 /* A request body larger than this that the handler left unread is not
@@ -402,6 +403,8 @@ int http_reply_metrics(struct mg_connection *conn, void (*write)(FILE *out, void
 	if (out == NULL)
 		return http_reply_error(conn, 500, "internal", "out of memory");
 	write(out, ctx);
+	if (metrics_write_process(out) != 0)
+		log_warn("http: /metrics: cannot read /proc/self, process_* metrics incomplete");
 	fclose(out);
 	http_reply(conn, 200, "text/plain; version=0.0.4", text, len, NULL);
 	free(text);

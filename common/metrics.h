@@ -1,4 +1,4 @@
-/* Prometheus text metrics: labelled counters, histograms and gauges. */
+/* Prometheus text metrics: labelled counters, histograms, gauges and the process's own. */
 #ifndef SHOP_METRICS_H
 #define SHOP_METRICS_H
 
@@ -35,7 +35,17 @@ void metrics_observe(struct metrics_histogram *h, double seconds);
 
 void metrics_write_counter(FILE *out, struct metrics_counter *c);
 void metrics_write_histogram(FILE *out, struct metrics_histogram *h);
+/* A metric family's "# HELP" and "# TYPE" lines, then its samples with
+ * metrics_write_sample (labels 'daemon="order"', or NULL for none). */
+void metrics_write_family(FILE *out, const char *name, const char *type, const char *help);
+void metrics_write_sample(FILE *out, const char *name, const char *labels, double value);
+/* A family of one unlabelled sample. */
 void metrics_write_value(FILE *out, const char *name, const char *type, const char *help,
 			 double value);
+/* What every Prometheus client library exports of its process (CPU seconds,
+ * resident and virtual memory, start time, open and maximum fds, read from
+ * /proc/self), and shop_build_info{version} 1. Returns 0, or -1 when part of
+ * /proc could not be read: the samples it could read are written all the same. */
+int metrics_write_process(FILE *out);
 
 #endif

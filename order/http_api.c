@@ -62,10 +62,10 @@ static void write_metrics(FILE *out, void *ctx)
 			    "1 while connected and subscribed", mqtt_is_ready(o->mqtt));
 	metrics_write_value(out, "shop_order_redriven_total", "counter",
 			    "events re-published by the re-drive", (double)atomic_load(&o->redriven));
-	metrics_write_value(out, "shop_order_pending_age_ms", "gauge",
+	metrics_write_value(out, "shop_order_pending_age_seconds", "gauge",
 			    "age of the 20th oldest pending order (0: fewer pending)",
 			    (double)order_store_pending_age(&o->store, ORDER_PENDING_NTH,
-							    service_now_ms()));
+							    service_now_ms()) / 1000.0);
 	consumer_write_metrics(out, &o->consumer, "order");
 }
 

@@ -75,9 +75,16 @@ static void write_metrics(FILE *out, void *ctx)
 	metrics_write_histogram(out, &f->publish_latency);
 	metrics_write_value(out, "shop_front_broker_connected", "gauge",
 			    "1 while the front is connected to the broker", mqtt_is_ready(f->mqtt));
-	metrics_write_value(out, "shop_front_daemon_lag_ms", "gauge",
+	metrics_write_value(out, "shop_front_daemon_lag_seconds", "gauge",
 			    "how far behind the slower daemon reports it runs",
-			    (double)atomic_load(&f->daemon_lag_ms));
+			    (double)atomic_load(&f->daemon_lag_ms) / 1000.0);
+	/* what /readyz reads: an instance of the daemon said "online" last */
+	metrics_write_family(out, "shop_front_daemon_online", "gauge",
+			     "1 while an instance of the daemon says online on its status topic");
+	metrics_write_sample(out, "shop_front_daemon_online", "daemon=\"inventory\"",
+			     front_peers_online(&f->peers, "inventory"));
+	metrics_write_sample(out, "shop_front_daemon_online", "daemon=\"order\"",
+			     front_peers_online(&f->peers, "order"));
 	metrics_write_value(out, "shop_front_orders_shed_total", "counter",
 			    "orders answered 503 overloaded", (double)atomic_load(&f->shed));
 }
