@@ -64,6 +64,20 @@ def http_request(port, method, path, body=None, headers=None, timeout=10.0, host
         conn.close()
 
 
+def _recv_until(sock, body, enough, deadline):
+    """body and what the socket sends after it, until enough(body), the peer
+    closes or resets, or the monotonic deadline."""
+    while not enough(body) and time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(65536)
+        except (ConnectionResetError, socket.timeout):
+            break
+        if not chunk:
+            break
+        body += chunk
+    return body
+
+
 def read_raw_response(sock, timeout=10.0):
     """Reads one HTTP/1.1 response from a socket; returns a Resp. Tolerates the
     server closing the connection right after the response."""
@@ -97,24 +111,9 @@ def read_raw_response(sock, timeout=10.0):
     body = rest
     if length is not None:
         want = int(length)
-        while len(body) < want and time.monotonic() < deadline:
-            try:
-                chunk = sock.recv(65536)
-            except (ConnectionResetError, socket.timeout):
-                break
-            if not chunk:
-                break
-            body += chunk
-        body = body[:want]
+        body = _recv_until(sock, body, lambda b: len(b) >= want, deadline)[:want]
     elif (msg.get("Transfer-Encoding") or "").lower() == "chunked":
-        while not body.endswith(b"0\r\n\r\n") and time.monotonic() < deadline:
-            try:
-                chunk = sock.recv(65536)
-            except (ConnectionResetError, socket.timeout):
-                break
-            if not chunk:
-                break
-            body += chunk
+        body = _recv_until(sock, body, lambda b: b.endswith(b"0\r\n\r\n"), deadline)
         out, p = b"", body
         while p:
             size_line, _, p = p.partition(b"\r\n")
