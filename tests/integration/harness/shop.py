@@ -87,6 +87,7 @@ class Shop:
         self.accepted = set()      # order ids the front answered 202 for
         self.cancel_accepted = set()  # order ids whose cancel got a 202
         self.dir = None
+        self.broker_log = None     # set with the broker's config
         self.failed = False
         self._terminated = []
         self._lock = threading.Lock()
@@ -362,7 +363,7 @@ class Shop:
                 continue
             parts.append("  --- %s (%s) ---" % (os.path.basename(proc.log_path), name))
             parts.append(self.log_tail(name))
-        if os.path.exists(self.broker_log):
+        if self.broker_log and os.path.exists(self.broker_log):
             parts.append("  --- mosquitto.log ---")
             parts.append(self.log_tail("mosquitto.log", 15))
         return "\n".join(parts)
