@@ -6,9 +6,8 @@ import os
 
 import pytest
 
-from harness import Build, Shop
+from harness import REPO, Build, Shop
 
-CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TIME_BOUND_S = 120.0  # per test; times Build.slow (3 in a sanitizer build)
 _BUILD = pytest.StashKey()    # on the config: the Build
 _REPORTS = pytest.StashKey()  # on each test item: its reports by phase
@@ -25,7 +24,7 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     build_dir = config.getoption("build_dir")
     if not os.path.isabs(build_dir) and not os.path.isdir(build_dir):
-        alt = os.path.join(CHECKOUT, build_dir)
+        alt = os.path.join(REPO, build_dir)
         if os.path.isdir(alt):
             build_dir = alt
     config.stash[_BUILD] = Build(build_dir)

@@ -9,6 +9,8 @@ import time
 
 from .checks import _short
 
+# the checkout: tests/integration/harness/ is three levels below it
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 MOSQUITTO = "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else "mosquitto"
 
 # Flags each binary must document (docs/internals.md, "Settings of each binary").

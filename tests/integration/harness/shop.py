@@ -32,7 +32,7 @@ import uuid
 from .bus import BusClient
 from .checks import POLL, _short, assert_eq, assert_status, assert_true, metric
 from .http_client import http_request
-from .processes import (BINARY_PATHS, MOSQUITTO, SERVICES, Build, Proc, child_env,
+from .processes import (BINARY_PATHS, MOSQUITTO, REPO, SERVICES, Build, Proc, child_env,
                         describe_status, free_ports, port_open, sanitizer_findings)
 
 FINAL = ("confirmed", "rejected", "canceled")
@@ -45,7 +45,6 @@ DEFAULT_CATALOG = [
     {"sku": "PIN-004", "name": "Pin", "price_cents": 199, "currency": "EUR", "stock": 1},
     {"sku": "BAG-005", "name": "Tote bag", "price_cents": 1550, "currency": "EUR", "stock": 0},
 ]
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
 def random_items(rng, catalog=DEFAULT_CATALOG, max_lines=3, max_qty=4):
