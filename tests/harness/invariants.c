@@ -1,6 +1,6 @@
 /* DESIGN.md's invariants, evaluated on the daemons' listings (the front's
  * admin API relays them unchanged): one PASS/FAIL line with figures each.
- * The same rules as tests/integration/harness.py's check_invariants. */
+ * The same rules as tests/integration/harness/shop.py's check_invariants. */
 #include "invariants.h"
 
 #include <cjson/cJSON.h>

@@ -1,31 +1,27 @@
-"""Integration test harness: runs a whole shop (Mosquitto + the three services)
-on free loopback ports in a temporary data directory.
+"""The Shop under test: Mosquitto and the three services on free loopback
+ports in a temporary data directory, started in order and each waited for;
+HTTP and bus helpers on it; and DESIGN.md's invariants at quiescence.
 
-Standard library only. Used by run.py and the test_*.py modules next to it.
-
-    with Shop(build) as shop:
-        status, headers, body = shop.post("/api/v1/orders", {"items": [...]})
-        shop.wait_final(body["order_id"])
-        shop.check_invariants()
+    shop = Shop(build).open()        # or: with Shop(build) as shop:
+    r = shop.post("/api/v1/orders", {"items": [...]})
+    shop.wait_final(r.body["order_id"])
+    shop.check_invariants()
+    shop.close(failed=False)         # the after-test checks; raises on a problem
 
 Every process is started by this module and only those processes (by PID) are
 ever signalled. Logs of every process go to <data dir>/logs/; when a test fails
-the tail of each log is printed and the data directory is kept.
+the tail of each log is written to stderr and the data directory is kept.
 """
 
 import collections
-import http.client
 import json
 import os
 import pwd
-import random
 import re
-import select
 import shutil
 import signal
 import socket
 import sqlite3
-import struct
 import subprocess
 import sys
 import tempfile
@@ -33,10 +29,11 @@ import threading
 import time
 import uuid
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-MOSQUITTO = "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else "mosquitto"
-POLL = 0.02  # seconds between polls
+from .bus import BusClient
+from .checks import POLL, _short, assert_eq, assert_status, assert_true, metric
+from .http_client import http_request
+from .processes import (BINARY_PATHS, MOSQUITTO, REPO, SERVICES, Build, Proc, child_env,
+                        describe_status, free_ports, port_open, sanitizer_findings)
 
 FINAL = ("confirmed", "rejected", "canceled")
 
@@ -49,505 +46,19 @@ DEFAULT_CATALOG = [
     {"sku": "BAG-005", "name": "Tote bag", "price_cents": 1550, "currency": "EUR", "stock": 0},
 ]
 
-# Flags each binary must document (docs/internals.md, "Settings of each binary").
-COMMON_FLAGS = ["--mqtt-username", "--mqtt-password", "--data-dir", "--bind", "--broker-port", "--broker-url", "--topic-prefix",
-                "--instance", "--log-level"]
-BINARY_FLAGS = {
-    "front": COMMON_FLAGS + ["--front-port", "--inventory-port", "--order-port",
-                             "--inventory-url", "--order-url", "--publish-timeout-ms",
-                             "--admin-token"],
-    "inventory": COMMON_FLAGS + ["--inventory-port", "--sqlite-sync", "--catalog"],
-    "order": COMMON_FLAGS + ["--order-port", "--redrive-s", "--sqlite-sync"],
-}
-BINARY_PATHS = {
-    "front": "public_front/shop-front",
-    "inventory": "inventory/shop-inventory",
-    "order": "order/shop-order",
-}
-SERVICES = ("inventory", "order", "front")
 
-SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:")
+def random_items(rng, catalog=DEFAULT_CATALOG, max_lines=3, max_qty=4):
+    skus = rng.sample([p["sku"] for p in catalog], rng.randint(1, max_lines))
+    return [{"sku": s, "qty": rng.randint(1, max_qty)} for s in skus]
 
 
-# --------------------------------------------------------------------------
-# assertions that say what was expected and what was seen
+def new_order_id():
+    return str(uuid.uuid4())
 
-def _short(value, limit=600):
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else text[:limit] + "...(%d chars)" % len(text)
 
-
-def assert_eq(actual, expected, what):
-    if actual != expected:
-        raise AssertionError("%s: expected %s, got %s" % (what, _short(expected), _short(actual)))
-
-
-def assert_true(cond, what, detail=None):
-    if not cond:
-        raise AssertionError(what if detail is None else "%s (%s)" % (what, _short(detail)))
-
-
-def assert_in(item, container, what):
-    if item not in container:
-        raise AssertionError("%s: expected %s to be in %s" % (what, _short(item), _short(container)))
-
-
-def assert_status(resp, expected, what):
-    """expected: an int or a tuple of ints."""
-    ok = resp.status in expected if isinstance(expected, tuple) else resp.status == expected
-    if not ok:
-        raise AssertionError("%s: expected HTTP %s, got %s with body %s"
-                             % (what, expected, resp.status, _short(resp.text)))
-
-
-def assert_error_body(resp, what):
-    """Every error body is {"error": "<code>", "message": "<text>"}."""
-    body = resp.body
-    if not isinstance(body, dict):
-        raise AssertionError("%s: error body is not a JSON object: %s (Content-Type %s)"
-                             % (what, _short(resp.text), resp.headers.get("Content-Type")))
-    for key in ("error", "message"):
-        if not isinstance(body.get(key), str) or not body.get(key):
-            raise AssertionError("%s: error body needs a non-empty string %r: %s"
-                                 % (what, key, _short(resp.text)))
-    ctype = resp.headers.get("Content-Type") or ""
-    if "json" not in ctype:
-        raise AssertionError("%s: error body Content-Type should be JSON, got %r" % (what, ctype))
-
-
-class Cases:
-    """Runs many similar checks and reports every one that failed, not just
-    the first:  with Cases("bad bodies") as cases: ... cases.check(fn, ...)"""
-
-    def __init__(self, what):
-        self.what = what
-        self.failures = []
-
-    def check(self, fn, *args, **kwargs):
-        try:
-            fn(*args, **kwargs)
-        except AssertionError as e:
-            self.failures.append(str(e))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is None and self.failures:
-            raise AssertionError("%d of the %s failed: %s" % (len(self.failures), self.what,
-                                                              " | ".join(self.failures)))
-        return False
-
-
-def is_canonical_uuid(text):
-    if not isinstance(text, str):
-        return False
-    try:
-        return str(uuid.UUID(text)) == text
-    except ValueError:
-        return False
-
-
-def metric(text, name):
-    """The value of the first sample named `name` in a Prometheus text, or None."""
-    m = re.search(r"^%s(?:\{[^}]*\})?\s+([0-9.eE+-]+)\s*$" % re.escape(name), text, re.M)
-    return float(m.group(1)) if m else None
-
-
-def wait_until(cond, timeout, what, interval=POLL):
-    """Polls cond() until it returns a truthy value; returns it or fails."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        last = cond()
-        if last:
-            return last
-        if time.monotonic() >= deadline:
-            raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
-        time.sleep(interval)
-
-
-# --------------------------------------------------------------------------
-# HTTP
-
-class Resp(collections.namedtuple("Resp", "status headers body")):
-    """(status, headers, body): body is parsed JSON, or the raw text when the
-    response is not JSON. .text is always the raw text."""
-    text = ""
-
-
-def _make_resp(status, headers, raw):
-    text = raw.decode("utf-8", "replace")
-    body = text
-    if raw:
-        try:
-            body = json.loads(text)
-        except ValueError:
-            body = text
-    r = Resp(status, headers, body)
-    r.text = text
-    return r
-
-
-def http_request(port, method, path, body=None, headers=None, timeout=10.0, host="127.0.0.1"):
-    """One request on a fresh connection. body: dict/list (sent as JSON),
-    str or bytes (sent as is) or None."""
-    hdrs = {}
-    data = None
-    if body is not None:
-        if isinstance(body, (dict, list)):
-            data = json.dumps(body).encode()
-            hdrs["Content-Type"] = "application/json"
-        elif isinstance(body, str):
-            data = body.encode("utf-8")
-            hdrs["Content-Type"] = "application/json"
-        else:
-            data = body
-            hdrs["Content-Type"] = "application/json"
-    if headers:
-        for k, v in headers.items():
-            for existing in list(hdrs):
-                if existing.lower() == k.lower():
-                    del hdrs[existing]
-            if v is not None:
-                hdrs[k] = v
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
-    try:
-        try:
-            conn.request(method, path, body=data, headers=hdrs)
-            resp = conn.getresponse()
-            raw = resp.read()
-        except (OSError, http.client.HTTPException) as e:
-            raise AssertionError("%s %s on port %d failed: %s: %s"
-                                 % (method, path, port, type(e).__name__, e)) from None
-        return _make_resp(resp.status, resp.headers, raw)
-    finally:
-        conn.close()
-
-
-def read_raw_response(sock, timeout=10.0):
-    """Reads one HTTP/1.1 response from a socket; returns a Resp. Tolerates the
-    server closing the connection right after the response."""
-    sock.settimeout(timeout)
-    buf = b""
-    deadline = time.monotonic() + timeout
-    while b"\r\n\r\n" not in buf:
-        if time.monotonic() > deadline:
-            raise AssertionError("no complete response header within %.1fs; got %r" % (timeout, buf[:300]))
-        try:
-            chunk = sock.recv(65536)
-        except ConnectionResetError:
-            chunk = b""
-        except socket.timeout:
-            raise AssertionError("no response within %.1fs; got %r" % (timeout, buf[:300])) from None
-        if not chunk:
-            if b"\r\n\r\n" not in buf:
-                raise AssertionError("connection closed before a complete response; got %r" % buf[:300])
-            break
-        buf += chunk
-    head, _, rest = buf.partition(b"\r\n\r\n")
-    lines = head.decode("iso-8859-1").split("\r\n")
-    parts = lines[0].split(" ", 2)
-    status = int(parts[1])
-    msg = http.client.HTTPMessage()
-    for line in lines[1:]:
-        if ":" in line:
-            k, v = line.split(":", 1)
-            msg[k.strip()] = v.strip()
-    length = msg.get("Content-Length")
-    body = rest
-    if length is not None:
-        want = int(length)
-        while len(body) < want and time.monotonic() < deadline:
-            try:
-                chunk = sock.recv(65536)
-            except (ConnectionResetError, socket.timeout):
-                break
-            if not chunk:
-                break
-            body += chunk
-        body = body[:want]
-    elif (msg.get("Transfer-Encoding") or "").lower() == "chunked":
-        while not body.endswith(b"0\r\n\r\n") and time.monotonic() < deadline:
-            try:
-                chunk = sock.recv(65536)
-            except (ConnectionResetError, socket.timeout):
-                break
-            if not chunk:
-                break
-            body += chunk
-        out, p = b"", body
-        while p:
-            size_line, _, p = p.partition(b"\r\n")
-            try:
-                n = int(size_line.split(b";")[0], 16)
-            except ValueError:
-                break
-            if n == 0:
-                break
-            out += p[:n]
-            p = p[n + 2:]
-        body = out
-    return _make_resp(status, msg, body)
-
-
-# --------------------------------------------------------------------------
-# a tiny MQTT 3.1.1 client (enough to publish test events and read status topics)
-
-def _mqtt_str(s):
-    b = s.encode() if isinstance(s, str) else s
-    return struct.pack("!H", len(b)) + b
-
-
-def _mqtt_packet(ptype_flags, payload):
-    n = len(payload)
-    rem = b""
-    while True:
-        byte = n % 128
-        n //= 128
-        rem += bytes([byte | (0x80 if n else 0)])
-        if not n:
-            break
-    return bytes([ptype_flags]) + rem + payload
-
-
-class MqttClient:
-    def __init__(self, port, client_id=None, timeout=5.0):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.timeout = timeout
-        self.next_id = 1
-        cid = client_id or "it-%s" % uuid.uuid4().hex[:12]
-        var = _mqtt_str("MQTT") + bytes([4, 0x02]) + struct.pack("!H", 30)
-        self.sock.sendall(_mqtt_packet(0x10, var + _mqtt_str(cid)))
-        ptype, body = self._read_packet()
-        if ptype >> 4 != 2 or body[1] != 0:
-            raise AssertionError("MQTT CONNACK refused: %r" % body)
-
-    def _read_exact(self, n):
-        out = b""
-        while len(out) < n:
-            chunk = self.sock.recv(n - len(out))
-            if not chunk:
-                raise AssertionError("MQTT connection closed by the broker")
-            out += chunk
-        return out
-
-    def _read_packet(self):
-        first = self._read_exact(1)[0]
-        mult, n = 1, 0
-        while True:
-            b = self._read_exact(1)[0]
-            n += (b & 0x7F) * mult
-            mult *= 128
-            if not b & 0x80:
-                break
-        return first, self._read_exact(n)
-
-    def publish(self, topic, payload, qos=1, retain=False):
-        if isinstance(payload, (dict, list)):
-            payload = json.dumps(payload)
-        if isinstance(payload, str):
-            payload = payload.encode()
-        flags = 0x30 | (qos << 1) | (1 if retain else 0)
-        var = _mqtt_str(topic)
-        pid = None
-        if qos:
-            pid = self.next_id
-            self.next_id += 1
-            var += struct.pack("!H", pid)
-        self.sock.sendall(_mqtt_packet(flags, var + payload))
-        if qos == 1:
-            deadline = time.monotonic() + self.timeout
-            while time.monotonic() < deadline:
-                ptype, body = self._read_packet()
-                if ptype >> 4 == 4 and struct.unpack("!H", body[:2])[0] == pid:
-                    return
-            raise AssertionError("no PUBACK for %s" % topic)
-
-    def subscribe(self, topic_filter, qos=1):
-        pid = self.next_id
-        self.next_id += 1
-        self.sock.sendall(_mqtt_packet(0x82, struct.pack("!H", pid) + _mqtt_str(topic_filter) + bytes([qos])))
-        self._pending = []
-        while True:
-            ptype, body = self._read_packet()
-            if ptype >> 4 == 9:
-                return
-            self._pending.append((ptype, body))
-
-    def messages(self, duration):
-        """Collects (topic, payload) of PUBLISH packets for up to `duration` s."""
-        out = []
-        pending = getattr(self, "_pending", [])
-        self._pending = []
-        for ptype, body in pending:
-            out.append(self._decode_publish(ptype, body))
-        deadline = time.monotonic() + duration
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            self.sock.settimeout(left)
-            try:
-                ptype, body = self._read_packet()
-            except socket.timeout:
-                break
-            finally:
-                self.sock.settimeout(self.timeout)
-            if ptype >> 4 == 3:
-                out.append(self._decode_publish(ptype, body))
-        return [m for m in out if m is not None]
-
-    def _decode_publish(self, ptype, body):
-        if ptype >> 4 != 3:
-            return None
-        tlen = struct.unpack("!H", body[:2])[0]
-        topic = body[2:2 + tlen].decode()
-        rest = body[2 + tlen:]
-        qos = (ptype >> 1) & 3
-        if qos:
-            pid = rest[:2]
-            rest = rest[2:]
-            self.sock.sendall(_mqtt_packet(0x40, pid))
-        return topic, rest.decode("utf-8", "replace")
-
-    def close(self):
-        try:
-            self.sock.sendall(b"\xe0\x00")
-        except OSError:
-            pass
-        self.sock.close()
-
-
-# --------------------------------------------------------------------------
-# build and processes
-
-class Build:
-    """Where the binaries are."""
-
-    def __init__(self, build_dir):
-        self.dir = os.path.abspath(build_dir)
-        self.asan = "asan" in os.path.basename(self.dir.rstrip("/"))
-        # Sanitizer builds are slower to start and to run.
-        self.slow = 3.0 if self.asan else 1.0
-
-    def binary(self, name):
-        path = os.path.join(self.dir, BINARY_PATHS[name])
-        if not os.access(path, os.X_OK):
-            raise AssertionError("binary %s is missing (build it first: meson setup %s && ninja -C %s)"
-                                 % (path, self.dir, self.dir))
-        return path
-
-
-def free_ports(n):
-    """n distinct free loopback TCP ports."""
-    socks, ports = [], []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-            ports.append(s.getsockname()[1])
-    finally:
-        for s in socks:
-            s.close()
-    return ports
-
-
-def port_open(port, timeout=0.2):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def child_env(extra=None):
-    """The environment of a child: ours without any SHOP_* (so a developer's
-    settings never leak into a test), plus extra."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOP_")}
-    env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
-    if extra:
-        env.update(extra)
-    return env
-
-
-def describe_status(code):
-    if code is not None and code < 0:
-        try:
-            return "killed by %s" % signal.Signals(-code).name
-        except ValueError:
-            return "killed by signal %d" % -code
-    return "exit status %s" % code
-
-
-def sanitizer_findings(text):
-    return [line for line in text.splitlines() if any(m in line for m in SANITIZER_MARKERS)]
-
-
-def run_binary(build, name, args, env=None, timeout=10.0):
-    """Runs a binary to completion; returns (returncode, stdout, stderr).
-    Fails if it does not exit within timeout, or on sanitizer reports."""
-    path = build.binary(name)
-    try:
-        p = subprocess.run([path] + list(args), env=child_env(env), stdin=subprocess.DEVNULL,
-                           capture_output=True, timeout=timeout * build.slow)
-    except subprocess.TimeoutExpired as e:
-        raise AssertionError("%s %s did not exit within %.0fs; stderr: %s"
-                             % (name, " ".join(args), timeout * build.slow,
-                                _short((e.stderr or b"").decode(errors="replace")))) from None
-    out = p.stdout.decode(errors="replace")
-    err = p.stderr.decode(errors="replace")
-    found = sanitizer_findings(out + err)
-    if found:
-        raise AssertionError("%s %s: sanitizer report: %s" % (name, " ".join(args), found[0]))
-    return p.returncode, out, err
-
-
-class Proc:
-    def __init__(self, name, argv, log_path, env):
-        self.name = name
-        self.argv = argv
-        self.log_path = log_path
-        self.env = env
-        self.popen = None
-        self.expected_running = False
-        self.needed_sigkill = False
-        self.exit_codes = []
-
-    def start(self):
-        with open(self.log_path, "ab") as log:
-            log.write(("=== %s start: %s\n" % (time.strftime("%H:%M:%S"), " ".join(self.argv))).encode())
-            log.flush()
-            self.popen = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log,
-                                          stderr=subprocess.STDOUT, env=self.env)
-        self.expected_running = True
-
-    def alive(self):
-        return self.popen is not None and self.popen.poll() is None
-
-
-# Shops that are running now, so that the runner can abort them on a timeout.
-_live_shops = set()
-_live_lock = threading.Lock()
-
-
-def abort_live_shops(reason):
-    with _live_lock:
-        shops = list(_live_shops)
-    for shop in shops:
-        shop.abort(reason)
-
-
-# Where Shop reports (log tails) go; the runner replaces this to print them
-# after its FAIL line.
-def _default_report(text):
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
-
-
-report_sink = _default_report
+def rfc3339_now():
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % int((t % 1) * 1000)
 
 
 class Shop:
@@ -574,23 +85,30 @@ class Shop:
         self.procs = {}
         self.accepted = set()      # order ids the front answered 202 for
         self.cancel_accepted = set()  # order ids whose cancel got a 202
-        self.aborted = None
         self.dir = None
+        self.broker_log = None     # set with the broker's config
         self.failed = False
         self._terminated = []
         self._lock = threading.Lock()
 
     # -- life cycle ---------------------------------------------------------
 
-    def __enter__(self):
-        with _live_lock:
-            _live_shops.add(self)
+    def open(self):
+        """Starts the broker and the services, each waited for; returns self.
+        If that fails, what was started is stopped and the logs reported."""
         try:
             self._setup()
         except BaseException:
-            self.__exit__(*sys.exc_info())
+            self.close(failed=True)
             raise
         return self
+
+    def __enter__(self):
+        return self.open()
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close(failed=exc_type is not None)
+        return False
 
     def _setup(self):
         for name in self.services:
@@ -698,7 +216,6 @@ class Shop:
     def start(self, name, wait=True):
         """Starts (or restarts) a process with its original command line and,
         with wait, waits until it is up (port / healthz / readyz)."""
-        self._check_not_aborted()
         proc = self.procs[name]
         if proc.alive():
             raise AssertionError("start(%s): it is already running" % name)
@@ -712,7 +229,6 @@ class Shop:
         deadline = time.monotonic() + timeout
         last = "no answer"
         while True:
-            self._check_not_aborted()
             if not proc.alive():
                 raise AssertionError("%s exited with status %s while starting; log tail:\n%s"
                                      % (name, proc.popen.returncode, self.log_tail(name, 15)))
@@ -738,17 +254,7 @@ class Shop:
         proc = self.procs.get(name)
         if proc is None or proc.popen is None:
             return None
-        proc.expected_running = False
-        if proc.popen.poll() is None:
-            proc.popen.send_signal(signal.SIGTERM)
-            try:
-                proc.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.needed_sigkill = True
-                proc.popen.kill()
-                proc.popen.wait()
-        proc.exit_codes.append(proc.popen.returncode)
-        return proc.popen.returncode
+        return proc.stop(timeout)
 
     def _stop_all(self, kill_broker):
         """SIGTERM to every service at once, 5 s for all of them, SIGKILL for
@@ -756,23 +262,14 @@ class Shop:
         running = [p for n, p in self.procs.items() if n != "broker" and p.alive()]
         self._terminated = running
         for proc in running:
-            proc.expected_running = False
-            proc.popen.send_signal(signal.SIGTERM)
+            proc.terminate()
         deadline = time.monotonic() + 5.0
         for proc in running:
-            try:
-                proc.popen.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.needed_sigkill = True
-                proc.popen.kill()
-                proc.popen.wait()
-            proc.exit_codes.append(proc.popen.returncode)
+            proc.reap(deadline)
         broker = self.procs.get("broker")
         if broker is not None and broker.alive():
             if kill_broker:
-                broker.expected_running = False
-                broker.popen.kill()
-                broker.popen.wait()
+                broker.kill_now()
             else:
                 self.stop("broker")
 
@@ -780,12 +277,7 @@ class Shop:
         """Sends a signal to a process this Shop started (by its PID)."""
         proc = self.procs[name]
         assert_true(proc.alive(), "kill(%s): it is not running" % name)
-        if sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGABRT):
-            proc.expected_running = False
-        proc.popen.send_signal(sig)
-        if sig == signal.SIGKILL:
-            proc.popen.wait()
-            proc.exit_codes.append(proc.popen.returncode)
+        proc.kill(sig)
 
     def stop_broker(self):
         return self.stop("broker")
@@ -793,25 +285,25 @@ class Shop:
     def start_broker(self):
         self.start("broker")
 
-    def abort(self, reason):
-        """Called from another thread (test timeout): kill everything now."""
-        self.aborted = reason
-        for proc in self.procs.values():
-            if proc.alive():
-                proc.expected_running = False
-                try:
-                    proc.popen.kill()
-                except OSError:
-                    pass
+    def close(self, failed):
+        """Stops everything and checks what every test gets checked: each
+        process the test did not stop is still running, each service exits
+        with status 0 within 5 s of SIGTERM, and in a sanitizer build no log
+        has a finding. failed: the test failed (then only the stopping is
+        done). On a failure the log tails go to stderr and the data directory
+        is kept; otherwise it is removed. Raises AssertionError naming each
+        problem the checks found in a test that had passed."""
+        try:
+            problems = self._finish(failed)
+        except BaseException:
+            # interrupted (a time bound, Ctrl-C): nothing may outlive the test
+            for proc in self.procs.values():
+                proc.kill_now()
+            raise
+        if problems and not failed:
+            raise AssertionError("; ".join(problems))
 
-    def _check_not_aborted(self):
-        if self.aborted:
-            raise AssertionError("aborted: %s" % self.aborted)
-
-    def __exit__(self, exc_type, exc, tb):
-        with _live_lock:
-            _live_shops.discard(self)
-        failed = exc_type is not None
+    def _finish(self, failed):
         problems = []
         if not failed and self.dir:
             problems += self._dead_processes()
@@ -819,7 +311,7 @@ class Shop:
         if self.dir:
             for name in ("front", "order", "inventory", "broker"):
                 proc = self.procs.get(name)
-                if not proc or failed or self.aborted or proc not in self._terminated:
+                if not proc or failed or proc not in self._terminated:
                     continue
                 if proc.needed_sigkill:
                     problems.append("%s did not exit within 5 s of SIGTERM" % name)
@@ -828,16 +320,13 @@ class Shop:
                                     % (name, describe_status(proc.popen.returncode)))
             if self.build.asan:
                 problems += self._sanitizer_problems()
-        if problems:
-            failed = True
-        self.failed = failed
-        if failed and self.dir:
-            report_sink(self.report())
+        self.failed = failed or bool(problems)
+        if self.failed and self.dir:
+            sys.stderr.write(self.report() + "\n")
+            sys.stderr.flush()
         elif self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
-        if problems and exc_type is None:
-            raise AssertionError("; ".join(problems))
-        return False
+        return problems
 
     def _dead_processes(self):
         out = []
@@ -873,7 +362,7 @@ class Shop:
                 continue
             parts.append("  --- %s (%s) ---" % (os.path.basename(proc.log_path), name))
             parts.append(self.log_tail(name))
-        if os.path.exists(self.broker_log):
+        if self.broker_log and os.path.exists(self.broker_log):
             parts.append("  --- mosquitto.log ---")
             parts.append(self.log_tail("mosquitto.log", 15))
         return "\n".join(parts)
@@ -891,7 +380,6 @@ class Shop:
                         self.cancel_accepted.add(oid)
 
     def request(self, method, path, body=None, headers=None, timeout=10.0):
-        self._check_not_aborted()
         resp = http_request(self.front_port, method, path, body, headers, timeout)
         self._record(method, path, resp)
         return resp
@@ -903,11 +391,9 @@ class Shop:
         return self.request("POST", path, body, headers, timeout)
 
     def inv(self, path):
-        self._check_not_aborted()
         return http_request(self.inventory_port, "GET", path)
 
     def ord(self, path):
-        self._check_not_aborted()
         return http_request(self.order_port, "GET", path)
 
     def metric(self, name, metric_name):
@@ -998,7 +484,11 @@ class Shop:
             time.sleep(POLL)
 
     def mqtt(self):
-        return MqttClient(self.broker_port)
+        """A BusClient on the broker (logged in as the services are, when
+        the broker has a password)."""
+        if self.broker_password is not None:
+            return BusClient(self.broker_port, username="shop", password=self.broker_password)
+        return BusClient(self.broker_port)
 
     # -- invariants ---------------------------------------------------------
 
@@ -1111,15 +601,3 @@ class Shop:
             time.sleep(0.1 if not problems else POLL * 2)
 
 
-def random_items(rng, catalog=DEFAULT_CATALOG, max_lines=3, max_qty=4):
-    skus = rng.sample([p["sku"] for p in catalog], rng.randint(1, max_lines))
-    return [{"sku": s, "qty": rng.randint(1, max_qty)} for s in skus]
-
-
-def new_order_id():
-    return str(uuid.uuid4())
-
-
-def rfc3339_now():
-    t = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % int((t % 1) * 1000)
