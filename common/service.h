@@ -17,7 +17,9 @@ struct service_settings {
 	const char *instance;
 	const char *log_level;
 	const char *mqtt_username, *mqtt_password; /* NULL: anonymous */
+	const char *mqtt_password_file; /* read into mqtt_password_buf */
 	char broker_url_buf[128];
+	char mqtt_password_buf[256];
 };
 
 /* The rows every binary's settings table starts with. */
@@ -36,13 +38,16 @@ struct service_settings {
 	  NULL, "instance name: part of the MQTT client id and status topic" },           \
 	{ "--mqtt-username", "SHOP_MQTT_USERNAME", SETTING_STRING, &(s).mqtt_username, 0, \
 	  0, NULL, NULL, "user name at the broker (default: anonymous)" },                \
+	{ "--mqtt-password-file", "SHOP_MQTT_PASSWORD_FILE", SETTING_STRING,             \
+	  &(s).mqtt_password_file, 0, 0, NULL, NULL,                                      \
+	  "file holding the password at the broker (one line)" },                         \
 	{ "--mqtt-password", "SHOP_MQTT_PASSWORD", SETTING_STRING, &(s).mqtt_password, 0, \
-	  0, NULL, NULL, "password at the broker (prefer the variable: flags show in ps)" }, \
+	  0, NULL, NULL, "password itself (prefer --mqtt-password-file: flags show in ps)" }, \
 	{ "--log-level", "SHOP_LOG_LEVEL", SETTING_CHOICE, &(s).log_level, 0, 0, "info",  \
 	  "debug|info|warn", "how much to log" }
 
-/* Derives defaults, checks the broker URL, prefix and instance, starts
- * logging; 0 or -1 (one line printed). */
+/* Derives defaults, reads the password file, checks the broker URL, prefix
+ * and instance, starts logging; 0 or -1 (one line printed). */
 int service_settings_finish(struct service_settings *s, const char *program);
 /* Creates the data dir of a service that keeps state; 0 or -1 (line printed). */
 int service_data_dir_create(const struct service_settings *s, const char *program);

@@ -21,6 +21,44 @@ int settings_parse_long(const char *text, long min, long max, long *out)
 	return 0;
 }
 
+int settings_read_secret_file(const char *path, char *buf, size_t len, const char *program,
+			      const char *what)
+{
+	FILE *f;
+	size_t n;
+	const char *problem = NULL;
+
+	if (path == NULL || buf == NULL || len < 2)
+		return -1;
+	f = fopen(path, "r");
+	if (f == NULL) {
+		fprintf(stderr, "%s: cannot read %s '%s': %s\n", program, what, path,
+			strerror(errno));
+		return -1;
+	}
+	n = fread(buf, 1, len, f);
+	if (ferror(f))
+		problem = strerror(errno);
+	fclose(f);
+	if (problem == NULL) {
+		if (n > 0 && buf[n - 1] == '\n')
+			n--;
+		if (n == 0)
+			problem = "the file is empty";
+		else if (n >= len)
+			problem = "longer than a password should be";
+		else if (memchr(buf, '\n', n) != NULL || memchr(buf, '\0', n) != NULL)
+			problem = "more than one line, or a NUL byte";
+	}
+	if (problem != NULL) {
+		fprintf(stderr, "%s: cannot use %s '%s': %s\n", program, what, path, problem);
+		memset(buf, 0, len);
+		return -1;
+	}
+	buf[n] = '\0';
+	return 0;
+}
+
 static int choice_allowed(const char *choices, const char *text)
 {
 	size_t len = strlen(text);

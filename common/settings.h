@@ -2,6 +2,8 @@
 #ifndef SHOP_SETTINGS_H
 #define SHOP_SETTINGS_H
 
+#include <stddef.h>
+
 enum setting_type {
 	SETTING_INT,    /* long within [min, max], stored in an int */
 	SETTING_STRING, /* stored as const char *, not copied */
@@ -32,5 +34,13 @@ enum settings_result settings_parse(const struct setting *table, int count,
 
 /* Parses a decimal integer within bounds; 0 on success. */
 int settings_parse_long(const char *text, long min, long max, long *out);
+
+/* Reads a secret (a password) from the file at path into buf, less one
+ * trailing newline: secrets never come from argv, where ps shows them.
+ * 0, or -1 with one line on stderr naming the file and the setting (`what`):
+ * missing, unreadable, empty, a secret that does not fit in buf, or one
+ * holding another newline or a NUL byte. */
+int settings_read_secret_file(const char *path, char *buf, size_t len, const char *program,
+			      const char *what);
 
 #endif

@@ -15,9 +15,12 @@
 
 #include "bench_util.h"
 #include "mqtt.h"
+#include "settings.h"
 
 struct bus_opts {
 	const char *url, *topic;
+	const char *username, *password; /* NULL: anonymous */
+	char password_buf[256];
 	long seconds, warmup, window, size;
 };
 
@@ -46,6 +49,15 @@ static void parse(int argc, char **argv, struct bus_opts *o)
 			o->url = bench_arg_str(argc, argv, &i);
 		else if (strcmp(argv[i], "--topic") == 0)
 			o->topic = bench_arg_str(argc, argv, &i);
+		else if (strcmp(argv[i], "--username") == 0)
+			o->username = bench_arg_str(argc, argv, &i);
+		else if (strcmp(argv[i], "--password-file") == 0) {
+			if (settings_read_secret_file(bench_arg_str(argc, argv, &i), o->password_buf,
+						      sizeof o->password_buf, argv[0],
+						      "MQTT password file") != 0)
+				exit(2);
+			o->password = o->password_buf;
+		}
 		else if (strcmp(argv[i], "--seconds") == 0)
 			o->seconds = bench_arg_long(argc, argv, &i, 1, 3600);
 		else if (strcmp(argv[i], "--warmup") == 0)
@@ -55,7 +67,8 @@ static void parse(int argc, char **argv, struct bus_opts *o)
 		else if (strcmp(argv[i], "--size") == 0)
 			o->size = bench_arg_long(argc, argv, &i, 16, 1 << 20);
 		else if (strcmp(argv[i], "--help") == 0) {
-			printf("usage: %s [--url tcp://H:P] [--topic T] [--seconds N] [--warmup N]"
+			printf("usage: %s [--url tcp://H:P] [--topic T] [--username U]"
+			       " [--password-file FILE] [--seconds N] [--warmup N]"
 			       " [--window N] [--size BYTES]\n", argv[0]);
 			exit(0);
 		} else
@@ -153,6 +166,8 @@ static int connect_client(struct bus *b, MQTTAsync *c, const char *id, int want)
 		return -1;
 	co.cleansession = 1;
 	co.keepAliveInterval = 30;
+	co.username = b->o.username;
+	co.password = b->o.password;
 	co.maxInflight = (int)b->o.window;
 	co.onSuccess = on_ok;
 	co.onFailure = on_fail;

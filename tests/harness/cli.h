@@ -16,7 +16,9 @@ struct cli_common {
 	const char *prefix;
 	const char *username;
 	const char *password;
+	const char *password_file; /* read into password_buf */
 	char broker_url_buf[160];
+	char password_buf[256];
 };
 
 /* The rows every subcommand's settings table starts with (like the services'
@@ -30,10 +32,12 @@ struct cli_common {
 	  "webshop/", NULL, "prefix of every shop topic" },                                   \
 	{ "--username", "SHOP_MQTT_USERNAME", SETTING_STRING, &(c).username, 0, 0, NULL,      \
 	  NULL, "MQTT user name (default: none)" },                                           \
+	{ "--password-file", "SHOP_MQTT_PASSWORD_FILE", SETTING_STRING, &(c).password_file,   \
+	  0, 0, NULL, NULL, "file holding the MQTT password (one line; default: none)" },     \
 	{ "--password", "SHOP_MQTT_PASSWORD", SETTING_STRING, &(c).password, 0, 0, NULL,      \
-	  NULL, "MQTT password (default: none)" }
+	  NULL, "MQTT password itself (prefer --password-file: flags show in ps)" }
 
-#define CLI_COMMON_COUNT 5
+#define CLI_COMMON_COUNT 6
 
 /* A flag without a value ("--shuffle"); its variable takes 0 or 1. */
 struct cli_switch {
