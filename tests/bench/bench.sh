@@ -149,7 +149,8 @@ bench_fresh_shop() { # NAME PRODUCTS: stop the shop, start an empty one in data 
 bench_limits() { # bus, storage and bare HTTP rows
 	local s=$BENCH_LIMIT_S w=1 c line port i
 	line=$("$BENCH_BIN/shop-bench-bus" --url "tcp://127.0.0.1:$SHOP_BROKER_PORT" \
-		--topic bench/bus --seconds "$s" --warmup "$w" --window 100 --size 200) ||
+		--username harness --password-file "$SHOP_DATA_DIR/broker/harness.pw" \
+		--topic "${SHOP_TOPIC_PREFIX}bench/bus" --seconds "$s" --warmup "$w" --window 100 --size 200) ||
 		die "shop-bench-bus failed"
 	bench_row bus "$line"
 	line=$("$BENCH_BIN/shop-bench-storage" --dir "$SHOP_DATA_DIR" --sync "$SHOP_SQLITE_SYNC" \
@@ -521,7 +522,8 @@ bench_main() { # the whole run: settings, a fresh shop, every row, the report
 	ensure_packages || exit 1
 	build_main || die "build failed"
 	BENCH_DIR=$(mktemp -d "${TMPDIR:-/tmp}/shop-bench.XXXXXX")
-	unset SHOP_BROKER_URL SHOP_INVENTORY_URL SHOP_ORDER_URL SHOP_BIND SHOP_ADMIN_TOKEN
+	unset SHOP_BROKER_URL SHOP_INVENTORY_URL SHOP_ORDER_URL SHOP_BIND SHOP_ADMIN_TOKEN SHOP_BUILD_DIR
+	SHOP_EDGES=0 # the single topology: its rows compare with earlier runs
 	SHOP_DATA_DIR=$BENCH_DIR
 	SHOP_BROKER_PORT=$(bench_free_port) SHOP_FRONT_PORT=$(bench_free_port)
 	SHOP_INVENTORY_PORT=$(bench_free_port) SHOP_ORDER_PORT=$(bench_free_port)
