@@ -128,18 +128,10 @@ int service_settings_finish(struct service_settings *s, const char *program)
 			program, s->prefix);
 		return -1;
 	}
-	if (s->mqtt_password_file != NULL && s->mqtt_password != NULL) {
-		fprintf(stderr, "%s: give --mqtt-password-file or --mqtt-password, not both\n",
-			program);
+	if (settings_password_from_file(&s->mqtt_password, s->mqtt_password_file,
+					s->mqtt_password_buf, sizeof s->mqtt_password_buf, program,
+					"--mqtt-password-file", "--mqtt-password") != 0)
 		return -1;
-	}
-	if (s->mqtt_password_file != NULL) {
-		if (settings_read_secret_file(s->mqtt_password_file, s->mqtt_password_buf,
-					      sizeof s->mqtt_password_buf, program,
-					      "MQTT password file") != 0)
-			return -1;
-		s->mqtt_password = s->mqtt_password_buf;
-	}
 	if (!instance_valid(s->instance)) {
 		fprintf(stderr, "%s: invalid --instance '%s': 1 to 64 of A-Z a-z 0-9 _ . -\n",
 			program, s->instance);

@@ -59,6 +59,22 @@ int settings_read_secret_file(const char *path, char *buf, size_t len, const cha
 	return 0;
 }
 
+int settings_password_from_file(const char **password, const char *path, char *buf, size_t len,
+				const char *program, const char *file_flag,
+				const char *password_flag)
+{
+	if (path == NULL)
+		return 0;
+	if (*password != NULL) {
+		fprintf(stderr, "%s: give %s or %s, not both\n", program, file_flag, password_flag);
+		return -1;
+	}
+	if (settings_read_secret_file(path, buf, len, program, "MQTT password file") != 0)
+		return -1;
+	*password = buf;
+	return 0;
+}
+
 static int choice_allowed(const char *choices, const char *text)
 {
 	size_t len = strlen(text);

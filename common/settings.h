@@ -43,4 +43,12 @@ int settings_parse_long(const char *text, long min, long max, long *out);
 int settings_read_secret_file(const char *path, char *buf, size_t len, const char *program,
 			      const char *what);
 
+/* A password given either as a file (path, from file_flag) or itself
+ * (*password, from password_flag): with a file, reads it into buf and points
+ * *password at buf. 0, or -1 with one line on stderr (both given, or a file
+ * settings_read_secret_file refuses). */
+int settings_password_from_file(const char **password, const char *path, char *buf, size_t len,
+				const char *program, const char *file_flag,
+				const char *password_flag);
+
 #endif

@@ -128,17 +128,10 @@ static enum cli_result help_or_version(const struct cli_spec *spec, int n_flags,
 
 static int finish_common(struct cli_common *c, const char *program)
 {
-	if (c->password_file != NULL && c->password != NULL) {
-		fprintf(stderr, "%s: give --password-file or --password, not both\n", program);
+	if (settings_password_from_file(&c->password, c->password_file, c->password_buf,
+					sizeof c->password_buf, program, "--password-file",
+					"--password") != 0)
 		return -1;
-	}
-	if (c->password_file != NULL) {
-		if (settings_read_secret_file(c->password_file, c->password_buf,
-					      sizeof c->password_buf, program,
-					      "MQTT password file") != 0)
-			return -1;
-		c->password = c->password_buf;
-	}
 	if (c->broker_url == NULL) {
 		snprintf(c->broker_url_buf, sizeof c->broker_url_buf, "tcp://127.0.0.1:%d",
 			 c->broker_port);

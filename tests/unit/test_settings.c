@@ -72,6 +72,28 @@ static void test_bad_files_are_refused(void)
 		     -1); /* a directory */
 }
 
+static void test_password_or_its_file(void)
+{
+	char buf[16];
+	const char *password = NULL;
+	const char *given = "itself";
+	const char *path = secret_file("from-file\n", 10);
+
+	CHECK_EQ_INT(settings_password_from_file(&password, NULL, buf, sizeof buf, "test_settings",
+						 "--f", "--p"),
+		     0);
+	CHECK_TRUE(password == NULL); /* neither: anonymous */
+	CHECK_EQ_INT(settings_password_from_file(&password, path, buf, sizeof buf, "test_settings",
+						 "--f", "--p"),
+		     0);
+	CHECK_EQ_STR(password, "from-file");
+	password = given;
+	CHECK_EQ_INT(settings_password_from_file(&password, path, buf, sizeof buf, "test_settings",
+						 "--f", "--p"),
+		     -1); /* both */
+	CHECK_EQ_STR(password, "itself");
+}
+
 int main(void)
 {
 	char path[128];
@@ -82,6 +104,7 @@ int main(void)
 	}
 	test_one_trailing_newline_is_stripped();
 	test_bad_files_are_refused();
+	test_password_or_its_file();
 	snprintf(path, sizeof path, "%s/secret", dir);
 	unlink(path);
 	rmdir(dir);
