@@ -9,15 +9,14 @@ import re
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
-import threading
 import time
 import uuid
 
 import paho.mqtt.client as mqtt
 
-import harness
-from harness import (MOSQUITTO, REPO, assert_eq, assert_in, assert_true, child_env,
+from harness import (MOSQUITTO, REPO, BusClient, assert_eq, assert_in, assert_true, child_env,
                      free_ports, http_request, port_open, run_binary, wait_until)
 from shop_run import ShopRun
 
@@ -62,65 +61,19 @@ def allowed(filters, topic):
 
 
 # --------------------------------------------------------------------------
-# an MQTT client (paho) that records what it gets
+# MQTT clients (paho): harness.BusClient, and one without a loop thread for
+# the connections a broker refuses or closes
 
-class Client:
-    """A paho client logged in as `user` (None: anonymous) with a clean session."""
-
-    def __init__(self, port, user, password, name=None):
-        self.got = []
-        self.lock = threading.Lock()
-        self.connack = None
-        self.subacks = {}
-        self.c = mqtt.Client(client_id="it-%s-%s" % (name or user or "anonymous",
-                                                      uuid.uuid4().hex[:8]),
-                             clean_session=True, protocol=mqtt.MQTTv311)
-        if user is not None:
-            self.c.username_pw_set(user, password)
-        self.c.on_connect = self._on_connect
-        self.c.on_message = self._on_message
-        self.c.on_subscribe = self._on_subscribe
-        self.c.connect("127.0.0.1", port, keepalive=30)
-        self.c.loop_start()
-        wait_until(lambda: self.connack is not None, 5, "CONNACK for %s" % (user or "anonymous"))
-        if self.connack != 0:
-            self.close()
-
-    def _on_connect(self, client, userdata, flags, rc):
-        if self.connack is None:
-            self.connack = rc
-
-    def _on_message(self, client, userdata, msg):
-        with self.lock:
-            self.got.append((msg.topic, msg.payload.decode(errors="replace")))
-
-    def _on_subscribe(self, client, userdata, mid, granted):
-        self.subacks[mid] = granted
-
-    def publish(self, topic, payload, retain=False):
-        info = self.c.publish(topic, payload, qos=1, retain=retain)
-        info.wait_for_publish(5)
-        assert_true(info.is_published(), "PUBACK for %s" % topic)
-
-    def subscribe(self, topic_filter):
-        rc, mid = self.c.subscribe(topic_filter, 1)
-        assert_eq(rc, 0, "SUBSCRIBE %s sent" % topic_filter)
-        wait_until(lambda: mid in self.subacks, 5, "SUBACK for %s" % topic_filter)
-
-    def payloads(self):
-        with self.lock:
-            return [p for _, p in self.got]
-
-    def messages(self):
-        with self.lock:
-            return list(self.got)
-
-    def wait_for(self, payload, what):
-        wait_until(lambda: payload in self.payloads(), 5, what)
-
-    def close(self):
-        self.c.disconnect()
-        self.c.loop_stop()
+def received_until(client, marker, what, timeout=5.0):
+    """What a BusClient received since the last call, up to and with a
+    message whose payload is marker."""
+    got = []
+    deadline = time.monotonic() + timeout
+    while marker not in [p for _, p in got]:
+        assert_true(time.monotonic() < deadline, "timed out after %.0fs waiting for %s"
+                    % (timeout, what))
+        got += client.messages(0.02)
+    return got
 
 
 def connect_here(port, user, password):
@@ -180,9 +133,8 @@ class Broker:
             return f.read().rstrip("\n")
 
     def client(self, account, name=None):
-        c = Client(self.port, account, self.password(account), name)
-        assert_eq(c.connack, 0, "CONNACK of account %s" % account)
-        return c
+        return BusClient(self.port, client_id="it-%s-%s" % (name or account, uuid.uuid4().hex[:8]),
+                         username=account, password=self.password(account))
 
     def log(self):
         try:
@@ -198,8 +150,8 @@ class Broker:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        if failed:
-            harness.report_sink("--- broker log %s:\n%s" % (self.dir, self.log()[-3000:]))
+        if failed:  # pytest shows it with the failure
+            sys.stderr.write("--- broker log %s:\n%s\n" % (self.dir, self.log()[-3000:]))
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -337,9 +289,8 @@ def test_each_account_publishes_only_its_row(build):
             # everything published before it
             marker = "marker-after-%s" % account
             marker_from.publish(PREFIX + "unlisted/marker", marker)
-            watcher.wait_for(marker, "the marker after %s's publishes" % account)
-            got = sorted(t for _, t in (p.split(":", 1) for p in watcher.payloads()
-                                        if p.startswith(account + ":")))
+            seen = received_until(watcher, marker, "the marker after %s's publishes" % account)
+            got = sorted(p.split(":", 1)[1] for _, p in seen if p.startswith(account + ":"))
             want = sorted(t for t in PROBES if allowed(MAY_PUBLISH[account], t))
             assert_eq(got, want, "topics of %s's publishes that reached a subscriber" % account)
         watcher.close()
@@ -363,15 +314,13 @@ def test_each_account_receives_only_its_row(build):
                 sender.publish(PREFIX + topic, "to-%s:%s" % (account, topic))
             readable = [t for t in PROBES if allowed(MAY_READ[account], t)]
             sender.publish(PREFIX + readable[-1], "marker-for-" + account)
-            c.wait_for("marker-for-" + account, "the marker %s may read" % account)
-            got = sorted(p.split(":", 1)[1] for p in c.payloads() if p.startswith("to-"))
+            seen = received_until(c, "marker-for-" + account, "the marker %s may read" % account)
+            got = sorted(p.split(":", 1)[1] for _, p in seen if p.startswith("to-"))
             assert_eq(got, sorted(readable), "probe topics %s received" % account)
-            sys_topics = [t for t, _ in c.messages() if t.startswith("$SYS/")]
-            if account == "monitor":
-                wait_until(lambda: any(t.startswith("$SYS/") for t, _ in c.messages()), 5,
-                           "monitor receives $SYS/broker/version")
-            else:
-                assert_eq(sys_topics, [], "$SYS messages %s received" % account)
+            # the retained $SYS message is sent right after the SUBACK, before the marker
+            sys_topics = [t for t, _ in seen if t.startswith("$SYS/")]
+            assert_eq(sys_topics, ["$SYS/broker/version"] if account == "monitor" else [],
+                      "$SYS messages %s received" % account)
             c.close()
         # a wildcard subscription: everything is asked for, only front's row comes
         front = broker.client("front", "front-wildcard")
@@ -379,8 +328,8 @@ def test_each_account_receives_only_its_row(build):
         for topic in PROBES:
             sender.publish(PREFIX + topic, "wild:" + topic)
         sender.publish(PREFIX + "order/status", "marker-wildcard")
-        front.wait_for("marker-wildcard", "the marker on order/status")
-        got = sorted(p.split(":", 1)[1] for p in front.payloads() if p.startswith("wild:"))
+        seen = received_until(front, "marker-wildcard", "the marker on order/status")
+        got = sorted(p.split(":", 1)[1] for _, p in seen if p.startswith("wild:"))
         assert_eq(got, sorted(t for t in PROBES if allowed(MAY_READ["front"], t)),
                   "what front's subscription to %s# received" % PREFIX)
         front.close()
@@ -473,8 +422,7 @@ def test_shop_run_accounts(build):
         event = json.dumps({"v": 1, "order_id": forged, "total_cents": 1200,
                             "items": [{"sku": "MUG-001", "qty": 1, "unit_price_cents": 1200}]})
         publish_once(port, "front", run.password("front"), PREFIX + "inventory/in-stock", event)
-        harness_client = Client(port, "harness", run.password("harness"), "it")
-        assert_eq(harness_client.connack, 0, "harness account logs in")
+        harness_client = BusClient(port, username="harness", password=run.password("harness"))
         # the order daemon handles events in order: once the harness's own
         # later event is applied, the front's would have been too
         control = str(uuid.uuid4())
