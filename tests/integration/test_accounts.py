@@ -1,4 +1,4 @@
-"""Accounts and ACLs (DESIGN.md, Accounts): broker/configure's files, a real
+"""Accounts and ACLs (docs/protocol.md §Accounts): broker/configure's files, a real
 Mosquitto refusing anonymous clients and holding each account to its row of
 the table, the services' password files, and `./shop run` giving each
 service its own account. MQTT clients: Debian's python3-paho-mqtt."""
@@ -24,7 +24,7 @@ PREFIX = "webshop/"
 CONFIGURE = os.path.join(REPO, "broker", "configure")
 ACCOUNTS = ("front", "inventory", "order", "bridge", "harness", "monitor")
 
-# DESIGN.md's Accounts table, written out again here: the test holds the
+# The Accounts table (docs/protocol.md), written out again here: the test holds the
 # generator to the contract, not to itself. Filters under the prefix, except $SYS.
 MAY_PUBLISH = {
     "front": ["order/send", "order/cancel", "inventory/restock", "inventory/product",
@@ -46,7 +46,7 @@ MAY_READ = {
     "harness": ["#"],
     "monitor": ["status/#", "$SYS/#"],
 }
-# Every topic of DESIGN.md's Topics table, a status topic of each subtree, and
+# Every topic of the Topics table (docs/protocol.md), a status topic of each subtree, and
 # one the table does not name.
 PROBES = ["order/send", "order/cancel", "inventory/in-stock", "inventory/out-of-stock",
           "order/canceled", "inventory/released", "order/status", "inventory/restock",

@@ -1,4 +1,4 @@
-"""The bridged topology of DESIGN.md ("Topologies"): `SHOP_EDGES=2 ./shop run`
+"""The bridged topology of docs/protocol.md ("Topologies"): `SHOP_EDGES=2 ./shop run`
 with a core broker, two edge brokers bridged to it, a front on each edge and
 haproxy over the fronts, all real; and `./shop check-broker` on the generated
 configs and on one bad config per known trap."""
@@ -196,9 +196,9 @@ def wait_restarted(run, name, old_pid, what):
 
 
 def test_bridged_topology(build):
-    """SHOP_EDGES=2 ./shop run: topology.json as DESIGN.md says; each part runs
+    """SHOP_EDGES=2 ./shop run: topology.json as docs/protocol.md says; each part runs
     and listens where it says, each front on its own edge; orders placed
-    through haproxy confirm and both fronts take some; DESIGN.md's invariants
+    through haproxy confirm and both fronts take some; the invariants
     hold (shop-replay check through haproxy); a front and an edge killed with
     SIGKILL are restarted and topology.json follows; SIGTERM to ./shop run
     stops every process it started."""
