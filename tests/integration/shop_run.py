@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 
-from harness import REPO, assert_true, child_env, free_ports
+from harness import REPO, assert_true, child_env, free_ports, sanitizer_findings
 
 START_TIMEOUT = 60.0  # seconds to the shop's URL (a bridged topology takes about 5)
 
@@ -113,12 +113,25 @@ class ShopRun:
                 self.proc.wait()
         for pid in self.leftovers():  # only if ./shop run failed to stop them
             os.kill(pid, signal.SIGKILL)
+        if exc_type is None and self.dir is not None:
+            found = self.sanitizer_findings()
+            if found:
+                sys.stderr.write(self.report() + "\n")
+                raise AssertionError("sanitizer reports in the logs of ./shop run: %s" % found[:3])
         if exc_type is not None and self.dir is not None:
             self.failed = True
             sys.stderr.write(self.report() + "\n")  # pytest shows it with the failure
         elif self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
         return False
+
+    def sanitizer_findings(self):
+        logs = os.path.join(self.dir, "log")
+        found = []
+        for name in sorted(os.listdir(logs)) if os.path.isdir(logs) else []:
+            with open(os.path.join(logs, name), errors="replace") as f:
+                found += ["%s: %s" % (name, line) for line in sanitizer_findings(f.read())]
+        return found
 
     def report(self):
         lines = ["--- ./shop run output (%s):" % self.out_path]

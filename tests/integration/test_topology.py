@@ -281,6 +281,8 @@ def test_bridged_topology(build):
         # a front killed: restarted, topology.json follows, haproxy keeps serving
         old = run.part("front1")["pid"]
         os.kill(old, signal.SIGKILL)
+        # once it is gone (a request in flight as it dies gets haproxy's 502)
+        wait_until(lambda: not pid_alive(old), 5, "front1 (pid %d) gone after SIGKILL" % old, 0.01)
         ids = orders_accepted(run.front_port, 5, "orders while front1 is down",
                               refusals_allowed=True)
         wait_restarted(run, "front1", old, "front1 restarted with a new pid in topology.json")
