@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "nodelay.h"
 #include "service.h"
 
 #define MQTT_MAX_SUBSCRIPTIONS 16

@@ -53,7 +53,4 @@ int mqtt_publish(struct mqtt *m, const char *topic, const char *payload, size_t 
 int mqtt_publish_wait(struct mqtt *m, const char *topic, const char *payload, size_t len,
 		      int timeout_ms);
 
-/* Turns TCP_NODELAY on for every TCP socket the process connects (nodelay.c). */
-void nodelay_enable(void);
-
 #endif

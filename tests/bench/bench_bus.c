@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "bench_util.h"
-#include "mqtt.h"
+#include "nodelay.h"
 
 struct bus_opts {
 	const char *url, *topic;

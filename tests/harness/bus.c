@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mqtt.h" /* nodelay_enable */
+#include "nodelay.h"
 #include "service.h"
 
 /* Unacknowledged publishes at a time: enough to keep the pipe full, few
