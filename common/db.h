@@ -21,6 +21,13 @@ void db_close(struct db *db);
 
 int db_exec(struct db *db, const char *sql);
 
+/* What looking up one row found: the finders of the stores return it. */
+enum db_lookup {
+	DB_FOUND = 0,
+	DB_MISSING = 1,
+	DB_LOOKUP_ERROR = -1, /* logged */
+};
+
 /* The prepared statement in slot, prepared on first use, reset and with its
  * bindings cleared. Owned by db; NULL on error (logged). */
 sqlite3_stmt *db_stmt(struct db *db, int slot, const char *sql);

@@ -55,7 +55,8 @@ static char *column_strdup(sqlite3_stmt *st, int col)
 	return text ? strdup((const char *)text) : NULL;
 }
 
-int inventory_store_find(struct inventory_store *s, const char *order_id, struct reservation *out)
+enum db_lookup inventory_store_find(struct inventory_store *s, const char *order_id,
+				    struct reservation *out)
 {
 	sqlite3_stmt *st = db_stmt(&s->db, ST_FIND,
 				   "SELECT status, items, outcome_topic, outcome_payload"
@@ -64,23 +65,23 @@ int inventory_store_find(struct inventory_store *s, const char *order_id, struct
 
 	memset(out, 0, sizeof *out);
 	if (st == NULL)
-		return -1;
+		return DB_LOOKUP_ERROR;
 	sqlite3_bind_text(st, 1, order_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		sqlite3_reset(st);
-		return 1;
+		return DB_MISSING;
 	}
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
-		return -1;
+		return DB_LOOKUP_ERROR;
 	}
 	out->status = (enum reservation_status)sqlite3_column_int(st, 0);
 	out->items = column_strdup(st, 1);
 	out->outcome_topic = column_strdup(st, 2);
 	out->outcome_payload = column_strdup(st, 3);
 	sqlite3_reset(st);
-	return 0;
+	return DB_FOUND;
 }
 
 void inventory_reservation_free(struct reservation *r)
@@ -91,16 +92,16 @@ void inventory_reservation_free(struct reservation *r)
 	memset(r, 0, sizeof *r);
 }
 
-/* Fills price and available of a SKU: 0 found, 1 unknown, -1 error. */
-static int product_lookup(struct inventory_store *s, const char *sku, long long *price,
-			  long long *available)
+/* Fills price and available of a SKU (DB_MISSING: an unknown SKU). */
+static enum db_lookup product_lookup(struct inventory_store *s, const char *sku,
+				     long long *price, long long *available)
 {
 	sqlite3_stmt *st = db_stmt(&s->db, ST_PRODUCT,
 				   "SELECT price_cents, available FROM products WHERE sku = ?");
 	int rc;
 
 	if (st == NULL)
-		return -1;
+		return DB_LOOKUP_ERROR;
 	sqlite3_bind_text(st, 1, sku, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -108,7 +109,7 @@ static int product_lookup(struct inventory_store *s, const char *sku, long long 
 		*available = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+	return rc == SQLITE_ROW ? DB_FOUND : rc == SQLITE_DONE ? DB_MISSING : DB_LOOKUP_ERROR;
 }
 
 static void reject(struct event *outcome, const struct event *send, const char *reason,
@@ -132,10 +133,10 @@ int inventory_store_reserve(struct inventory_store *s, const struct event *send,
 	 * rejected order, so no rollback is needed for the all-or-nothing. */
 	for (int i = 0; i < send->n_items; i++) {
 		long long price = 0, available = 0;
-		int rc = product_lookup(s, send->items[i].sku, &price, &available);
-		if (rc < 0)
+		enum db_lookup got = product_lookup(s, send->items[i].sku, &price, &available);
+		if (got == DB_LOOKUP_ERROR)
 			return -1;
-		if (rc == 1) {
+		if (got == DB_MISSING) {
 			reject(outcome, send, "unknown_sku", send->items[i].sku);
 			return 0;
 		}

@@ -68,14 +68,14 @@ enum consumer_result inventory_on_order_send(void *ctx, const struct event *ev)
 	struct reservation r;
 	char *items = event_items_canonical(ev);
 	enum consumer_result result = CONSUMER_DB_ERROR;
-	int found;
+	enum db_lookup got;
 
 	if (items == NULL)
 		return CONSUMER_DB_ERROR;
-	found = inventory_store_find(&inv->store, ev->order_id, &r);
-	if (found == 0)
+	got = inventory_store_find(&inv->store, ev->order_id, &r);
+	if (got == DB_FOUND)
 		result = known_order(inv, ev, &r, items);
-	else if (found == 1)
+	else if (got == DB_MISSING)
 		result = new_order(inv, ev, items);
 	inventory_reservation_free(&r);
 	free(items);

@@ -114,23 +114,25 @@ static int read_row(sqlite3_stmt *st, struct order_record *rec)
 	return 0;
 }
 
-int order_store_load(struct order_store *s, const char *order_id, struct order_record *rec)
+enum db_lookup order_store_load(struct order_store *s, const char *order_id,
+				struct order_record *rec)
 {
 	sqlite3_stmt *st = db_stmt(&s->db, ST_LOAD,
 				   "SELECT " ORDER_COLUMNS " FROM orders WHERE order_id = ?");
-	int rc;
+	enum db_lookup rc;
+	int step;
 
 	memset(rec, 0, sizeof *rec);
 	snprintf(rec->order_id, sizeof rec->order_id, "%s", order_id);
 	rec->total_cents = -1;
 	if (st == NULL)
-		return -1;
+		return DB_LOOKUP_ERROR;
 	sqlite3_bind_text(st, 1, order_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		rc = read_row(st, rec) == 0 ? 0 : -1;
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		rc = read_row(st, rec) == 0 ? DB_FOUND : DB_LOOKUP_ERROR;
 	else
-		rc = rc == SQLITE_DONE ? 1 : -1;
+		rc = step == SQLITE_DONE ? DB_MISSING : DB_LOOKUP_ERROR;
 	sqlite3_reset(st);
 	return rc;
 }

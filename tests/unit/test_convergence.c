@@ -945,7 +945,7 @@ static void dump_state(struct world *w, char *buf, size_t cap)
 		struct reservation r;
 		if (w->c->n_versions[o] != 2)
 			continue;
-		if (inventory_store_find(&w->inv->store, order_ids[o], &r) == 0 &&
+		if (inventory_store_find(&w->inv->store, order_ids[o], &r) == DB_FOUND &&
 		    r.status == RESERVATION_TOMBSTONE)
 			mu += (size_t)snprintf(masked + mu, sizeof masked - mu, " %s", order_ids[o]);
 		inventory_reservation_free(&r);
@@ -976,13 +976,13 @@ static int order_status(struct world *w, int o, char *items, size_t cap, int *re
 			char *created_at)
 {
 	struct order_record rec;
-	int rc = order_store_load(&w->ord->store, order_ids[o], &rec);
+	enum db_lookup got = order_store_load(&w->ord->store, order_ids[o], &rec);
 	int status = -1;
 
 	items[0] = '\0';
 	created_at[0] = '\0';
 	*released = 0;
-	if (rc == 0) {
+	if (got == DB_FOUND) {
 		status = (int)rec.status;
 		snprintf(items, cap, "%s", rec.items ? rec.items : "NULL");
 		*released = rec.released;
@@ -1057,16 +1057,16 @@ static void check_final(struct world *w)
 		char items[512], rstatus[16] = "", ritems[512] = "", want[512], created_at[40];
 		int released, st = order_status(w, o, items, sizeof items, &released, created_at);
 		struct reservation r;
-		int found = inventory_store_find(&w->inv->store, order_ids[o], &r);
+		enum db_lookup got = inventory_store_find(&w->inv->store, order_ids[o], &r);
 
-		if (found == 0) {
+		if (got == DB_FOUND) {
 			snprintf(rstatus, sizeof rstatus, "%s", inventory_reservation_status_name(r.status));
 			snprintf(ritems, sizeof ritems, "%s", r.items ? r.items : "NULL");
 		}
 		inventory_reservation_free(&r);
 		FAIL_IF(w, st < 0, "order %d unknown to the order daemon", o);
-		FAIL_IF(w, found != 0, "order %d unknown to the inventory", o);
-		if (st < 0 || found != 0)
+		FAIL_IF(w, got != DB_FOUND, "order %d unknown to the inventory", o);
+		if (st < 0 || got != DB_FOUND)
 			continue;
 		/* final, and canceled exactly when canceled; then released */
 		FAIL_IF(w, st == ORDER_PENDING, "order %d still pending once every event was delivered", o);

@@ -754,13 +754,14 @@ static void test_store_find(void)
 {
 	struct reservation r;
 
-	if (CHECK_EQ_INT(inventory_store_find(&inv.store, ID1, &r), 0)) {
+	if (CHECK_EQ_INT(inventory_store_find(&inv.store, ID1, &r), DB_FOUND)) {
 		CHECK_EQ_INT(r.status, RESERVATION_RELEASED);
 		CHECK_EQ_STR(r.outcome_topic, T_IN_STOCK);
 		CHECK_TRUE(r.items != NULL && r.outcome_payload != NULL);
 	}
 	inventory_reservation_free(&r);
-	CHECK_EQ_INT(inventory_store_find(&inv.store, "99999999-9999-4999-8999-999999999999", &r), 1);
+	CHECK_EQ_INT(inventory_store_find(&inv.store, "99999999-9999-4999-8999-999999999999", &r),
+		     DB_MISSING);
 	CHECK_TRUE(r.items == NULL && r.outcome_topic == NULL && r.outcome_payload == NULL);
 	inventory_reservation_free(&r);
 }

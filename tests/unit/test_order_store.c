@@ -119,8 +119,8 @@ static enum consumer_result apply_at(const char *file, int line, struct order *o
 }
 #define APPLY(o, kind, id) apply_at(__FILE__, __LINE__, o, kind, id)
 
-/* Loads an order (0 found) into rec; the caller frees it. */
-static int load(struct order *o, const char *id, struct order_record *rec)
+/* Loads an order into rec; the caller frees it. */
+static enum db_lookup load(struct order *o, const char *id, struct order_record *rec)
 {
 	return order_store_load(&o->store, id, rec);
 }
@@ -138,7 +138,7 @@ static void expect_record_at(const char *file, int line, struct order *o, const 
 {
 	struct order_record rec;
 
-	if (CHECK_EQ_INT_AT(file, line, load(o, id, &rec), 0)) {
+	if (CHECK_EQ_INT_AT(file, line, load(o, id, &rec), DB_FOUND)) {
 		CHECK_EQ_STR_AT(file, line, order_status_name(rec.status), order_status_name(status));
 		CHECK_EQ_STR_AT(file, line, rec.items, items);
 		CHECK_EQ_STR_AT(file, line, rec.priced, priced);
@@ -156,7 +156,7 @@ static void test_send_then_outcomes(struct order *o)
 {
 	struct order_record rec;
 
-	CHECK_EQ_INT(load(o, ID1, &rec), 1);
+	CHECK_EQ_INT(load(o, ID1, &rec), DB_MISSING);
 	CHECK_EQ_STR(rec.order_id, ID1);
 	CHECK_EQ_INT(rec.total_cents, -1);
 	order_record_free(&rec);
@@ -164,7 +164,7 @@ static void test_send_then_outcomes(struct order *o)
 	/* send -> pending */
 	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID1), CONSUMER_APPLIED);
 	EXPECT_RECORD(o, ID1, ORDER_PENDING, ITEMS, NULL, -1, 0);
-	if (CHECK_EQ_INT(load(o, ID1, &rec), 0)) {
+	if (CHECK_EQ_INT(load(o, ID1, &rec), DB_FOUND)) {
 		CHECK_EQ_STR(rec.created_at, "2024-05-01T12:00:00.000Z");
 		CHECK_TRUE(rec.next_redrive_ms > service_now_ms());
 		CHECK_TRUE(rec.next_redrive_ms <= service_now_ms() + 5000);
@@ -176,7 +176,7 @@ static void test_send_then_outcomes(struct order *o)
 		int64_t before = service_now_ms(), stamped = -1;
 		CHECK_EQ_INT(APPLY(o, EVENT_IN_STOCK, ID1), CONSUMER_APPLIED);
 		EXPECT_RECORD(o, ID1, ORDER_CONFIRMED, ITEMS, ITEMS_PRICED, TOTAL, 0);
-		if (CHECK_EQ_INT(load(o, ID1, &rec), 0)) {
+		if (CHECK_EQ_INT(load(o, ID1, &rec), DB_FOUND)) {
 			CHECK_TRUE(rec.final_ms >= before && rec.final_ms <= service_now_ms());
 			stamped = rec.final_ms;
 		}
@@ -184,7 +184,7 @@ static void test_send_then_outcomes(struct order *o)
 		/* a duplicate in-stock later keeps the first stamp */
 		service_sleep_ms(5);
 		CHECK_EQ_INT(APPLY(o, EVENT_IN_STOCK, ID1), CONSUMER_APPLIED);
-		if (CHECK_EQ_INT(load(o, ID1, &rec), 0))
+		if (CHECK_EQ_INT(load(o, ID1, &rec), DB_FOUND))
 			CHECK_EQ_INT(rec.final_ms, stamped);
 		order_record_free(&rec);
 	}
@@ -193,7 +193,7 @@ static void test_send_then_outcomes(struct order *o)
 	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID2), CONSUMER_APPLIED);
 	CHECK_EQ_INT(APPLY(o, EVENT_OUT_OF_STOCK, ID2), CONSUMER_APPLIED);
 	EXPECT_RECORD(o, ID2, ORDER_REJECTED, ITEMS, NULL, -1, 0);
-	if (CHECK_EQ_INT(load(o, ID2, &rec), 0)) {
+	if (CHECK_EQ_INT(load(o, ID2, &rec), DB_FOUND)) {
 		CHECK_EQ_STR(rec.reason, "insufficient_stock");
 		CHECK_EQ_STR(rec.reason_sku, "B");
 	}
@@ -296,25 +296,25 @@ static void test_outcome_before_send(struct order *o)
 	/* in-stock first: created confirmed; the send afterwards changes nothing */
 	CHECK_EQ_INT(APPLY(o, EVENT_IN_STOCK, ID5), CONSUMER_APPLIED);
 	EXPECT_RECORD(o, ID5, ORDER_CONFIRMED, ITEMS, ITEMS_PRICED, TOTAL, 0);
-	if (CHECK_EQ_INT(load(o, ID5, &rec), 0))
+	if (CHECK_EQ_INT(load(o, ID5, &rec), DB_FOUND))
 		CHECK_EQ_STR(rec.created_at, ""); /* an answer carries no time */
 	order_record_free(&rec);
 	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID5), CONSUMER_APPLIED);
 	EXPECT_RECORD(o, ID5, ORDER_CONFIRMED, ITEMS, ITEMS_PRICED, TOTAL, 0);
 	/* ... the send brings it, once */
-	if (CHECK_EQ_INT(load(o, ID5, &rec), 0))
+	if (CHECK_EQ_INT(load(o, ID5, &rec), DB_FOUND))
 		CHECK_EQ_STR(rec.created_at, "2024-05-01T12:00:00.000Z");
 	order_record_free(&rec);
 
 	/* out-of-stock first: created rejected, with the items it carries */
 	CHECK_EQ_INT(APPLY(o, EVENT_OUT_OF_STOCK, ID6), CONSUMER_APPLIED);
 	EXPECT_RECORD(o, ID6, ORDER_REJECTED, ITEMS, NULL, -1, 0);
-	if (CHECK_EQ_INT(load(o, ID6, &rec), 0))
+	if (CHECK_EQ_INT(load(o, ID6, &rec), DB_FOUND))
 		CHECK_EQ_STR(rec.reason, "insufficient_stock");
 	order_record_free(&rec);
 	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID6), CONSUMER_APPLIED);
 	EXPECT_RECORD(o, ID6, ORDER_REJECTED, ITEMS, NULL, -1, 0);
-	if (CHECK_EQ_INT(load(o, ID6, &rec), 0))
+	if (CHECK_EQ_INT(load(o, ID6, &rec), DB_FOUND))
 		CHECK_EQ_STR(rec.created_at, "2024-05-01T12:00:00.000Z");
 	order_record_free(&rec);
 
@@ -327,7 +327,7 @@ static void test_outcome_before_send(struct order *o)
 		EXPECT_RECORD(o, ID7, ORDER_REJECTED, NULL, NULL, -1, 0);
 		CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID7), CONSUMER_APPLIED);
 		EXPECT_RECORD(o, ID7, ORDER_REJECTED, ITEMS, NULL, -1, 0);
-		if (CHECK_EQ_INT(load(o, ID7, &rec), 0)) {
+		if (CHECK_EQ_INT(load(o, ID7, &rec), DB_FOUND)) {
 			CHECK_EQ_STR(rec.reason, "unknown_sku");
 			CHECK_EQ_STR(rec.reason_sku, "Z");
 		}
@@ -351,13 +351,13 @@ struct snapshot {
 	char reason[32];
 };
 
-static int snap(struct order *o, const char *id, struct snapshot *s)
+static enum db_lookup snap(struct order *o, const char *id, struct snapshot *s)
 {
 	struct order_record rec;
-	int rc = load(o, id, &rec);
+	enum db_lookup rc = load(o, id, &rec);
 
 	memset(s, 0, sizeof *s);
-	if (rc == 0) {
+	if (rc == DB_FOUND) {
 		s->status = rec.status;
 		snprintf(s->items, sizeof s->items, "%s", rec.items ? rec.items : "(null)");
 		snprintf(s->priced, sizeof s->priced, "%s", rec.priced ? rec.priced : "(null)");
@@ -392,9 +392,9 @@ static void test_duplicates_are_noops(struct order *o)
 			struct snapshot before, after;
 			/* Apply once so the event is in the set, then again: no change. */
 			CHECK_EQ_INT(APPLY(o, kinds[k], ids[i]), CONSUMER_APPLIED);
-			CHECK_EQ_INT(snap(o, ids[i], &before), 0);
+			CHECK_EQ_INT(snap(o, ids[i], &before), DB_FOUND);
 			CHECK_EQ_INT(APPLY(o, kinds[k], ids[i]), CONSUMER_APPLIED);
-			CHECK_EQ_INT(snap(o, ids[i], &after), 0);
+			CHECK_EQ_INT(snap(o, ids[i], &after), DB_FOUND);
 			expect_same_snapshot_at(__FILE__, __LINE__, &after, &before);
 		}
 	}
@@ -411,10 +411,10 @@ static void test_conflicting_send(void)
 	if (!CHECK_EQ_INT(open_order(&o), 0))
 		return;
 	CHECK_EQ_INT(APPLY(&o, EVENT_ORDER_SEND, ID1), CONSUMER_APPLIED);
-	CHECK_EQ_INT(snap(&o, ID1, &before), 0);
+	CHECK_EQ_INT(snap(&o, ID1, &before), DB_FOUND);
 	if (decode_at(__FILE__, __LINE__, EVENT_ORDER_SEND, other, &ev))
 		CHECK_EQ_INT(apply_ev(&o, &ev), CONSUMER_CONFLICT);
-	CHECK_EQ_INT(snap(&o, ID1, &after), 0);
+	CHECK_EQ_INT(snap(&o, ID1, &after), DB_FOUND);
 	expect_same_snapshot_at(__FILE__, __LINE__, &after, &before);
 	EXPECT_RECORD(&o, ID1, ORDER_PENDING, ITEMS, NULL, -1, 0);
 	/* After confirmation too, and the first version stands. */
@@ -470,7 +470,7 @@ static void run_payloads_at(const char *file, int line, const enum event_kind *k
 		return;
 	for (int i = 0; i < n; i++)
 		CHECK_EQ_INT_AT(file, line, APPLY_JSON(&o, kinds[i], payloads[i]), want[i]);
-	CHECK_EQ_INT_AT(file, line, load(&o, ID1, rec), 0);
+	CHECK_EQ_INT_AT(file, line, load(&o, ID1, rec), DB_FOUND);
 	order_store_close(&o.store);
 }
 
@@ -568,7 +568,7 @@ static int run_sequence(const enum event_kind *seq, int n, int times, struct sna
 	for (int i = 0; i < n; i++)
 		for (int t = 0; t < times; t++)
 			ok &= CHECK_EQ_INT(APPLY(&o, seq[i], ID1), CONSUMER_APPLIED);
-	ok &= CHECK_EQ_INT(snap(&o, ID1, out), 0);
+	ok &= CHECK_EQ_INT(snap(&o, ID1, out), DB_FOUND);
 	order_store_close(&o.store);
 	return ok;
 }
@@ -700,7 +700,7 @@ static void test_pending_age(void)
 	/* an order without a time (none should be pending) does not hide the oldest */
 	{
 		struct order_record rec;
-		CHECK_EQ_INT(load(&o, "aaaaaaaa-aaaa-4aaa-8aaa-000000000009", &rec), 1);
+		CHECK_EQ_INT(load(&o, "aaaaaaaa-aaaa-4aaa-8aaa-000000000009", &rec), DB_MISSING);
 		CHECK_EQ_INT(order_store_save(&o.store, &rec), 0);
 		order_record_free(&rec);
 		CHECK_EQ_INT(order_store_pending_age(&o.store, 1, now), 3000);

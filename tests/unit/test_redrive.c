@@ -87,11 +87,12 @@ static long long outbox_distinct_orders(struct order *o, const char *topic)
 	return test_sql_int(o->store.db.handle, sql, NULL);
 }
 
-/* The redrives count and next re-drive time of an order; 0 when loaded. */
-static int redrive_state(struct order *o, const char *id, int *redrives, int64_t *next_ms)
+/* The redrives count and next re-drive time of an order. */
+static enum db_lookup redrive_state(struct order *o, const char *id, int *redrives,
+				    int64_t *next_ms)
 {
 	struct order_record rec;
-	int rc = order_store_load(&o->store, id, &rec);
+	enum db_lookup rc = order_store_load(&o->store, id, &rec);
 
 	*redrives = rec.redrives;
 	*next_ms = rec.next_redrive_ms;
@@ -153,14 +154,14 @@ static void test_backoff(void)
 		return;
 	order_id(7, id);
 	CHECK_EQ_INT(apply(&o, EVENT_ORDER_SEND, id), 0);
-	CHECK_EQ_INT(redrive_state(&o, id, &redrives, &next), 0);
+	CHECK_EQ_INT(redrive_state(&o, id, &redrives, &next), DB_FOUND);
 	CHECK_EQ_INT(redrives, 0);
 	now = next;
 	for (size_t i = 0; i < sizeof want_s / sizeof *want_s; i++) {
 		/* a millisecond early: not yet */
 		CHECK_EQ_INT(order_redrive_sweep(&o, now - 1), 0);
 		CHECK_EQ_INT(order_redrive_sweep(&o, now), 1);
-		if (CHECK_EQ_INT(redrive_state(&o, id, &redrives, &next), 0)) {
+		if (CHECK_EQ_INT(redrive_state(&o, id, &redrives, &next), DB_FOUND)) {
 			CHECK_EQ_INT(redrives, (int)i + 1);
 			CHECK_EQ_INT(next - now, want_s[i] * 1000);
 			CHECK_TRUE(next - now <= MAX_DELAY_MS);
