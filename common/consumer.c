@@ -11,6 +11,12 @@
 #include "mqtt.h"
 #include "service.h"
 
+_Static_assert(DEAD_LETTER_STMT_SLOT >= CONSUMER_STORE_SLOTS &&
+		       OUTBOX_STMT_SLOT >= CONSUMER_STORE_SLOTS &&
+		       DEAD_LETTER_STMT_SLOT != OUTBOX_STMT_SLOT &&
+		       DEAD_LETTER_STMT_SLOT < DB_MAX_STMTS && OUTBOX_STMT_SLOT < DB_MAX_STMTS,
+	       "the dead-letter and outbox statements need slots of their own above the store's");
+
 struct consumer_txn {
 	struct consumer *c;
 	const char *topic;

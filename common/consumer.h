@@ -10,9 +10,15 @@
 struct mqtt;
 
 #include "db.h"
+#include "dead_letter.h"
 #include "event.h"
 #include "lag.h"
 #include "outbox.h"
+
+/* A daemon's store numbers its statements from 0 up to below this: the
+ * slots from here up are those of the rows the consumer writes on the same
+ * connection (dead letters, outbox). Each store asserts its enum fits. */
+#define CONSUMER_STORE_SLOTS DEAD_LETTER_STMT_SLOT
 
 enum consumer_result {
 	CONSUMER_APPLIED = 0,

@@ -28,8 +28,11 @@ enum db_lookup {
 	DB_LOOKUP_ERROR = -1, /* logged */
 };
 
-/* The prepared statement in slot, prepared on first use, reset and with its
- * bindings cleared. Owned by db; NULL on error (logged). */
+/* The prepared statement in slot (0 to DB_MAX_STMTS - 1), prepared on first
+ * use, reset and with its bindings cleared. Owned by db; NULL on error
+ * (logged). A connection's users share its slots: each numbers its own in an
+ * enum and asserts at compile time that they stay in their range (see
+ * CONSUMER_STORE_SLOTS). */
 sqlite3_stmt *db_stmt(struct db *db, int slot, const char *sql);
 
 /* Steps a statement that returns no rows; 0 or -1 (logged). */

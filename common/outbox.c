@@ -19,7 +19,9 @@
 #define OUTBOX_MAX_ACKED 4096  /* acks deleted in one transaction */
 #define OUTBOX_DELETE_MS 100   /* acks wait this long to be deleted together */
 
-enum { STMT_SELECT, STMT_DELETE, STMT_COUNT };
+/* The outbox thread's own connection: all its slots are ours. */
+enum { STMT_SELECT, STMT_DELETE, STMT_BACKLOG, STMT_SLOTS };
+_Static_assert(STMT_SLOTS <= DB_MAX_STMTS, "the outbox's statements need more slots");
 
 struct outbox {
 	struct db db;
@@ -218,7 +220,7 @@ static void update_backlog(struct outbox *o)
 	if (now - o->backlog_counted_ms < 1000)
 		return;
 	o->backlog_counted_ms = now;
-	st = db_stmt(&o->db, STMT_COUNT, "SELECT count(*) FROM outbox");
+	st = db_stmt(&o->db, STMT_BACKLOG, "SELECT count(*) FROM outbox");
 
 	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
 		atomic_store(&o->backlog, (long)sqlite3_column_int64(st, 0));

@@ -13,8 +13,10 @@
 
 enum {
 	ST_FIND, ST_PRODUCT, ST_TAKE, ST_LINE, ST_INSERT, ST_SET_ITEMS, ST_GIVE_BACK,
-	ST_DROP_LINES, ST_SET_STATUS, ST_CATALOG, ST_STOCK, ST_LIST, ST_ONE,
+	ST_DROP_LINES, ST_SET_STATUS, ST_CATALOG, ST_STOCK, ST_LIST, ST_ONE, ST_SLOTS
 };
+_Static_assert(ST_SLOTS <= CONSUMER_STORE_SLOTS,
+	       "the inventory store's statements would take the consumer's slots");
 
 static const char *const status_names[] = { "reserved", "rejected", "released", "tombstone" };
 

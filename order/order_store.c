@@ -7,7 +7,9 @@
 
 #include "consumer.h"
 
-enum { ST_LOAD, ST_SAVE, ST_DUE, ST_ALL, ST_ONE, ST_PENDING_AGE };
+enum { ST_LOAD, ST_SAVE, ST_DUE, ST_ALL, ST_ONE, ST_PENDING_AGE, ST_SLOTS };
+_Static_assert(ST_SLOTS <= CONSUMER_STORE_SLOTS,
+	       "the order store's statements would take the consumer's slots");
 
 #define ORDER_COLUMNS \
 	"order_id, status, items, priced, total_cents, reason, reason_sku, created_at," \
