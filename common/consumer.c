@@ -172,8 +172,8 @@ int consumer_connect(struct consumer *c, const struct service_settings *svc,
 	for (int k = 0; k < EVENT_KIND_COUNT; k++) {
 		if (c->apply[k] == NULL)
 			continue;
-		snprintf(topics[n], sizeof topics[n], "%s%s", svc->prefix,
-			 event_topic_suffix((enum event_kind)k));
+		if (event_topic(topics[n], sizeof topics[n], svc->prefix, (enum event_kind)k) != 0)
+			return -1;
 		subs[n] = topics[n];
 		n++;
 	}

@@ -28,6 +28,13 @@ const char *event_topic_suffix(enum event_kind kind)
 	return (kind >= 0 && kind < EVENT_KIND_COUNT) ? topic_suffixes[kind] : "?";
 }
 
+int event_topic(char *buf, size_t cap, const char *prefix, enum event_kind kind)
+{
+	int n = snprintf(buf, cap, "%s%s", prefix, event_topic_suffix(kind));
+
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
 int event_kind_from_topic(const char *prefix, const char *topic, enum event_kind *out)
 {
 	size_t plen = strlen(prefix);

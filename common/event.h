@@ -43,6 +43,9 @@ struct event {
 
 /* "order/send" etc.: the topic without the prefix. */
 const char *event_topic_suffix(enum event_kind kind);
+/* The full topic of a kind, prefix and suffix, into buf; 0, or -1 when it
+ * does not fit. */
+int event_topic(char *buf, size_t cap, const char *prefix, enum event_kind kind);
 /* Maps a full topic to its kind; -1 when it is none of ours. */
 int event_kind_from_topic(const char *prefix, const char *topic, enum event_kind *out);
 

@@ -75,9 +75,7 @@ int outbox_add_event(struct db *db, const char *prefix, const struct event *ev)
 	char *payload = event_encode(ev);
 	int rc = -1;
 
-	if (payload != NULL &&
-	    snprintf(topic, sizeof topic, "%s%s", prefix, event_topic_suffix(ev->kind)) <
-		    (int)sizeof topic)
+	if (payload != NULL && event_topic(topic, sizeof topic, prefix, ev->kind) == 0)
 		rc = outbox_add(db, topic, payload);
 	free(payload);
 	return rc;

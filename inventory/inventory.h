@@ -18,7 +18,6 @@ struct inventory {
 	struct mqtt *mqtt;
 	struct consumer consumer;
 	struct mg_context *http;
-	char topics[EVENT_KIND_COUNT][256]; /* full topic of each kind */
 };
 
 /* Topic handlers: run inside the consumer's transaction (consumer_apply_fn). */

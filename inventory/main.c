@@ -44,9 +44,6 @@ static void open_store(struct inventory *inv, char *db_path, size_t len)
 
 static void connect_bus(struct inventory *inv)
 {
-	for (int k = 0; k < EVENT_KIND_COUNT; k++)
-		snprintf(inv->topics[k], sizeof inv->topics[k], "%s%s", inv->svc.prefix,
-			 event_topic_suffix((enum event_kind)k));
 	inv->consumer.db = &inv->store.db;
 	inv->consumer.db_lock = &inv->store.lock;
 	inv->consumer.outbox = inv->outbox;

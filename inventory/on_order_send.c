@@ -38,12 +38,12 @@ static enum consumer_result new_order(struct inventory *inv, const struct event 
 {
 	struct event *outcome = malloc(sizeof *outcome);
 	enum consumer_result result = CONSUMER_DB_ERROR;
-	const char *topic;
+	char topic[256];
 	char *payload = NULL;
 
-	if (outcome == NULL || inventory_store_reserve(&inv->store, ev, outcome) != 0)
+	if (outcome == NULL || inventory_store_reserve(&inv->store, ev, outcome) != 0 ||
+	    event_topic(topic, sizeof topic, inv->svc.prefix, outcome->kind) != 0)
 		goto out;
-	topic = inv->topics[outcome->kind];
 	payload = event_encode(outcome);
 	if (payload == NULL ||
 	    inventory_store_insert(&inv->store, ev->order_id,

@@ -89,10 +89,9 @@ int main(int argc, char **argv)
 	};
 
 	parse_settings(&f, argc, argv);
-	snprintf(f.topic_send, sizeof f.topic_send, "%s%s", f.svc.prefix,
-		 event_topic_suffix(EVENT_ORDER_SEND));
-	snprintf(f.topic_cancel, sizeof f.topic_cancel, "%s%s", f.svc.prefix,
-		 event_topic_suffix(EVENT_ORDER_CANCEL));
+	/* fit: service_settings_finish holds the prefix to 100 bytes */
+	event_topic(f.topic_send, sizeof f.topic_send, f.svc.prefix, EVENT_ORDER_SEND);
+	event_topic(f.topic_cancel, sizeof f.topic_cancel, f.svc.prefix, EVENT_ORDER_CANCEL);
 	service_install_signals();
 	/* HTTP first: a second front started by mistake on a taken port must
 	 * fail before its broker connection, with the same client id, throws

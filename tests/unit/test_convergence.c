@@ -516,9 +516,6 @@ static int stores_open(void)
 	lag_init(&ord->consumer.lag);
 	inv->svc.prefix = PREFIX;
 	inv->sync = "normal";
-	for (int k = 0; k < EVENT_KIND_COUNT; k++)
-		snprintf(inv->topics[k], sizeof inv->topics[k], "%s%s", PREFIX,
-			 event_topic_suffix((enum event_kind)k));
 	if (!CHECK_EQ_INT(inventory_store_open(&inv->store, ":memory:", inv->sync), 0))
 		return -1;
 	ord->svc.prefix = PREFIX;
