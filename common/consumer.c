@@ -33,7 +33,7 @@ static int consumer_txn_run(struct db *db, void *arg)
 
 	if (t->ev == NULL)
 		return dead_letter_add(db, t->topic, t->payload, t->len, t->reason);
-	t->result = t->c->apply[t->ev->kind](t->c->store, t->ev);
+	t->result = t->c->handlers->apply[t->ev->kind](t->c->daemon, t->ev);
 	if (t->result == CONSUMER_DB_ERROR)
 		return -1;
 	if (t->result == CONSUMER_CONFLICT)
@@ -47,7 +47,7 @@ static int consumer_txn_run(struct db *db, void *arg)
  * without acknowledging, so the broker delivers the message again later. */
 static void consumer_commit(struct consumer *c, struct consumer_txn *t)
 {
-	int relaxed = t->ev != NULL && c->redrive_repairs[t->ev->kind];
+	int relaxed = t->ev != NULL && c->handlers->redrive_repairs[t->ev->kind];
 	int rc = db_transaction_retry(c->db, c->db_lock, relaxed, consumer_txn_run, t, t->topic,
 				      &c->retries);
 
@@ -56,6 +56,25 @@ static void consumer_commit(struct consumer *c, struct consumer_txn *t)
 			 t->topic);
 		_Exit(3);
 	}
+}
+
+void consumer_init(struct consumer *c, const char *prefix, struct db *db,
+		   pthread_mutex_t *db_lock, struct outbox *outbox,
+		   struct consumer_daemon *daemon, const struct consumer_handlers *handlers)
+{
+	memset(c, 0, sizeof *c);
+	c->prefix = prefix;
+	c->db = db;
+	c->db_lock = db_lock;
+	c->outbox = outbox;
+	c->daemon = daemon;
+	c->handlers = handlers;
+	lag_init(&c->lag);
+}
+
+void consumer_destroy(struct consumer *c)
+{
+	lag_destroy(&c->lag);
 }
 
 int consumer_db_open(struct db *db, const char *path, const char *sync, const char *schema)
@@ -82,7 +101,8 @@ void consumer_on_message(void *ctx, const char *topic, const char *payload, size
 	if (ev == NULL) {
 		log_warn("consumer: out of memory for a message on %s", topic);
 		t.reason = "out of memory";
-	} else if (event_kind_from_topic(c->prefix, topic, &kind) != 0 || c->apply[kind] == NULL) {
+	} else if (event_kind_from_topic(c->prefix, topic, &kind) != 0 ||
+		   c->handlers->apply[kind] == NULL) {
 		t.reason = "not a topic this service handles";
 	} else if (event_decode(kind, payload, len, ev, err, sizeof err) != 0) {
 		t.reason = err;
@@ -103,9 +123,31 @@ void consumer_on_message(void *ctx, const char *topic, const char *payload, size
 	if (t.ev != NULL && t.result == CONSUMER_APPLIED)
 		atomic_fetch_add(&c->applied, 1);
 	/* A conflict commits too, and may have repeated an answer (inventory). */
-	if (t.ev != NULL && t.result != CONSUMER_DB_ERROR)
+	if (t.ev != NULL && t.result != CONSUMER_DB_ERROR && c->outbox != NULL)
 		outbox_wake(c->outbox);
 	free(ev);
+}
+
+enum consumer_result consumer_apply(struct consumer *c, const struct event *ev,
+				    const char *payload, size_t len)
+{
+	char topic[256];
+	struct consumer_txn t = { .c = c, .topic = topic, .payload = payload, .len = len, .ev = ev };
+	int rc;
+
+	if (ev->kind < 0 || ev->kind >= EVENT_KIND_COUNT || c->handlers->apply[ev->kind] == NULL ||
+	    event_topic(topic, sizeof topic, c->prefix, ev->kind) != 0)
+		return CONSUMER_DB_ERROR;
+	if (c->db_lock != NULL)
+		pthread_mutex_lock(c->db_lock);
+	rc = db_transaction(c->db, consumer_txn_run, &t);
+	if (c->db_lock != NULL)
+		pthread_mutex_unlock(c->db_lock);
+	if (rc != 0)
+		return CONSUMER_DB_ERROR;
+	if (c->outbox != NULL)
+		outbox_wake(c->outbox);
+	return t.result;
 }
 
 void consumer_on_ready(void *ctx)
@@ -168,9 +210,8 @@ int consumer_connect(struct consumer *c, const struct service_settings *svc,
 		.on_message = consumer_on_message, .on_ready = consumer_on_ready, .ctx = c,
 	};
 
-	c->prefix = svc->prefix;
 	for (int k = 0; k < EVENT_KIND_COUNT; k++) {
-		if (c->apply[k] == NULL)
+		if (c->handlers->apply[k] == NULL)
 			continue;
 		if (event_topic(topics[n], sizeof topics[n], svc->prefix, (enum event_kind)k) != 0)
 			return -1;

@@ -13,9 +13,10 @@ static int answer_released(struct inventory *inv, const char *order_id)
 	return outbox_add_event(&inv->store.db, inv->svc.prefix, &released);
 }
 
-enum consumer_result inventory_on_order_canceled(void *ctx, const struct event *ev)
+enum consumer_result inventory_on_order_canceled(struct consumer_daemon *daemon,
+						 const struct event *ev)
 {
-	struct inventory *inv = ctx;
+	struct inventory *inv = inventory_of(daemon);
 	struct reservation r;
 	enum db_lookup got = inventory_store_find(&inv->store, ev->order_id, &r);
 	int rc = 0;

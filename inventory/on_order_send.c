@@ -62,9 +62,10 @@ out:
 	return result;
 }
 
-enum consumer_result inventory_on_order_send(void *ctx, const struct event *ev)
+enum consumer_result inventory_on_order_send(struct consumer_daemon *daemon,
+					     const struct event *ev)
 {
-	struct inventory *inv = ctx;
+	struct inventory *inv = inventory_of(daemon);
 	struct reservation r;
 	char *items = event_items_canonical(ev);
 	enum consumer_result result = CONSUMER_DB_ERROR;

@@ -1,9 +1,30 @@
-/* Helpers several unit tests share: one number from SQL, and permutations. */
+/* Helpers several unit tests share: decoding test payloads, one number
+ * from SQL, and permutations. */
 #ifndef SHOP_TEST_HELPERS_H
 #define SHOP_TEST_HELPERS_H
 
 #include <sqlite3.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "event.h"
+
+/* Decodes json as an event of kind into ev; 1 when it does, else a failed
+ * check at file:line that names the payload and why. */
+static inline int test_decode_at(const char *file, int line, enum event_kind kind,
+				 const char *json, struct event *ev)
+{
+	char err[256] = "";
+	int rc = event_decode(kind, json, strlen(json), ev, err, sizeof err);
+
+	if (!CHECK_EQ_INT_AT(file, line, rc, 0)) {
+		fprintf(stderr, "  (cannot decode test event: %s: %s)\n", err, json);
+		return 0;
+	}
+	return 1;
+}
+#define TEST_DECODE(kind, json, ev) test_decode_at(__FILE__, __LINE__, kind, json, ev)
 
 /* The first column of the first row of sql (with param bound to ?1 when not
  * NULL), or -999 when there is none or the query fails. */

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "test_helpers.h"
 #include "inventory.h"
 #include "log.h"
 
@@ -60,13 +60,23 @@ static char *temp_file(const char *text)
 	return path;
 }
 
+/* An inventory on an in-memory store, its consumer set up as main does
+ * (without an outbox thread); close_store undoes it. */
 static int open_store(struct inventory *i)
 {
 	memset(i, 0, sizeof *i);
-	lag_init(&i->consumer.lag);
 	i->svc.prefix = "webshop/";
 	i->sync = "normal";
-	return inventory_store_open(&i->store, ":memory:", i->sync);
+	if (inventory_store_open(&i->store, ":memory:", i->sync) != 0)
+		return -1;
+	inventory_consumer_init(i);
+	return 0;
+}
+
+static void close_store(struct inventory *i)
+{
+	inventory_store_close(&i->store);
+	consumer_destroy(&i->consumer);
 }
 
 /* One integer from a query with up to one text parameter; -999 on error. */
@@ -169,33 +179,6 @@ static void check_invariants_at(const char *file, int line)
 }
 #define CHECK_INVARIANTS() check_invariants_at(__FILE__, __LINE__)
 
-static int make_event_at(const char *file, int line, enum event_kind kind, const char *json,
-			 struct event *ev)
-{
-	char err[256] = "";
-	int rc = event_decode(kind, json, strlen(json), ev, err, sizeof err);
-
-	if (!CHECK_EQ_INT_AT(file, line, rc, 0)) {
-		fprintf(stderr, "  (cannot decode test event: %s: %s)\n", err, json);
-		return 0;
-	}
-	return 1;
-}
-
-/* Runs a handler in a transaction as the consumer does: commit unless it
- * failed on the database. */
-static enum consumer_result run(consumer_apply_fn fn, const struct event *ev)
-{
-	enum consumer_result r;
-
-	if (db_exec(&inv.store.db, "BEGIN IMMEDIATE") != 0)
-		return CONSUMER_DB_ERROR;
-	r = fn(&inv, ev);
-	if (db_exec(&inv.store.db, r == CONSUMER_DB_ERROR ? "ROLLBACK" : "COMMIT") != 0)
-		return CONSUMER_DB_ERROR;
-	return r;
-}
-
 /* Sends order/send for id with items (a JSON array text). */
 static enum consumer_result send_at(const char *file, int line, const char *id, const char *items)
 {
@@ -206,8 +189,8 @@ static enum consumer_result send_at(const char *file, int line, const char *id, 
 	snprintf(json, sizeof json,
 		 "{\"v\":1,\"order_id\":\"%s\",\"items\":%s,\"created_at\":\"2024-05-01T12:00:00Z\"}",
 		 id, items);
-	if (ev != NULL && make_event_at(file, line, EVENT_ORDER_SEND, json, ev))
-		r = run(inventory_on_order_send, ev);
+	if (ev != NULL && test_decode_at(file, line, EVENT_ORDER_SEND, json, ev))
+		r = consumer_apply(&inv.consumer, ev, json, strlen(json));
 	free(ev);
 	return r;
 }
@@ -220,8 +203,8 @@ static enum consumer_result canceled_at(const char *file, int line, const char *
 	enum consumer_result r = CONSUMER_DB_ERROR;
 
 	snprintf(json, sizeof json, "{\"v\":1,\"order_id\":\"%s\"}", id);
-	if (make_event_at(file, line, EVENT_ORDER_CANCELED, json, &ev))
-		r = run(inventory_on_order_canceled, &ev);
+	if (test_decode_at(file, line, EVENT_ORDER_CANCELED, json, &ev))
+		r = consumer_apply(&inv.consumer, &ev, json, strlen(json));
 	return r;
 }
 #define CANCELED(id) canceled_at(__FILE__, __LINE__, id)
@@ -308,14 +291,14 @@ static void test_bad_catalogs(void)
 			if (CHECK_TRUE(cat != NULL))
 				CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(cat, "products")), 0);
 			cJSON_Delete(cat);
-			inventory_store_close(&other->store);
+			close_store(other);
 		}
 		unlink(path);
 		free(path);
 	}
 	if (CHECK_EQ_INT(open_store(other), 0)) {
 		CHECK_EQ_INT(inventory_store_load_catalog(&other->store, "/nonexistent/catalog.json"), -1);
-		inventory_store_close(&other->store);
+		close_store(other);
 	}
 	free(other);
 }
@@ -344,11 +327,10 @@ static void test_catalog_price_limit(void)
 					   "[{\"sku\":\"GOLD\",\"qty\":1}],\"created_at\":\"x\"}";
 			char err[256] = "";
 			if (CHECK_TRUE(send != NULL && out != NULL) &&
-			    make_event_at(__FILE__, __LINE__, EVENT_ORDER_SEND, json, send) &&
-			    CHECK_EQ_INT(db_exec(&other->store.db, "BEGIN"), 0)) {
-				CHECK_EQ_INT(inventory_on_order_send(other, send), CONSUMER_APPLIED);
-				CHECK_EQ_INT(db_exec(&other->store.db, "COMMIT"), 0);
+			    TEST_DECODE(EVENT_ORDER_SEND, json, send)) {
 				sqlite3_stmt *st;
+				CHECK_EQ_INT(consumer_apply(&other->consumer, send, json, strlen(json)),
+					     CONSUMER_APPLIED);
 				if (CHECK_EQ_INT(sqlite3_prepare_v2(other->store.db.handle,
 						"SELECT topic, payload FROM outbox", -1, &st, NULL), SQLITE_OK)) {
 					if (CHECK_EQ_INT(sqlite3_step(st), SQLITE_ROW)) {
@@ -368,7 +350,7 @@ static void test_catalog_price_limit(void)
 			free(send);
 			free(out);
 		}
-		inventory_store_close(&other->store);
+		close_store(other);
 	}
 	if (path != NULL)
 		unlink(path);
@@ -392,7 +374,7 @@ static void test_reserve(void)
 	payload = last_outbox(topic, sizeof topic);
 	CHECK_EQ_STR(topic, T_IN_STOCK);
 	if (CHECK_TRUE(payload != NULL) &&
-	    make_event_at(__FILE__, __LINE__, EVENT_IN_STOCK, payload, &out)) {
+	    TEST_DECODE(EVENT_IN_STOCK, payload, &out)) {
 		CHECK_EQ_STR(out.order_id, ID1);
 		if (CHECK_EQ_INT(out.n_items, 2)) {
 			CHECK_EQ_STR(out.items[0].sku, "A");
@@ -449,7 +431,7 @@ static void test_insufficient(void)
 	payload = last_outbox(topic, sizeof topic);
 	CHECK_EQ_STR(topic, T_OUT_OF_STOCK);
 	if (CHECK_TRUE(payload != NULL) &&
-	    make_event_at(__FILE__, __LINE__, EVENT_OUT_OF_STOCK, payload, &out)) {
+	    TEST_DECODE(EVENT_OUT_OF_STOCK, payload, &out)) {
 		CHECK_EQ_STR(out.order_id, ID2);
 		CHECK_EQ_STR(out.reason, "insufficient_stock");
 		CHECK_EQ_STR(out.sku, "B");
@@ -483,7 +465,7 @@ static void test_unknown_sku(void)
 	payload = last_outbox(topic, sizeof topic);
 	CHECK_EQ_STR(topic, T_OUT_OF_STOCK);
 	if (CHECK_TRUE(payload != NULL) &&
-	    make_event_at(__FILE__, __LINE__, EVENT_OUT_OF_STOCK, payload, &out)) {
+	    TEST_DECODE(EVENT_OUT_OF_STOCK, payload, &out)) {
 		CHECK_EQ_STR(out.order_id, ID3);
 		CHECK_EQ_STR(out.reason, "unknown_sku");
 		CHECK_EQ_STR(out.sku, "NOPE");
@@ -582,7 +564,7 @@ static void test_conflict_repeats_outcome(void)
 	CHECK_EQ_STR(topic, T_IN_STOCK);
 	CHECK_TRUE(first != NULL);
 	CHECK_EQ_STR(again, first);
-	if (again != NULL && make_event_at(__FILE__, __LINE__, EVENT_IN_STOCK, again, out)) {
+	if (again != NULL && TEST_DECODE(EVENT_IN_STOCK, again, out)) {
 		CHECK_EQ_STR(out->order_id, ID7);
 		CHECK_EQ_INT(out->n_items, 1);
 		CHECK_EQ_INT(out->items[0].qty, 1);
@@ -603,7 +585,7 @@ static void test_conflict_repeats_outcome(void)
 	again = last_outbox(topic, sizeof topic);
 	CHECK_EQ_STR(topic, T_OUT_OF_STOCK);
 	CHECK_EQ_STR(again, first);
-	if (again != NULL && make_event_at(__FILE__, __LINE__, EVENT_OUT_OF_STOCK, again, out)) {
+	if (again != NULL && TEST_DECODE(EVENT_OUT_OF_STOCK, again, out)) {
 		CHECK_EQ_STR(out->reason, "insufficient_stock");
 		CHECK_EQ_INT(out->n_items, 1);
 		CHECK_EQ_INT(out->items[0].qty, 6);
@@ -643,7 +625,7 @@ static void test_cancel_after_reserve(void)
 	payload = last_outbox(topic, sizeof topic);
 	CHECK_EQ_STR(topic, T_RELEASED);
 	if (CHECK_TRUE(payload != NULL) &&
-	    make_event_at(__FILE__, __LINE__, EVENT_RELEASED, payload, &out))
+	    TEST_DECODE(EVENT_RELEASED, payload, &out))
 		CHECK_EQ_STR(out.order_id, ID1);
 	free(payload);
 	CHECK_INVARIANTS();
@@ -807,7 +789,7 @@ int main(void)
 		test_store_find();
 		test_conflict_repeats_outcome();
 		test_drain_product();
-		inventory_store_close(&inv.store);
+		close_store(&inv);
 	}
 	test_bad_catalogs();
 	test_catalog_price_limit();

@@ -5,7 +5,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "check.h"
 #include "test_helpers.h"
 #include "log.h"
 #include "order.h"
@@ -28,94 +27,74 @@
 
 /* --- helpers ------------------------------------------------------------ */
 
+/* An order daemon on an in-memory store, its consumer set up as main does
+ * (without an outbox thread); close_order undoes it. */
 static int open_order(struct order *o)
 {
 	memset(o, 0, sizeof *o);
 	o->svc.prefix = "webshop/";
 	o->redrive_s = 5;
 	o->sync = "normal";
-	lag_init(&o->consumer.lag);
-	return order_store_open(&o->store, ":memory:", o->sync);
+	if (order_store_open(&o->store, ":memory:", o->sync) != 0)
+		return -1;
+	order_consumer_init(o);
+	return 0;
 }
 
-static int decode_at(const char *file, int line, enum event_kind kind, const char *json,
-		     struct event *ev)
+static void close_order(struct order *o)
 {
-	char err[256] = "";
-	int rc = event_decode(kind, json, strlen(json), ev, err, sizeof err);
-
-	if (!CHECK_EQ_INT_AT(file, line, rc, 0)) {
-		fprintf(stderr, "  (cannot decode test event: %s: %s)\n", err, json);
-		return 0;
-	}
-	return 1;
+	order_store_close(&o->store);
+	consumer_destroy(&o->consumer);
 }
 
-/* Builds the event of a kind for order id (the payloads the other services send). */
-static int make_event_at(const char *file, int line, enum event_kind kind, const char *id,
-			 struct event *ev)
+/* The payload of a kind for order id, as the other services send it. */
+static void event_json(enum event_kind kind, const char *id, char *json, size_t cap)
 {
-	char json[1024];
-
 	switch (kind) {
 	case EVENT_ORDER_SEND:
-		snprintf(json, sizeof json,
+		snprintf(json, cap,
 			 "{\"v\":1,\"order_id\":\"%s\",\"items\":" ITEMS
 			 ",\"created_at\":\"2024-05-01T12:00:00.000Z\"}", id);
 		break;
 	case EVENT_IN_STOCK:
-		snprintf(json, sizeof json,
+		snprintf(json, cap,
 			 "{\"v\":1,\"order_id\":\"%s\",\"items\":" ITEMS_PRICED ",\"total_cents\":%d}",
 			 id, TOTAL);
 		break;
 	case EVENT_OUT_OF_STOCK:
-		snprintf(json, sizeof json,
+		snprintf(json, cap,
 			 "{\"v\":1,\"order_id\":\"%s\",\"reason\":\"insufficient_stock\",\"sku\":\"B\","
 			 "\"items\":" ITEMS "}", id);
 		break;
 	default:
-		snprintf(json, sizeof json, "{\"v\":1,\"order_id\":\"%s\"}", id);
+		snprintf(json, cap, "{\"v\":1,\"order_id\":\"%s\"}", id);
 		break;
 	}
-	return decode_at(file, line, kind, json, ev);
 }
 
-static consumer_apply_fn handler_of(enum event_kind kind)
-{
-	switch (kind) {
-	case EVENT_ORDER_SEND: return order_on_order_send;
-	case EVENT_ORDER_CANCEL: return order_on_order_cancel;
-	case EVENT_IN_STOCK: return order_on_in_stock;
-	case EVENT_OUT_OF_STOCK: return order_on_out_of_stock;
-	case EVENT_RELEASED: return order_on_released;
-	default: return NULL;
-	}
-}
-
-/* Runs the handler of ev's kind in a transaction as the consumer does. */
-static enum consumer_result apply_ev(struct order *o, const struct event *ev)
-{
-	consumer_apply_fn fn = handler_of(ev->kind);
-	enum consumer_result r;
-
-	if (fn == NULL || db_exec(&o->store.db, "BEGIN IMMEDIATE") != 0)
-		return CONSUMER_DB_ERROR;
-	r = fn(o, ev);
-	if (db_exec(&o->store.db, r == CONSUMER_DB_ERROR ? "ROLLBACK" : "COMMIT") != 0)
-		return CONSUMER_DB_ERROR;
-	return r;
-}
-
-static enum consumer_result apply_at(const char *file, int line, struct order *o,
-				     enum event_kind kind, const char *id)
+/* Applies a payload of a kind through the consumer, as it comes off the bus;
+ * the handler's result. */
+static enum consumer_result apply_json_at(const char *file, int line, struct order *o,
+					  enum event_kind kind, const char *json)
 {
 	struct event *ev = malloc(sizeof *ev);
 	enum consumer_result r = CONSUMER_DB_ERROR;
 
-	if (ev != NULL && make_event_at(file, line, kind, id, ev))
-		r = apply_ev(o, ev);
+	if (ev != NULL && test_decode_at(file, line, kind, json, ev))
+		r = consumer_apply(&o->consumer, ev, json, strlen(json));
 	free(ev);
 	return r;
+}
+#define APPLY_JSON(o, kind, json) apply_json_at(__FILE__, __LINE__, o, kind, json)
+
+/* Applies the event of a kind for order id (event_json). */
+static enum consumer_result apply_at(const char *file, int line, struct order *o,
+				     enum event_kind kind, const char *id)
+{
+	char json[1024];
+
+	event_json(kind, id, json, sizeof json);
+	return apply_json_at(file, line, o, kind, json);
 }
 #define APPLY(o, kind, id) apply_at(__FILE__, __LINE__, o, kind, id)
 
@@ -232,7 +211,7 @@ static void test_cancel_wins(struct order *o)
 	{
 		struct event ev;
 		if (CHECK_TRUE(payload != NULL) &&
-		    decode_at(__FILE__, __LINE__, EVENT_ORDER_CANCELED, payload, &ev))
+		    TEST_DECODE(EVENT_ORDER_CANCELED, payload, &ev))
 			CHECK_EQ_STR(ev.order_id, ID1);
 	}
 	free(payload);
@@ -320,10 +299,8 @@ static void test_outcome_before_send(struct order *o)
 
 	/* out-of-stock without items first, then the send fills them in */
 	{
-		struct event ev;
 		const char *json = "{\"v\":1,\"order_id\":\"" ID7 "\",\"reason\":\"unknown_sku\",\"sku\":\"Z\"}";
-		if (decode_at(__FILE__, __LINE__, EVENT_OUT_OF_STOCK, json, &ev))
-			CHECK_EQ_INT(apply_ev(o, &ev), CONSUMER_APPLIED);
+		CHECK_EQ_INT(APPLY_JSON(o, EVENT_OUT_OF_STOCK, json), CONSUMER_APPLIED);
 		EXPECT_RECORD(o, ID7, ORDER_REJECTED, NULL, NULL, -1, 0);
 		CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID7), CONSUMER_APPLIED);
 		EXPECT_RECORD(o, ID7, ORDER_REJECTED, ITEMS, NULL, -1, 0);
@@ -412,38 +389,24 @@ static void test_conflicting_send(void)
 		return;
 	CHECK_EQ_INT(APPLY(&o, EVENT_ORDER_SEND, ID1), CONSUMER_APPLIED);
 	CHECK_EQ_INT(snap(&o, ID1, &before), DB_FOUND);
-	if (decode_at(__FILE__, __LINE__, EVENT_ORDER_SEND, other, &ev))
-		CHECK_EQ_INT(apply_ev(&o, &ev), CONSUMER_CONFLICT);
+	if (TEST_DECODE(EVENT_ORDER_SEND, other, &ev))
+		CHECK_EQ_INT(consumer_apply(&o.consumer, &ev, NULL, 0), CONSUMER_CONFLICT);
 	CHECK_EQ_INT(snap(&o, ID1, &after), DB_FOUND);
 	expect_same_snapshot_at(__FILE__, __LINE__, &after, &before);
 	EXPECT_RECORD(&o, ID1, ORDER_PENDING, ITEMS, NULL, -1, 0);
 	/* After confirmation too, and the first version stands. */
 	CHECK_EQ_INT(APPLY(&o, EVENT_IN_STOCK, ID1), CONSUMER_APPLIED);
-	CHECK_EQ_INT(apply_ev(&o, &ev), CONSUMER_CONFLICT);
+	CHECK_EQ_INT(consumer_apply(&o.consumer, &ev, NULL, 0), CONSUMER_CONFLICT);
 	EXPECT_RECORD(&o, ID1, ORDER_CONFIRMED, ITEMS, ITEMS_PRICED, TOTAL, 0);
 	/* And on a canceled tombstone once its send filled the items. */
 	CHECK_EQ_INT(APPLY(&o, EVENT_ORDER_CANCEL, ID2), CONSUMER_APPLIED);
 	CHECK_EQ_INT(APPLY(&o, EVENT_ORDER_SEND, ID2), CONSUMER_APPLIED);
 	ev.items[0].qty = 4;
 	snprintf(ev.order_id, sizeof ev.order_id, "%s", ID2);
-	CHECK_EQ_INT(apply_ev(&o, &ev), CONSUMER_CONFLICT);
+	CHECK_EQ_INT(consumer_apply(&o.consumer, &ev, NULL, 0), CONSUMER_CONFLICT);
 	EXPECT_RECORD(&o, ID2, ORDER_CANCELED, ITEMS, NULL, -1, 0);
-	order_store_close(&o.store);
+	close_order(&o);
 }
-
-/* Applies a payload of a kind; the handler's result. */
-static enum consumer_result apply_json_at(const char *file, int line, struct order *o,
-					  enum event_kind kind, const char *json)
-{
-	struct event *ev = malloc(sizeof *ev);
-	enum consumer_result r = CONSUMER_DB_ERROR;
-
-	if (ev != NULL && decode_at(file, line, kind, json, ev))
-		r = apply_ev(o, ev);
-	free(ev);
-	return r;
-}
-#define APPLY_JSON(o, kind, json) apply_json_at(__FILE__, __LINE__, o, kind, json)
 
 /* Two sends of one order with other items: A (the inventory saw it first and
  * decided on it) and B (the order daemon saw it first). */
@@ -471,7 +434,7 @@ static void run_payloads_at(const char *file, int line, const enum event_kind *k
 	for (int i = 0; i < n; i++)
 		CHECK_EQ_INT_AT(file, line, APPLY_JSON(&o, kinds[i], payloads[i]), want[i]);
 	CHECK_EQ_INT_AT(file, line, load(&o, ID1, rec), DB_FOUND);
-	order_store_close(&o.store);
+	close_order(&o);
 }
 
 static void expect_decided_a_at(const char *file, int line, const struct order_record *rec,
@@ -569,7 +532,7 @@ static int run_sequence(const enum event_kind *seq, int n, int times, struct sna
 		for (int t = 0; t < times; t++)
 			ok &= CHECK_EQ_INT(APPLY(&o, seq[i], ID1), CONSUMER_APPLIED);
 	ok &= CHECK_EQ_INT(snap(&o, ID1, out), DB_FOUND);
-	order_store_close(&o.store);
+	close_order(&o);
 	return ok;
 }
 
@@ -660,7 +623,6 @@ static void test_convergence(void)
 /* Sends an order accepted at created_ms (the front's created_at). */
 static void send_created_at(struct order *o, const char *id, int64_t created_ms)
 {
-	struct event *ev = malloc(sizeof *ev);
 	char json[512], at[40], base[24];
 	time_t secs = (time_t)(created_ms / 1000);
 	struct tm tm;
@@ -670,9 +632,7 @@ static void send_created_at(struct order *o, const char *id, int64_t created_ms)
 	snprintf(at, sizeof at, "%s.%03dZ", base, (int)(created_ms % 1000));
 	snprintf(json, sizeof json,
 		 "{\"v\":1,\"order_id\":\"%s\",\"items\":" ITEMS ",\"created_at\":\"%s\"}", id, at);
-	if (ev != NULL && decode_at(__FILE__, __LINE__, EVENT_ORDER_SEND, json, ev))
-		CHECK_EQ_INT(apply_ev(o, ev), CONSUMER_APPLIED);
-	free(ev);
+	CHECK_EQ_INT(APPLY_JSON(o, EVENT_ORDER_SEND, json), CONSUMER_APPLIED);
 }
 
 static void test_pending_age(void)
@@ -710,7 +670,7 @@ static void test_pending_age(void)
 	CHECK_EQ_INT(APPLY(&o, EVENT_OUT_OF_STOCK, "aaaaaaaa-aaaa-4aaa-8aaa-000000000011"), CONSUMER_APPLIED);
 	CHECK_EQ_INT(order_store_pending_age(&o.store, 1, now), 3000);
 	CHECK_EQ_INT(order_store_pending_age(&o.store, 3, now), 1000);
-	order_store_close(&o.store);
+	close_order(&o);
 }
 
 static void test_status_names(void)
@@ -733,7 +693,7 @@ int main(void)
 		test_cancel_before_send(&o);
 		test_outcome_before_send(&o);
 		test_duplicates_are_noops(&o);
-		order_store_close(&o.store);
+		close_order(&o);
 	}
 	test_conflicting_send();
 	test_inventory_decides_items();

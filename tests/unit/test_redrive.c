@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
 #include "test_helpers.h"
 #include "log.h"
 #include "order.h"
@@ -25,14 +24,16 @@ static int open_order(struct order *o)
 	o->svc.prefix = "webshop/";
 	o->redrive_s = REDRIVE_S;
 	o->sync = "normal";
-	lag_init(&o->consumer.lag);
-	return order_store_open(&o->store, ":memory:", o->sync);
+	if (order_store_open(&o->store, ":memory:", o->sync) != 0)
+		return -1;
+	order_consumer_init(o);
+	return 0;
 }
 
 static void close_order(struct order *o)
 {
 	order_store_close(&o->store);
-	lag_destroy(&o->consumer.lag);
+	consumer_destroy(&o->consumer);
 }
 
 /* A canonical UUID for test order number n. */
@@ -41,15 +42,12 @@ static void order_id(int n, char id[EVENT_ORDER_ID_LEN + 1])
 	snprintf(id, EVENT_ORDER_ID_LEN + 1, "%08x-0000-4000-8000-000000000000", (unsigned)n);
 }
 
-/* Runs the handler of kind for order id in a transaction, as the consumer does. */
+/* Applies the event of kind for order id through the consumer; 0 when applied. */
 static int apply(struct order *o, enum event_kind kind, const char *id)
 {
 	struct event *ev = malloc(sizeof *ev);
-	char json[256], err[200];
+	char json[256];
 	enum consumer_result r = CONSUMER_DB_ERROR;
-	consumer_apply_fn fn = kind == EVENT_ORDER_SEND     ? order_on_order_send
-			       : kind == EVENT_ORDER_CANCEL ? order_on_order_cancel
-							    : order_on_released;
 
 	if (kind == EVENT_ORDER_SEND)
 		snprintf(json, sizeof json,
@@ -57,12 +55,8 @@ static int apply(struct order *o, enum event_kind kind, const char *id)
 			 ",\"created_at\":\"2024-05-01T12:00:00.000Z\"}", id);
 	else
 		snprintf(json, sizeof json, "{\"v\":1,\"order_id\":\"%s\"}", id);
-	if (ev != NULL && event_decode(kind, json, strlen(json), ev, err, sizeof err) == 0 &&
-	    db_exec(&o->store.db, "BEGIN IMMEDIATE") == 0) {
-		r = fn(o, ev);
-		if (db_exec(&o->store.db, r == CONSUMER_DB_ERROR ? "ROLLBACK" : "COMMIT") != 0)
-			r = CONSUMER_DB_ERROR;
-	}
+	if (ev != NULL && TEST_DECODE(kind, json, ev))
+		r = consumer_apply(&o->consumer, ev, json, strlen(json));
 	free(ev);
 	return r == CONSUMER_APPLIED ? 0 : -1;
 }
