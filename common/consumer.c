@@ -89,7 +89,8 @@ int consumer_db_open(struct db *db, const char *path, const char *sync, const ch
 	return 0;
 }
 
-void consumer_on_message(void *ctx, const char *topic, const char *payload, size_t len)
+void consumer_on_message(void *ctx, const char *topic, const char *payload, size_t len,
+			 int retained)
 {
 	struct consumer *c = ctx;
 	struct consumer_txn t = { .c = c, .topic = topic, .payload = payload, .len = len };
@@ -97,6 +98,7 @@ void consumer_on_message(void *ctx, const char *topic, const char *payload, size
 	enum event_kind kind;
 	char err[200];
 
+	(void)retained; /* the daemons' topics are never retained */
 	atomic_fetch_add(&c->received, 1);
 	if (ev == NULL) {
 		log_warn("consumer: out of memory for a message on %s", topic);
@@ -205,7 +207,8 @@ int consumer_connect(struct consumer *c, const struct service_settings *svc,
 	struct mqtt *subscriber = NULL;
 	struct mqtt_config cfg = {
 		.url = svc->broker_url, .service = service, .instance = svc->instance,
-		.prefix = svc->prefix, .persistent = 1, .subscriptions = subs,
+		.prefix = svc->prefix, .persistent = 1, .announce = 1, .reconnect = 1,
+		.subscriptions = subs,
 		.username = svc->mqtt_username, .password = svc->mqtt_password,
 		.on_message = consumer_on_message, .on_ready = consumer_on_ready, .ctx = c,
 	};

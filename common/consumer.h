@@ -68,7 +68,8 @@ void consumer_destroy(struct consumer *c);
 int consumer_db_open(struct db *db, const char *path, const char *sync, const char *schema);
 
 /* The mqtt_message_fn of a daemon: ctx is a struct consumer. */
-void consumer_on_message(void *ctx, const char *topic, const char *payload, size_t len);
+void consumer_on_message(void *ctx, const char *topic, const char *payload, size_t len,
+			 int retained);
 
 /* Applies one decoded event as consumer_on_message does, in one transaction
  * under db_lock: its handler, the rows it adds, and for a conflict a

@@ -60,7 +60,8 @@ struct front {
 };
 
 /* The mqtt_message_fn of the front: it only listens to status topics. */
-void front_peers_on_message(void *ctx, const char *topic, const char *payload, size_t len);
+void front_peers_on_message(void *ctx, const char *topic, const char *payload, size_t len,
+			    int retained);
 /* True when at least one instance of the service says "online". */
 int front_peers_online(struct front_peers *peers, const char *service);
 

@@ -63,7 +63,8 @@ static void connect_bus(struct front *f)
 	const char *subs[] = { status_filter, NULL };
 	struct mqtt_config cfg = {
 		.url = f->svc.broker_url, .service = "front", .instance = f->svc.instance,
-		.prefix = f->svc.prefix, .persistent = 0, .subscriptions = subs,
+		.prefix = f->svc.prefix, .persistent = 0, .announce = 1, .reconnect = 1,
+		.subscriptions = subs,
 		.username = f->svc.mqtt_username, .password = f->svc.mqtt_password,
 		.on_message = front_peers_on_message, .ctx = f,
 	};
