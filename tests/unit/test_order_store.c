@@ -623,13 +623,9 @@ static void test_convergence(void)
 /* Sends an order accepted at created_ms (the front's created_at). */
 static void send_created_at(struct order *o, const char *id, int64_t created_ms)
 {
-	char json[512], at[40], base[24];
-	time_t secs = (time_t)(created_ms / 1000);
-	struct tm tm;
+	char json[512], at[40];
 
-	gmtime_r(&secs, &tm);
-	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(at, sizeof at, "%s.%03dZ", base, (int)(created_ms % 1000));
+	event_rfc3339(created_ms, at);
 	snprintf(json, sizeof json,
 		 "{\"v\":1,\"order_id\":\"%s\",\"items\":" ITEMS ",\"created_at\":\"%s\"}", id, at);
 	CHECK_EQ_INT(APPLY_JSON(o, EVENT_ORDER_SEND, json), CONSUMER_APPLIED);
