@@ -4,61 +4,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "test_helpers.h"
 #include "log.h"
-#include "order.h"
+#include "test_order.h"
 
-#define REDRIVE_S 5
+#define REDRIVE_S TEST_REDRIVE_S
 #define MAX_DELAY_MS (300 * 1000) /* docs/design-notes.md: at most 300 s */
 #define N_MANY (ORDER_REDRIVE_BATCH + 50)
 
-#define ITEMS "[{\"sku\":\"A\",\"qty\":3}]"
 #define T_SEND "webshop/order/send"
 #define T_CANCELED "webshop/order/canceled"
 
-/* --- helpers (as in test_order_store.c) ---------------------------------- */
-
-static int open_order(struct order *o)
-{
-	memset(o, 0, sizeof *o);
-	o->svc.prefix = "webshop/";
-	o->redrive_s = REDRIVE_S;
-	o->sync = "normal";
-	if (order_store_open(&o->store, ":memory:", o->sync) != 0)
-		return -1;
-	order_consumer_init(o);
-	return 0;
-}
-
-static void close_order(struct order *o)
-{
-	order_store_close(&o->store);
-	consumer_destroy(&o->consumer);
-}
+/* --- helpers ------------------------------------------------------------ */
 
 /* A canonical UUID for test order number n. */
 static void order_id(int n, char id[EVENT_ORDER_ID_LEN + 1])
 {
 	snprintf(id, EVENT_ORDER_ID_LEN + 1, "%08x-0000-4000-8000-000000000000", (unsigned)n);
-}
-
-/* Applies the event of kind for order id through the consumer; 0 when applied. */
-static int apply(struct order *o, enum event_kind kind, const char *id)
-{
-	struct event *ev = malloc(sizeof *ev);
-	char json[256];
-	enum consumer_result r = CONSUMER_DB_ERROR;
-
-	if (kind == EVENT_ORDER_SEND)
-		snprintf(json, sizeof json,
-			 "{\"v\":1,\"order_id\":\"%s\",\"items\":" ITEMS
-			 ",\"created_at\":\"2024-05-01T12:00:00.000Z\"}", id);
-	else
-		snprintf(json, sizeof json, "{\"v\":1,\"order_id\":\"%s\"}", id);
-	if (ev != NULL && TEST_DECODE(kind, json, ev))
-		r = consumer_apply(&o->consumer, ev, json, strlen(json));
-	free(ev);
-	return r == CONSUMER_APPLIED ? 0 : -1;
 }
 
 /* Rows in the outbox for topic (and order id, when given). */
@@ -109,7 +70,7 @@ static void test_batch_bound(void)
 		return;
 	for (int i = 0; i < N_MANY && ok; i++) {
 		order_id(i + 1, id);
-		ok = CHECK_EQ_INT(apply(&o, EVENT_ORDER_SEND, id), 0);
+		ok = CHECK_EQ_INT(APPLY(&o, EVENT_ORDER_SEND, id), CONSUMER_APPLIED);
 	}
 	/* the handler does not publish order/send itself: the front did */
 	CHECK_EQ_INT(outbox_rows(&o, T_SEND, NULL), 0);
@@ -147,7 +108,7 @@ static void test_backoff(void)
 	if (!CHECK_EQ_INT(open_order(&o), 0))
 		return;
 	order_id(7, id);
-	CHECK_EQ_INT(apply(&o, EVENT_ORDER_SEND, id), 0);
+	CHECK_EQ_INT(APPLY(&o, EVENT_ORDER_SEND, id), CONSUMER_APPLIED);
 	CHECK_EQ_INT(redrive_state(&o, id, &redrives, &next), DB_FOUND);
 	CHECK_EQ_INT(redrives, 0);
 	now = next;
@@ -180,13 +141,13 @@ static void test_canceled_until_released(void)
 	order_id(100, canceled);
 	order_id(101, released);
 	order_id(102, pending);
-	CHECK_EQ_INT(apply(&o, EVENT_ORDER_SEND, canceled), 0);
-	CHECK_EQ_INT(apply(&o, EVENT_ORDER_CANCEL, canceled), 0);
-	CHECK_EQ_INT(apply(&o, EVENT_ORDER_SEND, released), 0);
-	CHECK_EQ_INT(apply(&o, EVENT_ORDER_CANCEL, released), 0);
-	CHECK_EQ_INT(apply(&o, EVENT_RELEASED, released), 0);
+	CHECK_EQ_INT(APPLY(&o, EVENT_ORDER_SEND, canceled), CONSUMER_APPLIED);
+	CHECK_EQ_INT(APPLY(&o, EVENT_ORDER_CANCEL, canceled), CONSUMER_APPLIED);
+	CHECK_EQ_INT(APPLY(&o, EVENT_ORDER_SEND, released), CONSUMER_APPLIED);
+	CHECK_EQ_INT(APPLY(&o, EVENT_ORDER_CANCEL, released), CONSUMER_APPLIED);
+	CHECK_EQ_INT(APPLY(&o, EVENT_RELEASED, released), CONSUMER_APPLIED);
 	/* a bare cancel (the order itself never arrived) is owed it too */
-	CHECK_EQ_INT(apply(&o, EVENT_ORDER_CANCEL, pending), 0);
+	CHECK_EQ_INT(APPLY(&o, EVENT_ORDER_CANCEL, pending), CONSUMER_APPLIED);
 	/* the cancel handler published order/canceled once for each */
 	CHECK_EQ_INT(outbox_rows(&o, T_CANCELED, canceled), 1);
 	CHECK_EQ_INT(outbox_rows(&o, T_CANCELED, released), 1);
@@ -202,8 +163,8 @@ static void test_canceled_until_released(void)
 	now += 2 * REDRIVE_S * 1000;
 	CHECK_EQ_INT(order_redrive_sweep(&o, now), 2);
 	CHECK_EQ_INT(outbox_rows(&o, T_CANCELED, canceled), 3);
-	CHECK_EQ_INT(apply(&o, EVENT_RELEASED, canceled), 0);
-	CHECK_EQ_INT(apply(&o, EVENT_RELEASED, pending), 0);
+	CHECK_EQ_INT(APPLY(&o, EVENT_RELEASED, canceled), CONSUMER_APPLIED);
+	CHECK_EQ_INT(APPLY(&o, EVENT_RELEASED, pending), CONSUMER_APPLIED);
 	now += 3600 * 1000;
 	CHECK_EQ_INT(order_redrive_sweep(&o, now), 0);
 	CHECK_EQ_INT(outbox_rows(&o, T_CANCELED, canceled), 3);
