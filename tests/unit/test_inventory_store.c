@@ -10,15 +10,6 @@
 #include "inventory.h"
 #include "log.h"
 
-#define ID1 "11111111-1111-4111-8111-111111111111"
-#define ID2 "22222222-2222-4222-8222-222222222222"
-#define ID3 "33333333-3333-4333-8333-333333333333"
-#define ID4 "44444444-4444-4444-8444-444444444444"
-#define ID5 "55555555-5555-4555-8555-555555555555"
-#define ID6 "66666666-6666-4666-8666-666666666666"
-#define ID7 "77777777-7777-4777-8777-777777777777"
-#define ID8 "88888888-8888-4888-8888-888888888888"
-
 #define T_IN_STOCK "webshop/inventory/in-stock"
 #define T_OUT_OF_STOCK "webshop/inventory/out-of-stock"
 #define T_RELEASED "webshop/inventory/released"
@@ -160,6 +151,40 @@ static char *last_outbox(char *topic, size_t cap)
 	return q_text2("SELECT payload FROM outbox ORDER BY id DESC LIMIT 1", NULL, NULL);
 }
 
+/* Decodes the last row of the outbox into out, checking that it is an event
+ * of kind on kind's topic; 1 when it is. Its payload text goes to *payload
+ * (the caller frees it) when payload is not NULL. */
+static int last_answer_at(const char *file, int line, enum event_kind kind, struct event *out,
+			  char **payload)
+{
+	char topic[128], want[128];
+	char *text = last_outbox(topic, sizeof topic);
+	int ok;
+
+	event_topic(want, sizeof want, inv.svc.prefix, kind);
+	ok = CHECK_EQ_STR_AT(file, line, topic, want) && CHECK_TRUE_AT(file, line, text != NULL) &&
+	     test_decode_at(file, line, kind, text, out);
+	if (payload != NULL)
+		*payload = text;
+	else
+		free(text);
+	return ok;
+}
+#define LAST_ANSWER(kind, out, payload) last_answer_at(__FILE__, __LINE__, kind, out, payload)
+
+/* The "products" array of a listing (catalog, stock) when it holds n
+ * products, else NULL and a failed check. */
+static const cJSON *products_of_at(const char *file, int line, const cJSON *listing, int n)
+{
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(listing, "products");
+
+	if (!CHECK_TRUE_AT(file, line, cJSON_IsArray(list)) ||
+	    !CHECK_EQ_INT_AT(file, line, cJSON_GetArraySize(list), n))
+		return NULL;
+	return list;
+}
+#define PRODUCTS_OF(listing, n) products_of_at(__FILE__, __LINE__, listing, n)
+
 /* Invariant 2 of DESIGN.md for every product: initial + restocked =
  * available + what reservations hold; and available >= 0. */
 static void check_invariants_at(const char *file, int line)
@@ -214,6 +239,7 @@ static enum consumer_result canceled_at(const char *file, int line, const char *
 static void test_catalog(const char *catalog_path)
 {
 	cJSON *cat, *stock, *p;
+	const cJSON *list;
 
 	CHECK_EQ_INT(q_int("SELECT count(*) FROM products", NULL), 3);
 	CHECK_EQ_INT(available("A"), 10);
@@ -228,35 +254,29 @@ static void test_catalog(const char *catalog_path)
 	CHECK_EQ_INT(available("A"), 10);
 
 	cat = inventory_store_catalog_json(&inv.store);
-	if (CHECK_TRUE(cat != NULL)) {
-		cJSON *list = cJSON_GetObjectItemCaseSensitive(cat, "products");
-		if (CHECK_TRUE(cJSON_IsArray(list)) && CHECK_EQ_INT(cJSON_GetArraySize(list), 3)) {
-			p = cJSON_GetArrayItem(list, 0);
-			CHECK_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(p, "sku")), "A");
-			CHECK_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(p, "name")), "Apple mug");
-			CHECK_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(p, "price_cents")), 250);
-			CHECK_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(p, "currency")), "EUR");
-			CHECK_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(p, "available")), 10);
-			p = cJSON_GetArrayItem(list, 2);
-			CHECK_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(p, "sku")), "C");
-			CHECK_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(p, "name")), "Caf\xc3\xa9 pen");
-			CHECK_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(p, "currency")), "USD");
-			CHECK_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(p, "available")), 0);
-		}
+	if ((list = PRODUCTS_OF(cat, 3)) != NULL) {
+		p = cJSON_GetArrayItem(list, 0);
+		CHECK_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(p, "sku")), "A");
+		CHECK_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(p, "name")), "Apple mug");
+		CHECK_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(p, "price_cents")), 250);
+		CHECK_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(p, "currency")), "EUR");
+		CHECK_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(p, "available")), 10);
+		p = cJSON_GetArrayItem(list, 2);
+		CHECK_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(p, "sku")), "C");
+		CHECK_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(p, "name")), "Caf\xc3\xa9 pen");
+		CHECK_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(p, "currency")), "USD");
+		CHECK_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(p, "available")), 0);
 	}
 	cJSON_Delete(cat);
 
 	stock = inventory_store_stock_json(&inv.store);
-	if (CHECK_TRUE(stock != NULL)) {
-		cJSON *list = cJSON_GetObjectItemCaseSensitive(stock, "products");
-		if (CHECK_TRUE(cJSON_IsArray(list)) && CHECK_EQ_INT(cJSON_GetArraySize(list), 3)) {
-			p = cJSON_GetArrayItem(list, 1);
-			CHECK_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(p, "sku")), "B");
-			CHECK_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(p, "initial")), 5);
-			CHECK_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(p, "restocked")), 0);
-			CHECK_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(p, "available")), 5);
-			CHECK_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(p, "reserved")), 0);
-		}
+	if ((list = PRODUCTS_OF(stock, 3)) != NULL) {
+		p = cJSON_GetArrayItem(list, 1);
+		CHECK_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(p, "sku")), "B");
+		CHECK_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(p, "initial")), 5);
+		CHECK_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(p, "restocked")), 0);
+		CHECK_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(p, "available")), 5);
+		CHECK_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(p, "reserved")), 0);
 	}
 	cJSON_Delete(stock);
 }
@@ -360,8 +380,7 @@ static void test_catalog_price_limit(void)
 
 static void test_reserve(void)
 {
-	char topic[128];
-	char *payload;
+	char *payload = NULL;
 	struct event out;
 
 	CHECK_EQ_INT(SEND(ID1, "[{\"sku\":\"A\",\"qty\":3},{\"sku\":\"B\",\"qty\":2}]"), CONSUMER_APPLIED);
@@ -371,10 +390,7 @@ static void test_reserve(void)
 	CHECK_EQ_INT(q_int("SELECT count(*) FROM reservation_lines WHERE order_id = ?", ID1), 2);
 	CHECK_EQ_INT(q_int("SELECT qty FROM reservation_lines WHERE order_id = ? AND sku = 'A'", ID1), 3);
 	CHECK_EQ_INT(outbox_rows(), 1);
-	payload = last_outbox(topic, sizeof topic);
-	CHECK_EQ_STR(topic, T_IN_STOCK);
-	if (CHECK_TRUE(payload != NULL) &&
-	    TEST_DECODE(EVENT_IN_STOCK, payload, &out)) {
+	if (LAST_ANSWER(EVENT_IN_STOCK, &out, &payload)) {
 		CHECK_EQ_STR(out.order_id, ID1);
 		if (CHECK_EQ_INT(out.n_items, 2)) {
 			CHECK_EQ_STR(out.items[0].sku, "A");
@@ -416,8 +432,6 @@ static void test_reserve(void)
 
 static void test_insufficient(void)
 {
-	char topic[128];
-	char *payload;
 	struct event out;
 	long long rows = outbox_rows();
 
@@ -428,49 +442,37 @@ static void test_insufficient(void)
 	CHECK_EQ_INT(status_of(ID2), RES_REJECTED);
 	CHECK_EQ_INT(q_int("SELECT count(*) FROM reservation_lines WHERE order_id = ?", ID2), 0);
 	CHECK_EQ_INT(outbox_rows(), rows + 1);
-	payload = last_outbox(topic, sizeof topic);
-	CHECK_EQ_STR(topic, T_OUT_OF_STOCK);
-	if (CHECK_TRUE(payload != NULL) &&
-	    TEST_DECODE(EVENT_OUT_OF_STOCK, payload, &out)) {
+	if (LAST_ANSWER(EVENT_OUT_OF_STOCK, &out, NULL)) {
 		CHECK_EQ_STR(out.order_id, ID2);
 		CHECK_EQ_STR(out.reason, "insufficient_stock");
 		CHECK_EQ_STR(out.sku, "B");
 		/* The items travel along, so the order daemon can create the order. */
 		CHECK_EQ_INT(out.n_items, 2);
 	}
-	free(payload);
 	CHECK_INVARIANTS();
 
 	/* A product with no stock at all. */
 	CHECK_EQ_INT(SEND(ID5, "[{\"sku\":\"C\",\"qty\":1}]"), CONSUMER_APPLIED);
 	CHECK_EQ_INT(status_of(ID5), RES_REJECTED);
 	CHECK_EQ_INT(available("C"), 0);
-	payload = last_outbox(topic, sizeof topic);
-	CHECK_EQ_STR(topic, T_OUT_OF_STOCK);
-	CHECK_TRUE(payload != NULL && strstr(payload, "\"sku\":\"C\"") != NULL);
-	free(payload);
+	if (LAST_ANSWER(EVENT_OUT_OF_STOCK, &out, NULL))
+		CHECK_EQ_STR(out.sku, "C");
 	CHECK_INVARIANTS();
 }
 
 static void test_unknown_sku(void)
 {
-	char topic[128];
-	char *payload;
 	struct event out;
 
 	CHECK_EQ_INT(SEND(ID3, "[{\"sku\":\"A\",\"qty\":1},{\"sku\":\"NOPE\",\"qty\":1}]"),
 		     CONSUMER_APPLIED);
 	CHECK_EQ_INT(available("A"), 7);
 	CHECK_EQ_INT(status_of(ID3), RES_REJECTED);
-	payload = last_outbox(topic, sizeof topic);
-	CHECK_EQ_STR(topic, T_OUT_OF_STOCK);
-	if (CHECK_TRUE(payload != NULL) &&
-	    TEST_DECODE(EVENT_OUT_OF_STOCK, payload, &out)) {
+	if (LAST_ANSWER(EVENT_OUT_OF_STOCK, &out, NULL)) {
 		CHECK_EQ_STR(out.order_id, ID3);
 		CHECK_EQ_STR(out.reason, "unknown_sku");
 		CHECK_EQ_STR(out.sku, "NOPE");
 	}
-	free(payload);
 	CHECK_INVARIANTS();
 }
 
@@ -612,8 +614,6 @@ static void test_conflict_repeats_outcome(void)
 static void test_cancel_after_reserve(void)
 {
 	long long rows = outbox_rows();
-	char topic[128];
-	char *payload;
 	struct event out;
 
 	CHECK_EQ_INT(CANCELED(ID1), CONSUMER_APPLIED);
@@ -622,12 +622,8 @@ static void test_cancel_after_reserve(void)
 	CHECK_EQ_INT(status_of(ID1), RES_RELEASED);
 	CHECK_EQ_INT(q_int("SELECT count(*) FROM reservation_lines WHERE order_id = ?", ID1), 0);
 	CHECK_EQ_INT(outbox_rows(), rows + 1);
-	payload = last_outbox(topic, sizeof topic);
-	CHECK_EQ_STR(topic, T_RELEASED);
-	if (CHECK_TRUE(payload != NULL) &&
-	    TEST_DECODE(EVENT_RELEASED, payload, &out))
+	if (LAST_ANSWER(EVENT_RELEASED, &out, NULL))
 		CHECK_EQ_STR(out.order_id, ID1);
-	free(payload);
 	CHECK_INVARIANTS();
 
 	/* Second cancel: no more stock, but released again. */
