@@ -160,41 +160,41 @@ void consumer_on_ready(void *ctx)
 		outbox_resend(c->outbox);
 }
 
-void consumer_write_metrics(FILE *out, struct consumer *c, const char *service)
+/* One value of a daemon's consumer, named shop_<service>_<what>. */
+static void write_value(FILE *out, const char *service, const char *what, const char *type,
+			const char *help, double value)
 {
 	char name[96];
 
-	snprintf(name, sizeof name, "shop_%s_messages_received_total", service);
-	metrics_write_value(out, name, "counter", "MQTT messages received",
-			    (double)atomic_load(&c->received));
-	snprintf(name, sizeof name, "shop_%s_messages_applied_total", service);
-	metrics_write_value(out, name, "counter", "messages applied and committed",
-			    (double)atomic_load(&c->applied));
-	snprintf(name, sizeof name, "shop_%s_dead_letters_total", service);
-	metrics_write_value(out, name, "counter", "messages dead-lettered (invalid or conflicting)",
-			    (double)atomic_load(&c->dead_letters));
-	snprintf(name, sizeof name, "shop_%s_conflicts_total", service);
-	metrics_write_value(out, name, "counter", "order/send with other items for a known id",
-			    (double)atomic_load(&c->conflicts));
-	snprintf(name, sizeof name, "shop_%s_commit_retries_total", service);
-	metrics_write_value(out, name, "counter", "failed commits retried (busy, disk full)",
-			    (double)atomic_load(&c->retries));
-	snprintf(name, sizeof name, "shop_%s_lag_ms", service);
-	metrics_write_value(out, name, "gauge",
-			    "median age of the orders acted on in the last half second",
-			    (double)lag_read(&c->lag));
-	if (c->outbox != NULL) {
-		snprintf(name, sizeof name, "shop_%s_outbox_backlog", service);
-		metrics_write_value(out, name, "gauge", "events waiting for a PUBACK",
-				    (double)outbox_backlog(c->outbox));
-		snprintf(name, sizeof name, "shop_%s_outbox_resends_total", service);
-		metrics_write_value(out, name, "counter",
-				    "times every event not yet acknowledged was sent again",
-				    (double)outbox_resends(c->outbox));
-		snprintf(name, sizeof name, "shop_%s_outbox_published_total", service);
-		metrics_write_value(out, name, "counter", "events handed to the broker",
-				    (double)outbox_published(c->outbox));
-	}
+	snprintf(name, sizeof name, "shop_%s_%s", service, what);
+	metrics_write_value(out, name, type, help, value);
+}
+
+void consumer_write_metrics(FILE *out, struct consumer *c, const char *service)
+{
+	write_value(out, service, "messages_received_total", "counter", "MQTT messages received",
+		    (double)atomic_load(&c->received));
+	write_value(out, service, "messages_applied_total", "counter",
+		    "messages applied and committed", (double)atomic_load(&c->applied));
+	write_value(out, service, "dead_letters_total", "counter",
+		    "messages dead-lettered (invalid or conflicting)",
+		    (double)atomic_load(&c->dead_letters));
+	write_value(out, service, "conflicts_total", "counter",
+		    "order/send with other items for a known id", (double)atomic_load(&c->conflicts));
+	write_value(out, service, "commit_retries_total", "counter",
+		    "failed commits retried (busy, disk full)", (double)atomic_load(&c->retries));
+	write_value(out, service, "lag_ms", "gauge",
+		    "median age of the orders acted on in the last half second",
+		    (double)lag_read(&c->lag));
+	if (c->outbox == NULL)
+		return;
+	write_value(out, service, "outbox_backlog", "gauge", "events waiting for a PUBACK",
+		    (double)outbox_backlog(c->outbox));
+	write_value(out, service, "outbox_resends_total", "counter",
+		    "times every event not yet acknowledged was sent again",
+		    (double)outbox_resends(c->outbox));
+	write_value(out, service, "outbox_published_total", "counter",
+		    "events handed to the broker", (double)outbox_published(c->outbox));
 }
 
 int consumer_connect(struct consumer *c, const struct service_settings *svc,
