@@ -77,7 +77,8 @@ void consumer_destroy(struct consumer *c)
 	lag_destroy(&c->lag);
 }
 
-int consumer_db_open(struct db *db, const char *path, const char *sync, const char *schema)
+int consumer_db_open(struct db *db, pthread_mutex_t *lock, const char *path, const char *sync,
+		     const char *schema)
 {
 	if (db_open(db, path, sync) != 0)
 		return -1;
@@ -86,7 +87,14 @@ int consumer_db_open(struct db *db, const char *path, const char *sync, const ch
 		db_close(db);
 		return -1;
 	}
+	pthread_mutex_init(lock, NULL);
 	return 0;
+}
+
+void consumer_db_close(struct db *db, pthread_mutex_t *lock)
+{
+	db_close(db);
+	pthread_mutex_destroy(lock);
 }
 
 void consumer_on_message(void *ctx, const char *topic, const char *payload, size_t len,

@@ -64,8 +64,12 @@ void consumer_init(struct consumer *c, const char *prefix, struct db *db,
 void consumer_destroy(struct consumer *c);
 
 /* Opens a daemon's database with its schema plus the outbox and dead-letter
- * tables the consumer writes; 0 or -1 (logged, nothing left open). */
-int consumer_db_open(struct db *db, const char *path, const char *sync, const char *schema);
+ * tables the consumer writes, and the lock that guards its one connection
+ * (the consumer's db_lock); 0 or -1 (logged, nothing left open).
+ * consumer_db_close closes both. */
+int consumer_db_open(struct db *db, pthread_mutex_t *lock, const char *path, const char *sync,
+		     const char *schema);
+void consumer_db_close(struct db *db, pthread_mutex_t *lock);
 
 /* The mqtt_message_fn of a daemon: ctx is a struct consumer. */
 void consumer_on_message(void *ctx, const char *topic, const char *payload, size_t len,

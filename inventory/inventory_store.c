@@ -39,16 +39,12 @@ const char *inventory_reservation_status_name(enum reservation_status status)
 
 int inventory_store_open(struct inventory_store *s, const char *path, const char *sync)
 {
-	if (consumer_db_open(&s->db, path, sync, schema) != 0)
-		return -1;
-	pthread_mutex_init(&s->lock, NULL);
-	return 0;
+	return consumer_db_open(&s->db, &s->lock, path, sync, schema);
 }
 
 void inventory_store_close(struct inventory_store *s)
 {
-	db_close(&s->db);
-	pthread_mutex_destroy(&s->lock);
+	consumer_db_close(&s->db, &s->lock);
 }
 
 static char *column_strdup(sqlite3_stmt *st, int col)

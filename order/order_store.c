@@ -51,20 +51,18 @@ static int add_final_ms(struct db *db)
 
 int order_store_open(struct order_store *s, const char *path, const char *sync)
 {
-	if (consumer_db_open(&s->db, path, sync, schema) != 0)
+	if (consumer_db_open(&s->db, &s->lock, path, sync, schema) != 0)
 		return -1;
 	if (add_final_ms(&s->db) != 0) {
-		db_close(&s->db);
+		consumer_db_close(&s->db, &s->lock);
 		return -1;
 	}
-	pthread_mutex_init(&s->lock, NULL);
 	return 0;
 }
 
 void order_store_close(struct order_store *s)
 {
-	db_close(&s->db);
-	pthread_mutex_destroy(&s->lock);
+	consumer_db_close(&s->db, &s->lock);
 }
 
 int order_record_set(char **field, const char *text)

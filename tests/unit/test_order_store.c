@@ -43,6 +43,20 @@ static void expect_record_at(const char *file, int line, struct order *o, const 
 #define EXPECT_RECORD(o, id, status, items, priced, total, released) \
 	expect_record_at(__FILE__, __LINE__, o, id, status, items, priced, total, released)
 
+/* Why an order was rejected, as GET shows it: reason and the SKU at fault. */
+static void expect_reason_at(const char *file, int line, struct order *o, const char *id,
+			     const char *reason, const char *sku)
+{
+	struct order_record rec;
+
+	if (CHECK_EQ_INT_AT(file, line, load(o, id, &rec), DB_FOUND)) {
+		CHECK_EQ_STR_AT(file, line, rec.reason, reason);
+		CHECK_EQ_STR_AT(file, line, rec.reason_sku, sku);
+	}
+	order_record_free(&rec);
+}
+#define EXPECT_REASON(o, id, reason, sku) expect_reason_at(__FILE__, __LINE__, o, id, reason, sku)
+
 /* --- tests ------------------------------------------------------------- */
 
 static void test_send_then_outcomes(struct order *o)
@@ -86,11 +100,7 @@ static void test_send_then_outcomes(struct order *o)
 	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID2), CONSUMER_APPLIED);
 	CHECK_EQ_INT(APPLY(o, EVENT_OUT_OF_STOCK, ID2), CONSUMER_APPLIED);
 	EXPECT_RECORD(o, ID2, ORDER_REJECTED, ITEMS, NULL, -1, 0);
-	if (CHECK_EQ_INT(load(o, ID2, &rec), DB_FOUND)) {
-		CHECK_EQ_STR(rec.reason, "insufficient_stock");
-		CHECK_EQ_STR(rec.reason_sku, "B");
-	}
-	order_record_free(&rec);
+	EXPECT_REASON(o, ID2, "insufficient_stock", "B");
 	/* Neither is owed a re-drive any more; nothing was published. */
 	{
 		struct order_record due[8];
@@ -202,9 +212,7 @@ static void test_outcome_before_send(struct order *o)
 	/* out-of-stock first: created rejected, with the items it carries */
 	CHECK_EQ_INT(APPLY(o, EVENT_OUT_OF_STOCK, ID6), CONSUMER_APPLIED);
 	EXPECT_RECORD(o, ID6, ORDER_REJECTED, ITEMS, NULL, -1, 0);
-	if (CHECK_EQ_INT(load(o, ID6, &rec), DB_FOUND))
-		CHECK_EQ_STR(rec.reason, "insufficient_stock");
-	order_record_free(&rec);
+	EXPECT_REASON(o, ID6, "insufficient_stock", "B");
 	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID6), CONSUMER_APPLIED);
 	EXPECT_RECORD(o, ID6, ORDER_REJECTED, ITEMS, NULL, -1, 0);
 	if (CHECK_EQ_INT(load(o, ID6, &rec), DB_FOUND))
@@ -218,11 +226,7 @@ static void test_outcome_before_send(struct order *o)
 		EXPECT_RECORD(o, ID7, ORDER_REJECTED, NULL, NULL, -1, 0);
 		CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID7), CONSUMER_APPLIED);
 		EXPECT_RECORD(o, ID7, ORDER_REJECTED, ITEMS, NULL, -1, 0);
-		if (CHECK_EQ_INT(load(o, ID7, &rec), DB_FOUND)) {
-			CHECK_EQ_STR(rec.reason, "unknown_sku");
-			CHECK_EQ_STR(rec.reason_sku, "Z");
-		}
-		order_record_free(&rec);
+		EXPECT_REASON(o, ID7, "unknown_sku", "Z");
 	}
 
 	/* released first (an answer to a cancel whose record we lost): canceled */
