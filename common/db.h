@@ -38,6 +38,12 @@ sqlite3_stmt *db_stmt(struct db *db, int slot, const char *sql);
 /* Steps a statement that returns no rows; 0 or -1 (logged). */
 int db_step_done(struct db *db, sqlite3_stmt *stmt);
 
+/* Looks one row up: the statement in slot with key bound to its parameter,
+ * stepped once. DB_FOUND leaves *row on the row: read its columns, then
+ * sqlite3_reset it. DB_MISSING and DB_LOOKUP_ERROR have reset it. */
+enum db_lookup db_lookup_row(struct db *db, int slot, const char *sql, const char *key,
+			     sqlite3_stmt **row);
+
 /* Every row of a query as a JSON object keyed by column name (integers as
  * numbers, the rest as strings), in an array; NULL on error. cJSON_Delete it. */
 struct cJSON;

@@ -56,24 +56,15 @@ static char *column_strdup(sqlite3_stmt *st, int col)
 enum db_lookup inventory_store_find(struct inventory_store *s, const char *order_id,
 				    struct reservation *out)
 {
-	sqlite3_stmt *st = db_stmt(&s->db, ST_FIND,
-				   "SELECT status, items, outcome_topic, outcome_payload"
-				   " FROM reservations WHERE order_id = ?");
-	int rc;
+	sqlite3_stmt *st;
+	enum db_lookup got;
 
 	memset(out, 0, sizeof *out);
-	if (st == NULL)
-		return DB_LOOKUP_ERROR;
-	sqlite3_bind_text(st, 1, order_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(st);
-		return DB_MISSING;
-	}
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return DB_LOOKUP_ERROR;
-	}
+	got = db_lookup_row(&s->db, ST_FIND,
+			    "SELECT status, items, outcome_topic, outcome_payload"
+			    " FROM reservations WHERE order_id = ?", order_id, &st);
+	if (got != DB_FOUND)
+		return got;
 	out->status = (enum reservation_status)sqlite3_column_int(st, 0);
 	out->items = column_strdup(st, 1);
 	out->outcome_topic = column_strdup(st, 2);
@@ -94,20 +85,17 @@ void inventory_reservation_free(struct reservation *r)
 static enum db_lookup product_lookup(struct inventory_store *s, const char *sku,
 				     long long *price, long long *available)
 {
-	sqlite3_stmt *st = db_stmt(&s->db, ST_PRODUCT,
-				   "SELECT price_cents, available FROM products WHERE sku = ?");
-	int rc;
+	sqlite3_stmt *st;
+	enum db_lookup got = db_lookup_row(&s->db, ST_PRODUCT,
+					   "SELECT price_cents, available FROM products WHERE sku = ?",
+					   sku, &st);
 
-	if (st == NULL)
-		return DB_LOOKUP_ERROR;
-	sqlite3_bind_text(st, 1, sku, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if (got == DB_FOUND) {
 		*price = sqlite3_column_int64(st, 0);
 		*available = sqlite3_column_int64(st, 1);
+		sqlite3_reset(st);
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? DB_FOUND : rc == SQLITE_DONE ? DB_MISSING : DB_LOOKUP_ERROR;
+	return got;
 }
 
 static void reject(struct event *outcome, const struct event *send, const char *reason,
@@ -199,23 +187,28 @@ int inventory_store_set_items(struct inventory_store *s, const char *order_id, c
 	return db_step_done(&s->db, st);
 }
 
+/* Runs the statement of slot with order_id as its one parameter; 0 or -1. */
+static int step_for_order(struct inventory_store *s, int slot, const char *sql,
+			  const char *order_id)
+{
+	sqlite3_stmt *st = db_stmt(&s->db, slot, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, order_id, -1, SQLITE_STATIC);
+	return db_step_done(&s->db, st);
+}
+
 int inventory_store_release(struct inventory_store *s, const char *order_id)
 {
-	sqlite3_stmt *give = db_stmt(&s->db, ST_GIVE_BACK,
-		"UPDATE products SET available = available + l.qty"
-		" FROM reservation_lines AS l WHERE l.order_id = ? AND products.sku = l.sku");
-	sqlite3_stmt *drop, *mark;
+	sqlite3_stmt *mark;
 
-	if (give == NULL)
-		return -1;
-	sqlite3_bind_text(give, 1, order_id, -1, SQLITE_STATIC);
-	if (db_step_done(&s->db, give) != 0)
-		return -1;
-	drop = db_stmt(&s->db, ST_DROP_LINES, "DELETE FROM reservation_lines WHERE order_id = ?");
-	if (drop == NULL)
-		return -1;
-	sqlite3_bind_text(drop, 1, order_id, -1, SQLITE_STATIC);
-	if (db_step_done(&s->db, drop) != 0)
+	if (step_for_order(s, ST_GIVE_BACK,
+			   "UPDATE products SET available = available + l.qty"
+			   " FROM reservation_lines AS l WHERE l.order_id = ? AND products.sku = l.sku",
+			   order_id) != 0 ||
+	    step_for_order(s, ST_DROP_LINES, "DELETE FROM reservation_lines WHERE order_id = ?",
+			   order_id) != 0)
 		return -1;
 	mark = db_stmt(&s->db, ST_SET_STATUS, "UPDATE reservations SET status = ? WHERE order_id = ?");
 	if (mark == NULL)

@@ -117,24 +117,20 @@ static int read_row(sqlite3_stmt *st, struct order_record *rec)
 enum db_lookup order_store_load(struct order_store *s, const char *order_id,
 				struct order_record *rec)
 {
-	sqlite3_stmt *st = db_stmt(&s->db, ST_LOAD,
-				   "SELECT " ORDER_COLUMNS " FROM orders WHERE order_id = ?");
-	enum db_lookup rc;
-	int step;
+	sqlite3_stmt *st;
+	enum db_lookup got;
 
 	memset(rec, 0, sizeof *rec);
 	snprintf(rec->order_id, sizeof rec->order_id, "%s", order_id);
 	rec->total_cents = -1;
-	if (st == NULL)
-		return DB_LOOKUP_ERROR;
-	sqlite3_bind_text(st, 1, order_id, -1, SQLITE_STATIC);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW)
-		rc = read_row(st, rec) == 0 ? DB_FOUND : DB_LOOKUP_ERROR;
-	else
-		rc = step == SQLITE_DONE ? DB_MISSING : DB_LOOKUP_ERROR;
-	sqlite3_reset(st);
-	return rc;
+	got = db_lookup_row(&s->db, ST_LOAD, "SELECT " ORDER_COLUMNS " FROM orders WHERE order_id = ?",
+			    order_id, &st);
+	if (got == DB_FOUND) {
+		if (read_row(st, rec) != 0)
+			got = DB_LOOKUP_ERROR;
+		sqlite3_reset(st);
+	}
+	return got;
 }
 
 int order_store_save(struct order_store *s, const struct order_record *r)
