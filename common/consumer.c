@@ -106,7 +106,7 @@ void consumer_on_message(void *ctx, const char *topic, const char *payload, size
 	enum event_kind kind;
 	char err[200];
 
-	(void)retained; /* the daemons' topics are never retained */
+	(void)retained; /* a retained event is applied like any other */
 	atomic_fetch_add(&c->received, 1);
 	if (ev == NULL) {
 		log_warn("consumer: out of memory for a message on %s", topic);
