@@ -11,6 +11,12 @@
 #include "mqtt.h"
 #include "service.h"
 
+_Static_assert(DEAD_LETTER_STMT_SLOT >= CONSUMER_STORE_SLOTS &&
+		       OUTBOX_STMT_SLOT >= CONSUMER_STORE_SLOTS &&
+		       DEAD_LETTER_STMT_SLOT != OUTBOX_STMT_SLOT &&
+		       DEAD_LETTER_STMT_SLOT < DB_MAX_STMTS && OUTBOX_STMT_SLOT < DB_MAX_STMTS,
+	       "the dead-letter and outbox statements need slots of their own above the store's");
+
 struct consumer_txn {
 	struct consumer *c;
 	const char *topic;
@@ -27,7 +33,7 @@ static int consumer_txn_run(struct db *db, void *arg)
 
 	if (t->ev == NULL)
 		return dead_letter_add(db, t->topic, t->payload, t->len, t->reason);
-	t->result = t->c->apply[t->ev->kind](t->c->store, t->ev);
+	t->result = t->c->handlers->apply[t->ev->kind](t->c->daemon, t->ev);
 	if (t->result == CONSUMER_DB_ERROR)
 		return -1;
 	if (t->result == CONSUMER_CONFLICT)
@@ -41,7 +47,7 @@ static int consumer_txn_run(struct db *db, void *arg)
  * without acknowledging, so the broker delivers the message again later. */
 static void consumer_commit(struct consumer *c, struct consumer_txn *t)
 {
-	int relaxed = t->ev != NULL && c->redrive_repairs[t->ev->kind];
+	int relaxed = t->ev != NULL && c->handlers->redrive_repairs[t->ev->kind];
 	int rc = db_transaction_retry(c->db, c->db_lock, relaxed, consumer_txn_run, t, t->topic,
 				      &c->retries);
 
@@ -52,7 +58,27 @@ static void consumer_commit(struct consumer *c, struct consumer_txn *t)
 	}
 }
 
-int consumer_db_open(struct db *db, const char *path, const char *sync, const char *schema)
+void consumer_init(struct consumer *c, const char *prefix, struct db *db,
+		   pthread_mutex_t *db_lock, struct outbox *outbox,
+		   struct consumer_daemon *daemon, const struct consumer_handlers *handlers)
+{
+	memset(c, 0, sizeof *c);
+	c->prefix = prefix;
+	c->db = db;
+	c->db_lock = db_lock;
+	c->outbox = outbox;
+	c->daemon = daemon;
+	c->handlers = handlers;
+	lag_init(&c->lag);
+}
+
+void consumer_destroy(struct consumer *c)
+{
+	lag_destroy(&c->lag);
+}
+
+int consumer_db_open(struct db *db, pthread_mutex_t *lock, const char *path, const char *sync,
+		     const char *schema)
 {
 	if (db_open(db, path, sync) != 0)
 		return -1;
@@ -61,10 +87,18 @@ int consumer_db_open(struct db *db, const char *path, const char *sync, const ch
 		db_close(db);
 		return -1;
 	}
+	pthread_mutex_init(lock, NULL);
 	return 0;
 }
 
-void consumer_on_message(void *ctx, const char *topic, const char *payload, size_t len)
+void consumer_db_close(struct db *db, pthread_mutex_t *lock)
+{
+	db_close(db);
+	pthread_mutex_destroy(lock);
+}
+
+void consumer_on_message(void *ctx, const char *topic, const char *payload, size_t len,
+			 int retained)
 {
 	struct consumer *c = ctx;
 	struct consumer_txn t = { .c = c, .topic = topic, .payload = payload, .len = len };
@@ -72,11 +106,13 @@ void consumer_on_message(void *ctx, const char *topic, const char *payload, size
 	enum event_kind kind;
 	char err[200];
 
+	(void)retained; /* a retained event is applied like any other */
 	atomic_fetch_add(&c->received, 1);
 	if (ev == NULL) {
 		log_warn("consumer: out of memory for a message on %s", topic);
 		t.reason = "out of memory";
-	} else if (event_kind_from_topic(c->prefix, topic, &kind) != 0 || c->apply[kind] == NULL) {
+	} else if (event_kind_from_topic(c->prefix, topic, &kind) != 0 ||
+		   c->handlers->apply[kind] == NULL) {
 		t.reason = "not a topic this service handles";
 	} else if (event_decode(kind, payload, len, ev, err, sizeof err) != 0) {
 		t.reason = err;
@@ -97,9 +133,31 @@ void consumer_on_message(void *ctx, const char *topic, const char *payload, size
 	if (t.ev != NULL && t.result == CONSUMER_APPLIED)
 		atomic_fetch_add(&c->applied, 1);
 	/* A conflict commits too, and may have repeated an answer (inventory). */
-	if (t.ev != NULL && t.result != CONSUMER_DB_ERROR)
+	if (t.ev != NULL && t.result != CONSUMER_DB_ERROR && c->outbox != NULL)
 		outbox_wake(c->outbox);
 	free(ev);
+}
+
+enum consumer_result consumer_apply(struct consumer *c, const struct event *ev,
+				    const char *payload, size_t len)
+{
+	char topic[256];
+	struct consumer_txn t = { .c = c, .topic = topic, .payload = payload, .len = len, .ev = ev };
+	int rc;
+
+	if (ev->kind < 0 || ev->kind >= EVENT_KIND_COUNT || c->handlers->apply[ev->kind] == NULL ||
+	    event_topic(topic, sizeof topic, c->prefix, ev->kind) != 0)
+		return CONSUMER_DB_ERROR;
+	if (c->db_lock != NULL)
+		pthread_mutex_lock(c->db_lock);
+	rc = db_transaction(c->db, consumer_txn_run, &t);
+	if (c->db_lock != NULL)
+		pthread_mutex_unlock(c->db_lock);
+	if (rc != 0)
+		return CONSUMER_DB_ERROR;
+	if (c->outbox != NULL)
+		outbox_wake(c->outbox);
+	return t.result;
 }
 
 void consumer_on_ready(void *ctx)
@@ -110,41 +168,41 @@ void consumer_on_ready(void *ctx)
 		outbox_resend(c->outbox);
 }
 
-void consumer_write_metrics(FILE *out, struct consumer *c, const char *service)
+/* One value of a daemon's consumer, named shop_<service>_<what>. */
+static void write_value(FILE *out, const char *service, const char *what, const char *type,
+			const char *help, double value)
 {
 	char name[96];
 
-	snprintf(name, sizeof name, "shop_%s_messages_received_total", service);
-	metrics_write_value(out, name, "counter", "MQTT messages received",
-			    (double)atomic_load(&c->received));
-	snprintf(name, sizeof name, "shop_%s_messages_applied_total", service);
-	metrics_write_value(out, name, "counter", "messages applied and committed",
-			    (double)atomic_load(&c->applied));
-	snprintf(name, sizeof name, "shop_%s_dead_letters_total", service);
-	metrics_write_value(out, name, "counter", "messages dead-lettered (invalid or conflicting)",
-			    (double)atomic_load(&c->dead_letters));
-	snprintf(name, sizeof name, "shop_%s_conflicts_total", service);
-	metrics_write_value(out, name, "counter", "order/send with other items for a known id",
-			    (double)atomic_load(&c->conflicts));
-	snprintf(name, sizeof name, "shop_%s_commit_retries_total", service);
-	metrics_write_value(out, name, "counter", "failed commits retried (busy, disk full)",
-			    (double)atomic_load(&c->retries));
-	snprintf(name, sizeof name, "shop_%s_lag_seconds", service);
-	metrics_write_value(out, name, "gauge",
-			    "median age of the orders acted on in the last half second",
-			    (double)lag_read(&c->lag) / 1000.0);
-	if (c->outbox != NULL) {
-		snprintf(name, sizeof name, "shop_%s_outbox_backlog", service);
-		metrics_write_value(out, name, "gauge", "events waiting for a PUBACK",
-				    (double)outbox_backlog(c->outbox));
-		snprintf(name, sizeof name, "shop_%s_outbox_resends_total", service);
-		metrics_write_value(out, name, "counter",
-				    "times every event not yet acknowledged was sent again",
-				    (double)outbox_resends(c->outbox));
-		snprintf(name, sizeof name, "shop_%s_outbox_published_total", service);
-		metrics_write_value(out, name, "counter", "events handed to the broker",
-				    (double)outbox_published(c->outbox));
-	}
+	snprintf(name, sizeof name, "shop_%s_%s", service, what);
+	metrics_write_value(out, name, type, help, value);
+}
+
+void consumer_write_metrics(FILE *out, struct consumer *c, const char *service)
+{
+	write_value(out, service, "messages_received_total", "counter", "MQTT messages received",
+		    (double)atomic_load(&c->received));
+	write_value(out, service, "messages_applied_total", "counter",
+		    "messages applied and committed", (double)atomic_load(&c->applied));
+	write_value(out, service, "dead_letters_total", "counter",
+		    "messages dead-lettered (invalid or conflicting)",
+		    (double)atomic_load(&c->dead_letters));
+	write_value(out, service, "conflicts_total", "counter",
+		    "order/send with other items for a known id", (double)atomic_load(&c->conflicts));
+	write_value(out, service, "commit_retries_total", "counter",
+		    "failed commits retried (busy, disk full)", (double)atomic_load(&c->retries));
+	write_value(out, service, "lag_seconds", "gauge",
+		    "median age of the orders acted on in the last half second",
+		    (double)lag_read(&c->lag) / 1000.0);
+	if (c->outbox == NULL)
+		return;
+	write_value(out, service, "outbox_backlog", "gauge", "events waiting for a PUBACK",
+		    (double)outbox_backlog(c->outbox));
+	write_value(out, service, "outbox_resends_total", "counter",
+		    "times every event not yet acknowledged was sent again",
+		    (double)outbox_resends(c->outbox));
+	write_value(out, service, "outbox_published_total", "counter",
+		    "events handed to the broker", (double)outbox_published(c->outbox));
 }
 
 int consumer_connect(struct consumer *c, const struct service_settings *svc,
@@ -157,17 +215,17 @@ int consumer_connect(struct consumer *c, const struct service_settings *svc,
 	struct mqtt *subscriber = NULL;
 	struct mqtt_config cfg = {
 		.url = svc->broker_url, .service = service, .instance = svc->instance,
-		.prefix = svc->prefix, .persistent = 1, .subscriptions = subs,
+		.prefix = svc->prefix, .persistent = 1, .announce = 1, .reconnect = 1,
+		.subscriptions = subs,
 		.username = svc->mqtt_username, .password = svc->mqtt_password,
 		.on_message = consumer_on_message, .on_ready = consumer_on_ready, .ctx = c,
 	};
 
-	c->prefix = svc->prefix;
 	for (int k = 0; k < EVENT_KIND_COUNT; k++) {
-		if (c->apply[k] == NULL)
+		if (c->handlers->apply[k] == NULL)
 			continue;
-		snprintf(topics[n], sizeof topics[n], "%s%s", svc->prefix,
-			 event_topic_suffix((enum event_kind)k));
+		if (event_topic(topics[n], sizeof topics[n], svc->prefix, (enum event_kind)k) != 0)
+			return -1;
 		subs[n] = topics[n];
 		n++;
 	}

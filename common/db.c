@@ -95,6 +95,27 @@ int db_step_done(struct db *db, sqlite3_stmt *stmt)
 	return 0;
 }
 
+enum db_lookup db_lookup_row(struct db *db, int slot, const char *sql, const char *key,
+			     sqlite3_stmt **row)
+{
+	sqlite3_stmt *st = db_stmt(db, slot, sql);
+	int rc;
+
+	*row = NULL;
+	if (st == NULL)
+		return DB_LOOKUP_ERROR;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*row = st;
+		return DB_FOUND;
+	}
+	if (rc != SQLITE_DONE)
+		log_warn("db: '%.60s' for '%s' failed: %s", sql, key, sqlite3_errmsg(db->handle));
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? DB_MISSING : DB_LOOKUP_ERROR;
+}
+
 struct cJSON *db_rows_json(struct db *db, int slot, const char *sql)
 {
 	sqlite3_stmt *st = db_stmt(db, slot, sql);

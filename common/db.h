@@ -21,12 +21,28 @@ void db_close(struct db *db);
 
 int db_exec(struct db *db, const char *sql);
 
-/* The prepared statement in slot, prepared on first use, reset and with its
- * bindings cleared. Owned by db; NULL on error (logged). */
+/* What looking up one row found: the finders of the stores return it. */
+enum db_lookup {
+	DB_FOUND = 0,
+	DB_MISSING = 1,
+	DB_LOOKUP_ERROR = -1, /* logged */
+};
+
+/* The prepared statement in slot (0 to DB_MAX_STMTS - 1), prepared on first
+ * use, reset and with its bindings cleared. Owned by db; NULL on error
+ * (logged). A connection's users share its slots: each numbers its own in an
+ * enum and asserts at compile time that they stay in their range (see
+ * CONSUMER_STORE_SLOTS). */
 sqlite3_stmt *db_stmt(struct db *db, int slot, const char *sql);
 
 /* Steps a statement that returns no rows; 0 or -1 (logged). */
 int db_step_done(struct db *db, sqlite3_stmt *stmt);
+
+/* Looks one row up: the statement in slot with key bound to its parameter,
+ * stepped once. DB_FOUND leaves *row on the row: read its columns, then
+ * sqlite3_reset it. DB_MISSING and DB_LOOKUP_ERROR have reset it. */
+enum db_lookup db_lookup_row(struct db *db, int slot, const char *sql, const char *key,
+			     sqlite3_stmt **row);
 
 /* Every row of a query as a JSON object keyed by column name (integers as
  * numbers, the rest as strings), in an array; NULL on error. cJSON_Delete it. */

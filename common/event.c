@@ -28,6 +28,13 @@ const char *event_topic_suffix(enum event_kind kind)
 	return (kind >= 0 && kind < EVENT_KIND_COUNT) ? topic_suffixes[kind] : "?";
 }
 
+int event_topic(char *buf, size_t cap, const char *prefix, enum event_kind kind)
+{
+	int n = snprintf(buf, cap, "%s%s", prefix, event_topic_suffix(kind));
+
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
 int event_kind_from_topic(const char *prefix, const char *topic, enum event_kind *out)
 {
 	size_t plen = strlen(prefix);
@@ -71,16 +78,23 @@ int event_order_id_valid(const char *id)
 	return 1;
 }
 
-void event_now_rfc3339(char buf[40])
+void event_rfc3339(int64_t ms, char buf[40])
 {
-	struct timespec ts;
+	time_t secs = (time_t)(ms / 1000);
 	struct tm tm;
 	char base[24];
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
+	gmtime_r(&secs, &tm);
 	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, 40, "%s.%03dZ", base, (int)(ts.tv_nsec / 1000000));
+	snprintf(buf, 40, "%s.%03dZ", base, (int)(ms % 1000));
+}
+
+void event_now_rfc3339(char buf[40])
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	event_rfc3339((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, buf);
 }
 
 int event_time_ms(const char *rfc3339, int64_t *ms)

@@ -43,6 +43,9 @@ struct event {
 
 /* "order/send" etc.: the topic without the prefix. */
 const char *event_topic_suffix(enum event_kind kind);
+/* The full topic of a kind, prefix and suffix, into buf; 0, or -1 when it
+ * does not fit. */
+int event_topic(char *buf, size_t cap, const char *prefix, enum event_kind kind);
 /* Maps a full topic to its kind; -1 when it is none of ours. */
 int event_kind_from_topic(const char *prefix, const char *topic, enum event_kind *out);
 
@@ -76,6 +79,9 @@ int event_sku_valid(const char *sku);
 int event_order_id_valid(const char *id);
 /* Writes the current time as RFC 3339 into buf[40]. */
 void event_now_rfc3339(char buf[40]);
+/* Writes ms since the epoch as RFC 3339 UTC with milliseconds
+ * (2026-11-24T19:40:45.123Z) into buf[40]; event_time_ms reads it back. */
+void event_rfc3339(int64_t ms, char buf[40]);
 /* Milliseconds since the epoch of an RFC 3339 UTC time such as
  * 2026-11-24T19:40:45.123Z (fraction optional); 0 or -1 when it is not one. */
 int event_time_ms(const char *rfc3339, int64_t *ms);

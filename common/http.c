@@ -383,6 +383,11 @@ const char *http_method(const struct mg_connection *conn)
 	return mg_get_request_info(conn)->request_method;
 }
 
+int http_method_reads(const char *method)
+{
+	return method != NULL && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0);
+}
+
 int http_reply_health(struct mg_connection *conn, int broker_ready, long long lag_ms)
 {
 	char body[128];

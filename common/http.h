@@ -47,11 +47,14 @@ enum http_body_result http_read_body(struct mg_connection *conn, size_t limit,
 /* The path of the request without its query string; NULL if missing. */
 const char *http_path(const struct mg_connection *conn);
 const char *http_method(const struct mg_connection *conn);
-
-#endif
+/* True for the methods of a read-only path: GET and HEAD (http_reply sends
+ * no body to a HEAD). NULL is neither. */
+int http_method_reads(const char *method);
 
 /* GET /healthz of a daemon: 200 while the broker connection is up, else 503;
  * lag_ms (consumer's lag) tells the front how far behind the daemon runs. */
 int http_reply_health(struct mg_connection *conn, int broker_ready, long long lag_ms);
 /* Replies with what write(out, ctx) printed, as Prometheus text. */
 int http_reply_metrics(struct mg_connection *conn, void (*write)(FILE *out, void *ctx), void *ctx);
+
+#endif

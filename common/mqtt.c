@@ -1,5 +1,6 @@
-/* The MQTT client every service uses: Paho MQTTAsync with a status topic,
- * automatic reconnect, and handlers that commit before the PUBACK. */
+/* The one MQTT client of the project, on Paho MQTTAsync: the services' (status
+ * topic, automatic reconnect, handlers that commit before the PUBACK) and the
+ * test tools' and benchmarks' (a window of publishes, waiting for PUBACKs). */
 #include "mqtt.h"
 
 #include <MQTTAsync.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "nodelay.h"
 #include "service.h"
 
 #define MQTT_MAX_SUBSCRIPTIONS 16
@@ -26,14 +28,17 @@ struct mqtt {
 	atomic_int connected;
 	atomic_int ready;
 	pthread_mutex_t lock;
-	pthread_cond_t changed;
+	pthread_cond_t changed; /* connection, publishes in flight, disconnect */
 	int connect_failed;
 	int disconnected;
+	long in_flight; /* publishes handed to Paho, not yet acknowledged or failed */
+	long failed;    /* publishes that failed or found no room (mqtt_drain) */
 };
 
-/* One publish_wait: shared by the waiting thread and Paho's callback, freed
- * by whichever lets go last, so a late PUBACK never touches freed memory. */
-struct publish_waiter {
+/* One request waited for (a publish, a subscribe): shared by the waiting
+ * thread and Paho's callback, freed by whichever lets go last, so a late
+ * answer never touches freed memory. */
+struct waiter {
 	pthread_mutex_t lock;
 	pthread_cond_t done;
 	int finished;
@@ -41,7 +46,7 @@ struct publish_waiter {
 	int refs;
 };
 
-static void waiter_release(struct publish_waiter *w)
+static void waiter_release(struct waiter *w)
 {
 	int last;
 
@@ -57,7 +62,7 @@ static void waiter_release(struct publish_waiter *w)
 
 static void waiter_finish(void *ctx, int ok)
 {
-	struct publish_waiter *w = ctx;
+	struct waiter *w = ctx;
 
 	pthread_mutex_lock(&w->lock);
 	w->finished = 1;
@@ -65,6 +70,37 @@ static void waiter_finish(void *ctx, int ok)
 	pthread_cond_signal(&w->done);
 	pthread_mutex_unlock(&w->lock);
 	waiter_release(w);
+}
+
+/* A waiter the caller and one callback hold. */
+static struct waiter *waiter_new(void)
+{
+	struct waiter *w = calloc(1, sizeof *w);
+
+	if (w == NULL)
+		return NULL;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->done, NULL);
+	w->refs = 2;
+	return w;
+}
+
+/* Waits up to timeout_ms for the callback, then lets go; 1 when it came with ok. */
+static int waiter_wait(struct waiter *w, int timeout_ms)
+{
+	struct timespec deadline;
+	int ok;
+
+	service_deadline_after(&deadline, timeout_ms);
+	pthread_mutex_lock(&w->lock);
+	while (!w->finished) {
+		if (pthread_cond_timedwait(&w->done, &w->lock, &deadline) == ETIMEDOUT)
+			break;
+	}
+	ok = w->finished && w->ok;
+	pthread_mutex_unlock(&w->lock);
+	waiter_release(w);
+	return ok;
 }
 
 static void mqtt_signal(struct mqtt *m)
@@ -84,6 +120,8 @@ static void publish_status(struct mqtt *m, const char *text)
 {
 	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
 
+	if (!m->cfg.announce)
+		return;
 	opts.onSuccess = on_status_published;
 	MQTTAsync_send(m->client, m->status_topic, (int)strlen(text), text, 1, 1, &opts);
 }
@@ -120,10 +158,12 @@ static void on_connected(void *ctx, char *cause)
 	(void)cause;
 	atomic_store(&m->connected, 1);
 	mqtt_signal(m);
+	pthread_mutex_lock(&m->lock);
 	for (; n < m->n_subscriptions; n++) {
 		topics[n] = m->subscriptions[n];
 		qos[n] = 1;
 	}
+	pthread_mutex_unlock(&m->lock);
 	if (n == 0) {
 		on_subscribed(m, NULL);
 		return;
@@ -153,8 +193,13 @@ static void on_connection_lost(void *ctx, char *cause)
 
 	atomic_store(&m->connected, 0);
 	atomic_store(&m->ready, 0);
-	log_warn("mqtt: lost connection to %s (%s), reconnecting", m->cfg.url,
-		 cause ? cause : "no reason given");
+	mqtt_signal(m); /* a tool waiting for room or PUBACKs gives up */
+	if (m->cfg.reconnect)
+		log_warn("mqtt: lost connection to %s (%s), reconnecting", m->cfg.url,
+			 cause ? cause : "no reason given");
+	else
+		log_debug("mqtt: lost connection to %s (%s)", m->cfg.url,
+			  cause ? cause : "no reason given");
 }
 
 static int on_message_arrived(void *ctx, char *topic, int topic_len, MQTTAsync_message *msg)
@@ -165,7 +210,9 @@ static int on_message_arrived(void *ctx, char *topic, int topic_len, MQTTAsync_m
 	(void)topic_len;
 	/* The handler commits before we return: returning is what lets Paho
 	 * send the PUBACK. Never return 0 (Paho would ack at once). */
-	m->cfg.on_message(m->cfg.ctx, name, msg->payload, (size_t)msg->payloadlen);
+	if (m->cfg.on_message != NULL)
+		m->cfg.on_message(m->cfg.ctx, name, msg->payload, (size_t)msg->payloadlen,
+				  msg->retained);
 	MQTTAsync_freeMessage(&msg);
 	MQTTAsync_free(topic);
 	return 1;
@@ -173,17 +220,26 @@ static int on_message_arrived(void *ctx, char *topic, int topic_len, MQTTAsync_m
 
 /* What to call back when a publish ends; freed by the callback. */
 struct publish_done {
-	mqtt_done_fn fn;
+	struct mqtt *m;
+	mqtt_done_fn fn; /* NULL: only counted */
 	void *ctx;
 };
 
 static void publish_finished(struct publish_done *done, int ok)
 {
+	struct mqtt *m = done->m;
 	mqtt_done_fn fn = done->fn;
 	void *ctx = done->ctx;
 
 	free(done);
-	fn(ctx, ok);
+	pthread_mutex_lock(&m->lock);
+	m->in_flight--;
+	if (!ok)
+		m->failed++;
+	pthread_cond_broadcast(&m->changed);
+	pthread_mutex_unlock(&m->lock);
+	if (fn != NULL)
+		fn(ctx, ok);
 }
 
 static void on_publish_ok(void *ctx, MQTTAsync_successData *resp)
@@ -198,7 +254,7 @@ static void on_publish_failed(void *ctx, MQTTAsync_failureData *resp)
 	publish_finished(ctx, 0);
 }
 
-int mqtt_publish(struct mqtt *m, const char *topic, const char *payload, size_t len,
+int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len,
 		 int retained, mqtt_done_fn done, void *ctx)
 {
 	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
@@ -210,13 +266,20 @@ int mqtt_publish(struct mqtt *m, const char *topic, const char *payload, size_t 
 	pd = malloc(sizeof *pd);
 	if (pd == NULL)
 		return -1;
+	pd->m = m;
 	pd->fn = done;
 	pd->ctx = ctx;
 	opts.onSuccess = on_publish_ok;
 	opts.onFailure = on_publish_failed;
 	opts.context = pd;
+	pthread_mutex_lock(&m->lock);
+	m->in_flight++;
+	pthread_mutex_unlock(&m->lock);
 	rc = MQTTAsync_send(m->client, topic, (int)len, payload, 1, retained, &opts);
 	if (rc != MQTTASYNC_SUCCESS) {
+		pthread_mutex_lock(&m->lock);
+		m->in_flight--;
+		pthread_mutex_unlock(&m->lock);
 		free(pd);
 		log_debug("mqtt: publish to %s refused (code %d)", topic, rc);
 		return -1;
@@ -224,44 +287,119 @@ int mqtt_publish(struct mqtt *m, const char *topic, const char *payload, size_t 
 	return 0;
 }
 
-static int publish_wait(struct mqtt *m, const char *topic, const char *payload, size_t len,
+static int publish_wait(struct mqtt *m, const char *topic, const void *payload, size_t len,
 			int retained, int timeout_ms)
 {
-	struct publish_waiter *w = calloc(1, sizeof *w);
-	struct timespec deadline;
-	int ok = 0;
+	struct waiter *w = waiter_new();
 
 	if (w == NULL)
 		return -1;
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->done, NULL);
-	w->refs = 2;
 	if (mqtt_publish(m, topic, payload, len, retained, waiter_finish, w) != 0) {
-		w->refs = 1;
+		waiter_release(w); /* the callback's share */
 		waiter_release(w);
 		return -1;
 	}
-	service_deadline_after(&deadline, timeout_ms);
-	pthread_mutex_lock(&w->lock);
-	while (!w->finished) {
-		if (pthread_cond_timedwait(&w->done, &w->lock, &deadline) == ETIMEDOUT)
-			break;
-	}
-	ok = w->finished && w->ok;
-	pthread_mutex_unlock(&w->lock);
-	waiter_release(w);
-	return ok ? 0 : MQTT_UNCONFIRMED;
+	return waiter_wait(w, timeout_ms) ? 0 : MQTT_UNCONFIRMED;
 }
 
-int mqtt_publish_wait(struct mqtt *m, const char *topic, const char *payload, size_t len,
+int mqtt_publish_wait(struct mqtt *m, const char *topic, const void *payload, size_t len,
 		      int timeout_ms)
 {
 	return publish_wait(m, topic, payload, len, 0, timeout_ms);
 }
 
+/* Waits, lock held, until fewer than limit publishes are in flight; gives up
+ * when none completes for timeout_ms or the connection is gone. 0 or -1. */
+static int wait_in_flight_below(struct mqtt *m, long limit, int timeout_ms)
+{
+	struct timespec deadline;
+	long seen = m->in_flight;
+
+	service_deadline_after(&deadline, timeout_ms);
+	while (m->in_flight >= limit && atomic_load(&m->connected)) {
+		if (pthread_cond_timedwait(&m->changed, &m->lock, &deadline) == ETIMEDOUT)
+			return -1;
+		if (m->in_flight < seen) { /* progress: a fresh timeout */
+			seen = m->in_flight;
+			service_deadline_after(&deadline, timeout_ms);
+		}
+	}
+	return m->in_flight < limit ? 0 : -1;
+}
+
+int mqtt_publish_windowed(struct mqtt *m, const char *topic, const void *payload, size_t len,
+			  int window, int timeout_ms)
+{
+	int room;
+
+	pthread_mutex_lock(&m->lock);
+	room = wait_in_flight_below(m, window, timeout_ms) == 0;
+	pthread_mutex_unlock(&m->lock);
+	if (room && mqtt_publish(m, topic, payload, len, 0, NULL, NULL) == 0)
+		return 0;
+	pthread_mutex_lock(&m->lock);
+	m->failed++;
+	pthread_mutex_unlock(&m->lock);
+	return -1;
+}
+
+long mqtt_drain(struct mqtt *m, int timeout_ms)
+{
+	long missing;
+
+	pthread_mutex_lock(&m->lock);
+	(void)wait_in_flight_below(m, 1, timeout_ms);
+	missing = m->failed + m->in_flight;
+	pthread_mutex_unlock(&m->lock);
+	return missing;
+}
+
+static void on_subscribe_answered(void *ctx, MQTTAsync_successData *resp)
+{
+	(void)resp;
+	waiter_finish(ctx, 1);
+}
+
+static void on_subscribe_refused(void *ctx, MQTTAsync_failureData *resp)
+{
+	(void)resp;
+	waiter_finish(ctx, 0);
+}
+
+int mqtt_subscribe(struct mqtt *m, const char *filter, int timeout_ms)
+{
+	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
+	struct waiter *w;
+	int kept = 0;
+
+	pthread_mutex_lock(&m->lock);
+	if (m->n_subscriptions < MQTT_MAX_SUBSCRIPTIONS &&
+	    strlen(filter) < sizeof m->subscriptions[0]) {
+		strcpy(m->subscriptions[m->n_subscriptions++], filter);
+		kept = 1;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (!kept || (w = waiter_new()) == NULL)
+		return -1;
+	opts.onSuccess = on_subscribe_answered;
+	opts.onFailure = on_subscribe_refused;
+	opts.context = w;
+	if (MQTTAsync_subscribe(m->client, filter, 1, &opts) != MQTTASYNC_SUCCESS) {
+		waiter_release(w); /* the callback's share */
+		waiter_release(w);
+		return -1;
+	}
+	return waiter_wait(w, timeout_ms) ? 0 : -1;
+}
+
 int mqtt_is_ready(struct mqtt *m)
 {
 	return m != NULL && atomic_load(&m->ready);
+}
+
+int mqtt_is_connected(struct mqtt *m)
+{
+	return m != NULL && atomic_load(&m->connected);
 }
 
 /* Why the last mqtt_start failed: start-up runs on one thread, and the
@@ -322,11 +460,11 @@ static int mqtt_connect_first(struct mqtt *m, int timeout_ms)
 	will.qos = 1;
 	opts.keepAliveInterval = 10;
 	opts.cleansession = m->cfg.persistent ? 0 : 1;
-	opts.automaticReconnect = 1;
+	opts.automaticReconnect = m->cfg.reconnect;
 	opts.minRetryInterval = 1;
 	opts.maxRetryInterval = 4;
 	opts.connectTimeout = (timeout_ms + 999) / 1000;
-	opts.will = &will;
+	opts.will = m->cfg.announce ? &will : NULL;
 	opts.username = m->cfg.username;
 	opts.password = m->cfg.password;
 	opts.onFailure = on_connect_failed;
@@ -360,8 +498,11 @@ int mqtt_start(const struct mqtt_config *cfg, int timeout_ms, struct mqtt **out)
 {
 	struct mqtt *m;
 
-	if (cfg == NULL || cfg->url == NULL || cfg->on_message == NULL || out == NULL)
+	if (cfg == NULL || cfg->url == NULL || cfg->service == NULL || cfg->instance == NULL ||
+	    (cfg->announce && cfg->prefix == NULL) || out == NULL) {
+		START_FAILED("incomplete configuration");
 		return -1;
+	}
 	m = calloc(1, sizeof *m);
 	if (m == NULL) {
 		START_FAILED("out of memory");
@@ -382,8 +523,9 @@ int mqtt_start(const struct mqtt_config *cfg, int timeout_ms, struct mqtt **out)
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->changed, NULL);
 	snprintf(m->client_id, sizeof m->client_id, "shop-%s-%s", cfg->service, cfg->instance);
-	snprintf(m->status_topic, sizeof m->status_topic, "%sstatus/%s/%s", cfg->prefix,
-		 cfg->service, cfg->instance);
+	if (cfg->announce)
+		snprintf(m->status_topic, sizeof m->status_topic, "%sstatus/%s/%s", cfg->prefix,
+			 cfg->service, cfg->instance);
 	nodelay_enable();
 	if (mqtt_create(m) != 0 || mqtt_connect_first(m, timeout_ms) != 0) {
 		mqtt_stop(m);
@@ -413,7 +555,8 @@ void mqtt_stop(struct mqtt *m)
 		return;
 	if (m->client != NULL && MQTTAsync_isConnected(m->client)) {
 		/* Say goodbye ourselves: a clean disconnect sends no Last Will. */
-		publish_wait(m, m->status_topic, "offline", 7, 1, 1000);
+		if (m->cfg.announce)
+			publish_wait(m, m->status_topic, "offline", 7, 1, 1000);
 		opts.timeout = 100; /* unacknowledged rows stay in the outbox */
 		opts.onSuccess = on_disconnected;
 		opts.context = m;

@@ -8,9 +8,10 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <sys/socket.h>
 
-#include "mqtt.h"
+#include "nodelay.h"
 
 typedef int (*connect_fn)(int, const struct sockaddr *, socklen_t);
 

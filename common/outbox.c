@@ -19,7 +19,9 @@
 #define OUTBOX_MAX_ACKED 4096  /* acks deleted in one transaction */
 #define OUTBOX_DELETE_MS 100   /* acks wait this long to be deleted together */
 
-enum { STMT_SELECT, STMT_DELETE, STMT_COUNT };
+/* The outbox thread's own connection: all its slots are ours. */
+enum { STMT_SELECT, STMT_DELETE, STMT_BACKLOG, STMT_SLOTS };
+_Static_assert(STMT_SLOTS <= DB_MAX_STMTS, "the outbox's statements need more slots");
 
 struct outbox {
 	struct db db;
@@ -73,9 +75,7 @@ int outbox_add_event(struct db *db, const char *prefix, const struct event *ev)
 	char *payload = event_encode(ev);
 	int rc = -1;
 
-	if (payload != NULL &&
-	    snprintf(topic, sizeof topic, "%s%s", prefix, event_topic_suffix(ev->kind)) <
-		    (int)sizeof topic)
+	if (payload != NULL && event_topic(topic, sizeof topic, prefix, ev->kind) == 0)
 		rc = outbox_add(db, topic, payload);
 	free(payload);
 	return rc;
@@ -218,7 +218,7 @@ static void update_backlog(struct outbox *o)
 	if (now - o->backlog_counted_ms < 1000)
 		return;
 	o->backlog_counted_ms = now;
-	st = db_stmt(&o->db, STMT_COUNT, "SELECT count(*) FROM outbox");
+	st = db_stmt(&o->db, STMT_BACKLOG, "SELECT count(*) FROM outbox");
 
 	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
 		atomic_store(&o->backlog, (long)sqlite3_column_int64(st, 0));

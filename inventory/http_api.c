@@ -31,7 +31,7 @@ static int handle(struct mg_connection *conn, void *ctx)
 	struct inventory *inv = ctx;
 	const char *path = http_path(conn);
 
-	if (strcmp(http_method(conn), "GET") != 0 && strcmp(http_method(conn), "HEAD") != 0)
+	if (!http_method_reads(http_method(conn)))
 		return http_reply_not_allowed(conn, "GET, HEAD");
 	if (strcmp(path, "/healthz") == 0)
 		return http_reply_health(conn, mqtt_is_ready(inv->mqtt),

@@ -18,12 +18,23 @@ struct inventory {
 	struct mqtt *mqtt;
 	struct consumer consumer;
 	struct mg_context *http;
-	char topics[EVENT_KIND_COUNT][256]; /* full topic of each kind */
 };
 
+/* Sets inv->consumer up with the inventory's handlers (handlers.c), over
+ * its store and outbox: after both are open. consumer_destroy undoes it. */
+void inventory_consumer_init(struct inventory *inv);
+
+/* The daemon the consumer hands the handlers (inventory_consumer_init). */
+static inline struct inventory *inventory_of(struct consumer_daemon *daemon)
+{
+	return (struct inventory *)daemon;
+}
+
 /* Topic handlers: run inside the consumer's transaction (consumer_apply_fn). */
-enum consumer_result inventory_on_order_send(void *ctx, const struct event *ev);
-enum consumer_result inventory_on_order_canceled(void *ctx, const struct event *ev);
+enum consumer_result inventory_on_order_send(struct consumer_daemon *daemon,
+					     const struct event *ev);
+enum consumer_result inventory_on_order_canceled(struct consumer_daemon *daemon,
+						 const struct event *ev);
 
 /* Serves the internal HTTP API; 0 or -1 (logged). */
 int inventory_http_start(struct inventory *inv);

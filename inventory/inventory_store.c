@@ -13,8 +13,10 @@
 
 enum {
 	ST_FIND, ST_PRODUCT, ST_TAKE, ST_LINE, ST_INSERT, ST_SET_ITEMS, ST_GIVE_BACK,
-	ST_DROP_LINES, ST_SET_STATUS, ST_CATALOG, ST_STOCK, ST_LIST, ST_ONE,
+	ST_DROP_LINES, ST_SET_STATUS, ST_CATALOG, ST_STOCK, ST_LIST, ST_ONE, ST_SLOTS
 };
+_Static_assert(ST_SLOTS <= CONSUMER_STORE_SLOTS,
+	       "the inventory store's statements would take the consumer's slots");
 
 static const char *const status_names[] = { "reserved", "rejected", "released", "tombstone" };
 
@@ -37,16 +39,12 @@ const char *inventory_reservation_status_name(enum reservation_status status)
 
 int inventory_store_open(struct inventory_store *s, const char *path, const char *sync)
 {
-	if (consumer_db_open(&s->db, path, sync, schema) != 0)
-		return -1;
-	pthread_mutex_init(&s->lock, NULL);
-	return 0;
+	return consumer_db_open(&s->db, &s->lock, path, sync, schema);
 }
 
 void inventory_store_close(struct inventory_store *s)
 {
-	db_close(&s->db);
-	pthread_mutex_destroy(&s->lock);
+	consumer_db_close(&s->db, &s->lock);
 }
 
 static char *column_strdup(sqlite3_stmt *st, int col)
@@ -55,32 +53,24 @@ static char *column_strdup(sqlite3_stmt *st, int col)
 	return text ? strdup((const char *)text) : NULL;
 }
 
-int inventory_store_find(struct inventory_store *s, const char *order_id, struct reservation *out)
+enum db_lookup inventory_store_find(struct inventory_store *s, const char *order_id,
+				    struct reservation *out)
 {
-	sqlite3_stmt *st = db_stmt(&s->db, ST_FIND,
-				   "SELECT status, items, outcome_topic, outcome_payload"
-				   " FROM reservations WHERE order_id = ?");
-	int rc;
+	sqlite3_stmt *st;
+	enum db_lookup got;
 
 	memset(out, 0, sizeof *out);
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, order_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(st);
-		return 1;
-	}
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return -1;
-	}
+	got = db_lookup_row(&s->db, ST_FIND,
+			    "SELECT status, items, outcome_topic, outcome_payload"
+			    " FROM reservations WHERE order_id = ?", order_id, &st);
+	if (got != DB_FOUND)
+		return got;
 	out->status = (enum reservation_status)sqlite3_column_int(st, 0);
 	out->items = column_strdup(st, 1);
 	out->outcome_topic = column_strdup(st, 2);
 	out->outcome_payload = column_strdup(st, 3);
 	sqlite3_reset(st);
-	return 0;
+	return DB_FOUND;
 }
 
 void inventory_reservation_free(struct reservation *r)
@@ -91,24 +81,21 @@ void inventory_reservation_free(struct reservation *r)
 	memset(r, 0, sizeof *r);
 }
 
-/* Fills price and available of a SKU: 0 found, 1 unknown, -1 error. */
-static int product_lookup(struct inventory_store *s, const char *sku, long long *price,
-			  long long *available)
+/* Fills price and available of a SKU (DB_MISSING: an unknown SKU). */
+static enum db_lookup product_lookup(struct inventory_store *s, const char *sku,
+				     long long *price, long long *available)
 {
-	sqlite3_stmt *st = db_stmt(&s->db, ST_PRODUCT,
-				   "SELECT price_cents, available FROM products WHERE sku = ?");
-	int rc;
+	sqlite3_stmt *st;
+	enum db_lookup got = db_lookup_row(&s->db, ST_PRODUCT,
+					   "SELECT price_cents, available FROM products WHERE sku = ?",
+					   sku, &st);
 
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, sku, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if (got == DB_FOUND) {
 		*price = sqlite3_column_int64(st, 0);
 		*available = sqlite3_column_int64(st, 1);
+		sqlite3_reset(st);
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+	return got;
 }
 
 static void reject(struct event *outcome, const struct event *send, const char *reason,
@@ -132,10 +119,10 @@ int inventory_store_reserve(struct inventory_store *s, const struct event *send,
 	 * rejected order, so no rollback is needed for the all-or-nothing. */
 	for (int i = 0; i < send->n_items; i++) {
 		long long price = 0, available = 0;
-		int rc = product_lookup(s, send->items[i].sku, &price, &available);
-		if (rc < 0)
+		enum db_lookup got = product_lookup(s, send->items[i].sku, &price, &available);
+		if (got == DB_LOOKUP_ERROR)
 			return -1;
-		if (rc == 1) {
+		if (got == DB_MISSING) {
 			reject(outcome, send, "unknown_sku", send->items[i].sku);
 			return 0;
 		}
@@ -200,23 +187,28 @@ int inventory_store_set_items(struct inventory_store *s, const char *order_id, c
 	return db_step_done(&s->db, st);
 }
 
+/* Runs the statement of slot with order_id as its one parameter; 0 or -1. */
+static int step_for_order(struct inventory_store *s, int slot, const char *sql,
+			  const char *order_id)
+{
+	sqlite3_stmt *st = db_stmt(&s->db, slot, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, order_id, -1, SQLITE_STATIC);
+	return db_step_done(&s->db, st);
+}
+
 int inventory_store_release(struct inventory_store *s, const char *order_id)
 {
-	sqlite3_stmt *give = db_stmt(&s->db, ST_GIVE_BACK,
-		"UPDATE products SET available = available + l.qty"
-		" FROM reservation_lines AS l WHERE l.order_id = ? AND products.sku = l.sku");
-	sqlite3_stmt *drop, *mark;
+	sqlite3_stmt *mark;
 
-	if (give == NULL)
-		return -1;
-	sqlite3_bind_text(give, 1, order_id, -1, SQLITE_STATIC);
-	if (db_step_done(&s->db, give) != 0)
-		return -1;
-	drop = db_stmt(&s->db, ST_DROP_LINES, "DELETE FROM reservation_lines WHERE order_id = ?");
-	if (drop == NULL)
-		return -1;
-	sqlite3_bind_text(drop, 1, order_id, -1, SQLITE_STATIC);
-	if (db_step_done(&s->db, drop) != 0)
+	if (step_for_order(s, ST_GIVE_BACK,
+			   "UPDATE products SET available = available + l.qty"
+			   " FROM reservation_lines AS l WHERE l.order_id = ? AND products.sku = l.sku",
+			   order_id) != 0 ||
+	    step_for_order(s, ST_DROP_LINES, "DELETE FROM reservation_lines WHERE order_id = ?",
+			   order_id) != 0)
 		return -1;
 	mark = db_stmt(&s->db, ST_SET_STATUS, "UPDATE reservations SET status = ? WHERE order_id = ?");
 	if (mark == NULL)

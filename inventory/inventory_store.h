@@ -36,8 +36,9 @@ int inventory_store_load_catalog(struct inventory_store *s, const char *path);
 
 /* The functions below run inside the caller's transaction. */
 
-/* 0 found, 1 not found, -1 error; free with inventory_reservation_free. */
-int inventory_store_find(struct inventory_store *s, const char *order_id, struct reservation *out);
+/* Free out with inventory_reservation_free whatever it returns. */
+enum db_lookup inventory_store_find(struct inventory_store *s, const char *order_id,
+				    struct reservation *out);
 void inventory_reservation_free(struct reservation *r);
 
 /* Decides an order/send all or nothing: takes every line's stock and fills

@@ -44,15 +44,6 @@ static void open_store(struct inventory *inv, char *db_path, size_t len)
 
 static void connect_bus(struct inventory *inv)
 {
-	for (int k = 0; k < EVENT_KIND_COUNT; k++)
-		snprintf(inv->topics[k], sizeof inv->topics[k], "%s%s", inv->svc.prefix,
-			 event_topic_suffix((enum event_kind)k));
-	inv->consumer.db = &inv->store.db;
-	inv->consumer.db_lock = &inv->store.lock;
-	inv->consumer.outbox = inv->outbox;
-	inv->consumer.store = inv;
-	inv->consumer.apply[EVENT_ORDER_SEND] = inventory_on_order_send;
-	inv->consumer.apply[EVENT_ORDER_CANCELED] = inventory_on_order_canceled;
 	if (consumer_connect(&inv->consumer, &inv->svc, "inventory", &inv->mqtt) != 0)
 		fatal("cannot connect to the broker at %s: %s", inv->svc.broker_url,
 		      mqtt_start_failure());
@@ -66,7 +57,7 @@ int main(int argc, char **argv)
 	parse_settings(&inv, argc, argv);
 	service_install_signals();
 	open_store(&inv, db_path, sizeof db_path);
-	lag_init(&inv.consumer.lag);
+	inventory_consumer_init(&inv);
 	if (inventory_http_start(&inv) != 0)
 		fatal("cannot serve HTTP on %s:%d: %s", inv.svc.bind, inv.port,
 		      http_start_failure());
@@ -83,6 +74,6 @@ int main(int argc, char **argv)
 	mqtt_stop(inv.mqtt);
 	outbox_free(inv.outbox);
 	inventory_store_close(&inv.store);
-	lag_destroy(&inv.consumer.lag);
+	consumer_destroy(&inv.consumer);
 	return 0;
 }

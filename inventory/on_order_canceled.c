@@ -13,16 +13,17 @@ static int answer_released(struct inventory *inv, const char *order_id)
 	return outbox_add_event(&inv->store.db, inv->svc.prefix, &released);
 }
 
-enum consumer_result inventory_on_order_canceled(void *ctx, const struct event *ev)
+enum consumer_result inventory_on_order_canceled(struct consumer_daemon *daemon,
+						 const struct event *ev)
 {
-	struct inventory *inv = ctx;
+	struct inventory *inv = inventory_of(daemon);
 	struct reservation r;
-	int found = inventory_store_find(&inv->store, ev->order_id, &r);
+	enum db_lookup got = inventory_store_find(&inv->store, ev->order_id, &r);
 	int rc = 0;
 
-	if (found < 0)
+	if (got == DB_LOOKUP_ERROR)
 		return CONSUMER_DB_ERROR;
-	if (found == 1)
+	if (got == DB_MISSING)
 		rc = inventory_store_insert(&inv->store, ev->order_id, RESERVATION_TOMBSTONE, NULL,
 					    NULL, NULL);
 	else if (r.status == RESERVATION_RESERVED)

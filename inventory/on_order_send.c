@@ -38,12 +38,12 @@ static enum consumer_result new_order(struct inventory *inv, const struct event 
 {
 	struct event *outcome = malloc(sizeof *outcome);
 	enum consumer_result result = CONSUMER_DB_ERROR;
-	const char *topic;
+	char topic[256];
 	char *payload = NULL;
 
-	if (outcome == NULL || inventory_store_reserve(&inv->store, ev, outcome) != 0)
+	if (outcome == NULL || inventory_store_reserve(&inv->store, ev, outcome) != 0 ||
+	    event_topic(topic, sizeof topic, inv->svc.prefix, outcome->kind) != 0)
 		goto out;
-	topic = inv->topics[outcome->kind];
 	payload = event_encode(outcome);
 	if (payload == NULL ||
 	    inventory_store_insert(&inv->store, ev->order_id,
@@ -62,20 +62,21 @@ out:
 	return result;
 }
 
-enum consumer_result inventory_on_order_send(void *ctx, const struct event *ev)
+enum consumer_result inventory_on_order_send(struct consumer_daemon *daemon,
+					     const struct event *ev)
 {
-	struct inventory *inv = ctx;
+	struct inventory *inv = inventory_of(daemon);
 	struct reservation r;
 	char *items = event_items_canonical(ev);
 	enum consumer_result result = CONSUMER_DB_ERROR;
-	int found;
+	enum db_lookup got;
 
 	if (items == NULL)
 		return CONSUMER_DB_ERROR;
-	found = inventory_store_find(&inv->store, ev->order_id, &r);
-	if (found == 0)
+	got = inventory_store_find(&inv->store, ev->order_id, &r);
+	if (got == DB_FOUND)
 		result = known_order(inv, ev, &r, items);
-	else if (found == 1)
+	else if (got == DB_MISSING)
 		result = new_order(inv, ev, items);
 	inventory_reservation_free(&r);
 	free(items);

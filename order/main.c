@@ -41,22 +41,6 @@ static void open_store(struct order *o, char *db_path, size_t len)
 
 static void connect_bus(struct order *o)
 {
-	o->consumer.db = &o->store.db;
-	o->consumer.db_lock = &o->store.lock;
-	o->consumer.outbox = o->outbox;
-	o->consumer.store = o;
-	o->consumer.apply[EVENT_ORDER_SEND] = order_on_order_send;
-	o->consumer.apply[EVENT_ORDER_CANCEL] = order_on_order_cancel;
-	o->consumer.apply[EVENT_IN_STOCK] = order_on_in_stock;
-	o->consumer.apply[EVENT_OUT_OF_STOCK] = order_on_out_of_stock;
-	o->consumer.apply[EVENT_RELEASED] = order_on_released;
-	/* The inventory's answers only move an order on; one lost to a power cut
-	 * leaves it pending (or not released), so the re-drive asks again and
-	 * gets the same answer. A send or a cancel has no such second source:
-	 * they commit with the full setting. */
-	o->consumer.redrive_repairs[EVENT_IN_STOCK] = 1;
-	o->consumer.redrive_repairs[EVENT_OUT_OF_STOCK] = 1;
-	o->consumer.redrive_repairs[EVENT_RELEASED] = 1;
 	if (consumer_connect(&o->consumer, &o->svc, "order", &o->mqtt) != 0)
 		fatal("cannot connect to the broker at %s: %s", o->svc.broker_url,
 		      mqtt_start_failure());
@@ -70,7 +54,7 @@ int main(int argc, char **argv)
 	parse_settings(&o, argc, argv);
 	service_install_signals();
 	open_store(&o, db_path, sizeof db_path);
-	lag_init(&o.consumer.lag);
+	order_consumer_init(&o);
 	if (order_http_start(&o) != 0)
 		fatal("cannot serve HTTP on %s:%d: %s", o.svc.bind, o.port,
 		      http_start_failure());
@@ -90,6 +74,6 @@ int main(int argc, char **argv)
 	mqtt_stop(o.mqtt);
 	outbox_free(o.outbox);
 	order_store_close(&o.store);
-	lag_destroy(&o.consumer.lag);
+	consumer_destroy(&o.consumer);
 	return 0;
 }

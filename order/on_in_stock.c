@@ -31,7 +31,7 @@ out:
 	return result;
 }
 
-enum consumer_result order_on_in_stock(void *ctx, const struct event *ev)
+enum consumer_result order_on_in_stock(struct consumer_daemon *daemon, const struct event *ev)
 {
-	return order_apply(ctx, ev, change);
+	return order_apply(order_of(daemon), ev, change);
 }

@@ -21,7 +21,7 @@ static enum consumer_result change(struct order *o, const struct event *ev,
 									      : CONSUMER_DB_ERROR;
 }
 
-enum consumer_result order_on_order_cancel(void *ctx, const struct event *ev)
+enum consumer_result order_on_order_cancel(struct consumer_daemon *daemon, const struct event *ev)
 {
-	return order_apply(ctx, ev, change);
+	return order_apply(order_of(daemon), ev, change);
 }

@@ -34,7 +34,7 @@ static enum consumer_result change(struct order *o, const struct event *ev,
 	return result;
 }
 
-enum consumer_result order_on_order_send(void *ctx, const struct event *ev)
+enum consumer_result order_on_order_send(struct consumer_daemon *daemon, const struct event *ev)
 {
-	return order_apply(ctx, ev, change);
+	return order_apply(order_of(daemon), ev, change);
 }

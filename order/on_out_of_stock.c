@@ -27,7 +27,7 @@ static enum consumer_result change(struct order *o, const struct event *ev,
 	return rc == 0 ? CONSUMER_APPLIED : CONSUMER_DB_ERROR;
 }
 
-enum consumer_result order_on_out_of_stock(void *ctx, const struct event *ev)
+enum consumer_result order_on_out_of_stock(struct consumer_daemon *daemon, const struct event *ev)
 {
-	return order_apply(ctx, ev, change);
+	return order_apply(order_of(daemon), ev, change);
 }

@@ -18,7 +18,7 @@ static enum consumer_result change(struct order *o, const struct event *ev,
 	return CONSUMER_APPLIED;
 }
 
-enum consumer_result order_on_released(void *ctx, const struct event *ev)
+enum consumer_result order_on_released(struct consumer_daemon *daemon, const struct event *ev)
 {
-	return order_apply(ctx, ev, change);
+	return order_apply(order_of(daemon), ev, change);
 }

@@ -29,12 +29,22 @@ struct order {
 	atomic_ulong redriven;
 };
 
+/* Sets o->consumer up with the order daemon's handlers (handlers.c), over
+ * its store and outbox: after both are open. consumer_destroy undoes it. */
+void order_consumer_init(struct order *o);
+
+/* The daemon the consumer hands the handlers (order_consumer_init). */
+static inline struct order *order_of(struct consumer_daemon *daemon)
+{
+	return (struct order *)daemon;
+}
+
 /* Topic handlers: run inside the consumer's transaction (consumer_apply_fn). */
-enum consumer_result order_on_order_send(void *ctx, const struct event *ev);
-enum consumer_result order_on_order_cancel(void *ctx, const struct event *ev);
-enum consumer_result order_on_in_stock(void *ctx, const struct event *ev);
-enum consumer_result order_on_out_of_stock(void *ctx, const struct event *ev);
-enum consumer_result order_on_released(void *ctx, const struct event *ev);
+enum consumer_result order_on_order_send(struct consumer_daemon *daemon, const struct event *ev);
+enum consumer_result order_on_order_cancel(struct consumer_daemon *daemon, const struct event *ev);
+enum consumer_result order_on_in_stock(struct consumer_daemon *daemon, const struct event *ev);
+enum consumer_result order_on_out_of_stock(struct consumer_daemon *daemon, const struct event *ev);
+enum consumer_result order_on_released(struct consumer_daemon *daemon, const struct event *ev);
 
 /* Loads the record of ev's order, lets change() apply the join rule, saves
  * it; the shape every handler shares. */

@@ -21,13 +21,13 @@ enum consumer_result order_apply(struct order *o, const struct event *ev,
 								int found))
 {
 	struct order_record rec;
-	int found = order_store_load(&o->store, ev->order_id, &rec);
+	enum db_lookup got = order_store_load(&o->store, ev->order_id, &rec);
 	enum consumer_result result = CONSUMER_DB_ERROR;
 
-	if (found >= 0) {
-		result = change(o, ev, &rec, found == 0);
+	if (got != DB_LOOKUP_ERROR) {
+		result = change(o, ev, &rec, got == DB_FOUND);
 		if (result == CONSUMER_APPLIED)
-			note_progress(o, ev, &rec, found == 0);
+			note_progress(o, ev, &rec, got == DB_FOUND);
 		if (result == CONSUMER_APPLIED && order_store_save(&o->store, &rec) != 0)
 			result = CONSUMER_DB_ERROR;
 	}

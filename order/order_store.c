@@ -7,7 +7,9 @@
 
 #include "consumer.h"
 
-enum { ST_LOAD, ST_SAVE, ST_DUE, ST_ALL, ST_ONE, ST_PENDING_AGE };
+enum { ST_LOAD, ST_SAVE, ST_DUE, ST_ALL, ST_ONE, ST_PENDING_AGE, ST_SLOTS };
+_Static_assert(ST_SLOTS <= CONSUMER_STORE_SLOTS,
+	       "the order store's statements would take the consumer's slots");
 
 #define ORDER_COLUMNS \
 	"order_id, status, items, priced, total_cents, reason, reason_sku, created_at," \
@@ -49,20 +51,18 @@ static int add_final_ms(struct db *db)
 
 int order_store_open(struct order_store *s, const char *path, const char *sync)
 {
-	if (consumer_db_open(&s->db, path, sync, schema) != 0)
+	if (consumer_db_open(&s->db, &s->lock, path, sync, schema) != 0)
 		return -1;
 	if (add_final_ms(&s->db) != 0) {
-		db_close(&s->db);
+		consumer_db_close(&s->db, &s->lock);
 		return -1;
 	}
-	pthread_mutex_init(&s->lock, NULL);
 	return 0;
 }
 
 void order_store_close(struct order_store *s)
 {
-	db_close(&s->db);
-	pthread_mutex_destroy(&s->lock);
+	consumer_db_close(&s->db, &s->lock);
 }
 
 int order_record_set(char **field, const char *text)
@@ -114,25 +114,23 @@ static int read_row(sqlite3_stmt *st, struct order_record *rec)
 	return 0;
 }
 
-int order_store_load(struct order_store *s, const char *order_id, struct order_record *rec)
+enum db_lookup order_store_load(struct order_store *s, const char *order_id,
+				struct order_record *rec)
 {
-	sqlite3_stmt *st = db_stmt(&s->db, ST_LOAD,
-				   "SELECT " ORDER_COLUMNS " FROM orders WHERE order_id = ?");
-	int rc;
+	sqlite3_stmt *st;
+	enum db_lookup got;
 
 	memset(rec, 0, sizeof *rec);
 	snprintf(rec->order_id, sizeof rec->order_id, "%s", order_id);
 	rec->total_cents = -1;
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, order_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		rc = read_row(st, rec) == 0 ? 0 : -1;
-	else
-		rc = rc == SQLITE_DONE ? 1 : -1;
-	sqlite3_reset(st);
-	return rc;
+	got = db_lookup_row(&s->db, ST_LOAD, "SELECT " ORDER_COLUMNS " FROM orders WHERE order_id = ?",
+			    order_id, &st);
+	if (got == DB_FOUND) {
+		if (read_row(st, rec) != 0)
+			got = DB_LOOKUP_ERROR;
+		sqlite3_reset(st);
+	}
+	return got;
 }
 
 int order_store_save(struct order_store *s, const struct order_record *r)

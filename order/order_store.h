@@ -33,9 +33,10 @@ struct order_store {
 int order_store_open(struct order_store *s, const char *path, const char *sync);
 void order_store_close(struct order_store *s);
 
-/* 0 found, 1 not found (rec is then a fresh pending record with this id), -1
- * error. Free the record's strings with order_record_free. */
-int order_store_load(struct order_store *s, const char *order_id, struct order_record *rec);
+/* DB_MISSING leaves rec a fresh pending record with this id. Free the
+ * record's strings with order_record_free whatever it returns. */
+enum db_lookup order_store_load(struct order_store *s, const char *order_id,
+				struct order_record *rec);
 int order_store_save(struct order_store *s, const struct order_record *rec);
 void order_record_free(struct order_record *rec);
 /* Replaces a string field of a record with a copy of text (NULL allowed). */

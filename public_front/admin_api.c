@@ -1,11 +1,10 @@
 /* The admin API: read-only listings of orders, stock and reservations
- * behind a bearer token, relayed from the daemons' internal HTTP. */
+ * behind a bearer token, relayed from the daemons' internal HTTP (routes in
+ * http_api.c's table). */
 #include <string.h>
 #include <strings.h>
 
 #include "front.h"
-
-#define ADMIN_PREFIX "/api/v1/admin/"
 
 /* Compares in time independent of where the strings differ. */
 static int token_equal(const char *a, const char *b)
@@ -18,10 +17,7 @@ static int token_equal(const char *a, const char *b)
 	return diff == 0;
 }
 
-/* 0 when the request carries the admin token; else replies itself (401
- * without credentials, 403 with wrong ones or when no token is set) and
- * returns the status. */
-static int admin_authorize(struct mg_connection *conn, const struct front *f)
+int front_admin_authorize(struct mg_connection *conn, const struct front *f)
 {
 	const char *auth = mg_get_header(conn, "Authorization");
 	size_t bearer = strlen("Bearer ");
@@ -39,40 +35,23 @@ static int admin_authorize(struct mg_connection *conn, const struct front *f)
 	return 0;
 }
 
-int front_admin_is_path(const char *path)
+int front_admin_orders(struct mg_connection *conn, struct front *f)
 {
-	return strncmp(path, ADMIN_PREFIX, strlen(ADMIN_PREFIX)) == 0;
+	return front_relay(conn, &f->order, "/orders", "order service");
 }
 
-/* Each listing and the daemon's internal path it relays. */
-static const struct listing {
-	const char *name;
-	int from_inventory; /* else from the order daemon */
-	const char *path;
-} listings[] = {
-	{ "orders", 0, "/orders" },
-	{ "stock", 1, "/stock" },
-	{ "reservations", 1, "/reservations" },
-};
-
-int front_admin_reply(struct mg_connection *conn, struct front *f, const char **route)
+int front_admin_stock(struct mg_connection *conn, struct front *f)
 {
-	const char *what = http_path(conn) + strlen(ADMIN_PREFIX);
-	const char *method = http_method(conn);
-	int status;
+	return front_relay(conn, &f->inventory, "/stock", "inventory");
+}
 
-	*route = "/api/v1/admin";
-	if ((status = admin_authorize(conn, f)) != 0)
-		return status;
-	for (size_t i = 0; i < sizeof listings / sizeof listings[0]; i++) {
-		const struct listing *l = &listings[i];
-		if (strcmp(what, l->name) != 0)
-			continue;
-		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-			return http_reply_not_allowed(conn, "GET, HEAD");
-		return l->from_inventory
-			       ? front_relay(conn, &f->inventory, l->path, "inventory", NULL, f)
-			       : front_relay(conn, &f->order, l->path, "order service", NULL, f);
-	}
+int front_admin_reservations(struct mg_connection *conn, struct front *f)
+{
+	return front_relay(conn, &f->inventory, "/reservations", "inventory");
+}
+
+int front_admin_not_found(struct mg_connection *conn, struct front *f)
+{
+	(void)f;
 	return http_reply_error(conn, 404, "not_found", "no such admin path");
 }

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "event.h"
 #include "http.h"
 #include "http_client.h"
 #include "metrics.h"
@@ -59,20 +60,56 @@ struct front {
 };
 
 /* The mqtt_message_fn of the front: it only listens to status topics. */
-void front_peers_on_message(void *ctx, const char *topic, const char *payload, size_t len);
+void front_peers_on_message(void *ctx, const char *topic, const char *payload, size_t len,
+			    int retained);
 /* True when at least one instance of the service says "online". */
 int front_peers_online(struct front_peers *peers, const char *service);
 
-/* POST /api/v1/orders, GET /api/v1/orders/{id}, POST /api/v1/orders/{id}/cancel */
+/* One row of the front's route table (http_api.c): who answers method on a
+ * path that matches pattern. */
+struct front_route {
+	const char *method;  /* "GET" (HEAD too), "POST"; NULL: any method */
+	const char *pattern; /* "/api/v1/orders/{id}/cancel"; see front_route_find */
+	const char *label;   /* route="..." of the requests metric */
+	int admin;           /* the admin token is checked first, whatever the answer */
+	int id_first;        /* a malformed {id} is a 400 whatever the method */
+	int (*reply)(struct mg_connection *conn, struct front *f);
+	/* instead of reply on a pattern with {id}: id is a valid order id */
+	int (*reply_id)(struct mg_connection *conn, struct front *f, const char *id);
+};
+
+enum front_route_result {
+	FRONT_ROUTE_FOUND,     /* route answers it, with id when its pattern has one */
+	FRONT_ROUTE_NO_PATH,   /* 404: no route matches the path */
+	FRONT_ROUTE_NO_METHOD, /* 405: route matches the path; allow lists its methods */
+	FRONT_ROUTE_BAD_ID,    /* 400: route matches the path, its {id} is no order id */
+};
+
+struct front_route_match {
+	const struct front_route *route; /* NULL for FRONT_ROUTE_NO_PATH */
+	char id[EVENT_ORDER_ID_LEN + 1]; /* FRONT_ROUTE_FOUND: the {id}, else "" */
+	char allow[32];                  /* FRONT_ROUTE_NO_METHOD: "GET, HEAD", "POST" */
+};
+
+/* Looks method and path (without the query) up in the route table. Pure: no
+ * connection, no front, nothing allocated; any strings, NULL included. */
+enum front_route_result front_route_find(const char *method, const char *path,
+					 struct front_route_match *m);
+
+/* POST /api/v1/orders, GET /api/v1/orders/{id}, POST /api/v1/orders/{id}/cancel;
+ * id is a valid order id (the route table checked it). */
 int front_post_order(struct mg_connection *conn, struct front *f);
 int front_get_order(struct mg_connection *conn, struct front *f, const char *id);
 int front_cancel_order(struct mg_connection *conn, struct front *f, const char *id);
 
-/* Relays a daemon's GET answer: 200 as is (shown to seen() first when it is
- * not NULL), 404 as not_found, else 503. */
+/* Relays a daemon's answer to the client (relay.c): 200 as is, 404 as
+ * not_found, anything else 503; r is NULL when the daemon could not be
+ * reached (503). */
+int front_relay_answer(struct mg_connection *conn, const struct http_response *r,
+		       const char *who);
+/* GETs path from a daemon and relays its answer (front_relay_answer). */
 int front_relay(struct mg_connection *conn, const struct http_target *target, const char *path,
-		const char *who, void (*seen)(struct front *f, const struct http_response *r),
-		struct front *f);
+		const char *who);
 
 /* GET /api/v1/catalog, from the front's short-lived copy when it has one. */
 int front_catalog_reply(struct mg_connection *conn, struct front *f);
@@ -87,9 +124,16 @@ int front_load_watch_start(struct front *f);
 void front_load_watch_stop(struct front *f);
 int front_load_shed(struct front *f);
 
-/* /api/v1/admin/{orders,stock,reservations}: GET with the bearer token. */
-int front_admin_is_path(const char *path);
-int front_admin_reply(struct mg_connection *conn, struct front *f, const char **route);
+/* 0 when the request carries the admin token; else replies itself (401
+ * without credentials, 403 with wrong ones or when no token is set) and
+ * returns the status. */
+int front_admin_authorize(struct mg_connection *conn, const struct front *f);
+/* GET /api/v1/admin/{orders,stock,reservations}, after front_admin_authorize:
+ * the daemons' listings; any other admin path is a 404. */
+int front_admin_orders(struct mg_connection *conn, struct front *f);
+int front_admin_stock(struct mg_connection *conn, struct front *f);
+int front_admin_reservations(struct mg_connection *conn, struct front *f);
+int front_admin_not_found(struct mg_connection *conn, struct front *f);
 
 int front_http_start(struct front *f);
 

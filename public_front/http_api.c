@@ -1,36 +1,9 @@
-/* The front's HTTP routing, the catalog, health, readiness and metrics. */
-#include <cjson/cJSON.h>
+/* The front's HTTP routing: one table of routes, how a request is looked up
+ * in it, and the replies of its own (index, health, readiness, metrics). */
 #include <string.h>
 
 #include "event.h"
 #include "front.h"
-#include "log.h"
-
-#define ORDERS_PREFIX "/api/v1/orders/"
-
-int front_relay(struct mg_connection *conn, const struct http_target *target, const char *path,
-		const char *who, void (*seen)(struct front *f, const struct http_response *r),
-		struct front *f)
-{
-	struct http_response r;
-	int status;
-
-	if (http_client_get(target, path, FRONT_DAEMON_TIMEOUT_MS, &r) != 0)
-		return http_reply_error(conn, 503, "service_unavailable", "the %s cannot be reached",
-					who);
-	if (r.status == 200) {
-		if (seen != NULL)
-			seen(f, &r);
-		status = http_reply(conn, 200, "application/json", r.body, r.len, NULL);
-	} else if (r.status == 404) {
-		status = http_reply_error(conn, 404, "not_found", "not found");
-	} else {
-		status = http_reply_error(conn, 503, "service_unavailable", "the %s answered %d", who,
-					  r.status);
-	}
-	http_response_free(&r);
-	return status;
-}
 
 static int daemon_healthy(const struct http_target *target)
 {
@@ -113,72 +86,150 @@ static int reply_metrics(struct mg_connection *conn, struct front *f)
 	return http_reply_metrics(conn, write_metrics, f);
 }
 
-/* The paths that only read, each with its reply; GET and HEAD only. */
-static const struct read_route {
-	const char *path;
-	int (*reply)(struct mg_connection *conn, struct front *f);
-} read_routes[] = {
-	{ "/api/v1/catalog", front_catalog_reply },
-	{ "/healthz", reply_alive },
-	{ "/readyz", reply_ready },
-	{ "/metrics", reply_metrics },
-	{ "/", reply_index },
+/* Every route of the public API; front_route_find reads it top down. */
+static const struct front_route routes[] = {
+	{ "POST", "/api/v1/orders", "/api/v1/orders", .reply = front_post_order },
+	/* before the next row, which would take "x/cancel" as an id */
+	{ "POST", "/api/v1/orders/{id}/cancel", "/api/v1/orders/{id}/cancel",
+	  .reply_id = front_cancel_order },
+	/* A malformed id is a 400 whatever the method: a decoded %00 may have
+	 * cut "/cancel" off the path. */
+	{ "GET", "/api/v1/orders/{id}", "/api/v1/orders/{id}", .id_first = 1,
+	  .reply_id = front_get_order },
+	{ "GET", "/api/v1/admin/orders", "/api/v1/admin", .admin = 1, .reply = front_admin_orders },
+	{ "GET", "/api/v1/admin/stock", "/api/v1/admin", .admin = 1, .reply = front_admin_stock },
+	{ "GET", "/api/v1/admin/reservations", "/api/v1/admin", .admin = 1,
+	  .reply = front_admin_reservations },
+	/* the token first, so that the admin API's paths are not told to strangers */
+	{ NULL, "/api/v1/admin/*", "/api/v1/admin", .admin = 1, .reply = front_admin_not_found },
+	{ "GET", "/api/v1/catalog", "/api/v1/catalog", .reply = front_catalog_reply },
+	{ "GET", "/healthz", "/healthz", .reply = reply_alive },
+	{ "GET", "/readyz", "/readyz", .reply = reply_ready },
+	{ "GET", "/metrics", "/metrics", .reply = reply_metrics },
+	{ "GET", "/", "/", .reply = reply_index },
 };
 
-/* The order id between ORDERS_PREFIX and "/cancel": whatever stands there,
- * so that a malformed one ("../x") is a 400, not another route. 0 when the
- * path ends in /cancel, with one[] holding the id ("" when too long). */
-static int cancel_path_id(const char *id, char *one, size_t size)
-{
-	size_t idlen = strlen(id), clen = strlen("/cancel");
+#define N_ROUTES (sizeof routes / sizeof routes[0])
 
-	if (idlen <= clen || strcmp(id + idlen - clen, "/cancel") != 0)
-		return -1;
-	one[0] = '\0';
-	if (idlen - clen < size) {
-		memcpy(one, id, idlen - clen);
-		one[idlen - clen] = '\0';
-	}
-	return 0;
+/* Matches path against a pattern of literal text with at most one "{id}",
+ * or a trailing "*" that takes whatever is left. {id} takes what stands
+ * between its neighbours, '/' included, so that a malformed id is this
+ * route's 400 rather than another route's 404: at least one character when
+ * text follows it, whatever is left (even nothing) at the end. Its text
+ * goes to *id, *id_len (NULL when the pattern has none). */
+static int pattern_match(const char *pattern, const char *path, const char **id,
+			 size_t *id_len)
+{
+	const char *param = strstr(pattern, "{id}");
+	size_t n = strlen(pattern), len = strlen(path), before, after, least;
+
+	*id = NULL;
+	*id_len = 0;
+	if (param == NULL && n > 0 && pattern[n - 1] == '*')
+		return strncmp(path, pattern, n - 1) == 0;
+	if (param == NULL)
+		return strcmp(path, pattern) == 0;
+	before = (size_t)(param - pattern);
+	after = n - before - strlen("{id}");
+	least = after > 0 ? 1 : 0;
+	if (strncmp(path, pattern, before) != 0 || len < before + least + after)
+		return 0;
+	if (strcmp(path + len - after, param + strlen("{id}")) != 0)
+		return 0;
+	*id = path + before;
+	*id_len = len - before - after;
+	return 1;
 }
 
-/* Routes one request; *route gets the label for the requests metric. An
+/* "GET" rows answer HEAD too: civetweb then sends the head without the body. */
+static int method_accepted(const char *row, const char *method)
+{
+	if (row == NULL)
+		return 1;
+	if (strcmp(row, "GET") == 0)
+		return http_method_reads(method);
+	return strcmp(row, method) == 0;
+}
+
+static void allow_add(char *allow, size_t cap, const char *row)
+{
+	size_t used = strlen(allow);
+
+	snprintf(allow + used, cap - used, "%s%s", used ? ", " : "",
+		 strcmp(row, "GET") == 0 ? "GET, HEAD" : row);
+}
+
+/* Copies a {id} that is a valid order id into out; 0, or -1 when it is not. */
+static int order_id_copy(char out[EVENT_ORDER_ID_LEN + 1], const char *id, size_t len)
+{
+	if (len != EVENT_ORDER_ID_LEN)
+		return -1;
+	memcpy(out, id, len);
+	out[len] = '\0';
+	if (event_order_id_valid(out))
+		return 0;
+	out[0] = '\0';
+	return -1;
+}
+
+enum front_route_result front_route_find(const char *method, const char *path,
+					 struct front_route_match *m)
+{
+	memset(m, 0, sizeof *m);
+	if (method == NULL || path == NULL)
+		return FRONT_ROUTE_NO_PATH;
+	for (size_t i = 0; i < N_ROUTES; i++) {
+		const char *id;
+		size_t id_len;
+		int id_ok;
+
+		if (!pattern_match(routes[i].pattern, path, &id, &id_len))
+			continue;
+		/* The first row that matches the path decides; rows with the
+		 * same pattern and other methods share it. */
+		m->route = &routes[i];
+		id_ok = id == NULL || order_id_copy(m->id, id, id_len) == 0;
+		if (routes[i].id_first && !id_ok)
+			return FRONT_ROUTE_BAD_ID;
+		for (size_t j = i; j < N_ROUTES; j++) {
+			if (strcmp(routes[j].pattern, routes[i].pattern) != 0)
+				continue;
+			if (method_accepted(routes[j].method, method)) {
+				m->route = &routes[j];
+				return id_ok ? FRONT_ROUTE_FOUND : FRONT_ROUTE_BAD_ID;
+			}
+			allow_add(m->allow, sizeof m->allow, routes[j].method);
+		}
+		m->id[0] = '\0';
+		return FRONT_ROUTE_NO_METHOD;
+	}
+	return FRONT_ROUTE_NO_PATH;
+}
+
+/* Answers one request; *label gets its route for the requests metric. An
  * unknown path is a 404 whatever the method; a known one asked with the
  * wrong method a 405 naming the right ones. */
-static int route_request(struct mg_connection *conn, struct front *f, const char **route)
+static int route_request(struct mg_connection *conn, struct front *f, const char **label)
 {
-	const char *path = http_path(conn), *method = http_method(conn);
-	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-	int post = strcmp(method, "POST") == 0;
-	size_t plen = strlen(ORDERS_PREFIX);
-	char one[64];
+	struct front_route_match m;
+	enum front_route_result found = front_route_find(http_method(conn), http_path(conn), &m);
+	int status;
 
-	if (strcmp(path, "/api/v1/orders") == 0) {
-		*route = "/api/v1/orders";
-		return post ? front_post_order(conn, f) : http_reply_not_allowed(conn, "POST");
-	}
-	if (strncmp(path, ORDERS_PREFIX, plen) == 0) {
-		const char *id = path + plen;
-		if (cancel_path_id(id, one, sizeof one) == 0) {
-			*route = "/api/v1/orders/{id}/cancel";
-			return post ? front_cancel_order(conn, f, one)
-				    : http_reply_not_allowed(conn, "POST");
-		}
-		*route = "/api/v1/orders/{id}";
-		/* A malformed id is a 400 whatever the method: a decoded %00 may
-		 * have cut "/cancel" off the path. */
-		if (get || !event_order_id_valid(id))
-			return front_get_order(conn, f, id);
-		return http_reply_not_allowed(conn, "GET, HEAD");
-	}
-	if (front_admin_is_path(path))
-		return front_admin_reply(conn, f, route);
-	for (size_t i = 0; i < sizeof read_routes / sizeof read_routes[0]; i++) {
-		if (strcmp(path, read_routes[i].path) == 0) {
-			*route = read_routes[i].path;
-			return get ? read_routes[i].reply(conn, f)
-				   : http_reply_not_allowed(conn, "GET, HEAD");
-		}
+	if (m.route == NULL)
+		return http_reply_error(conn, 404, "not_found", "no such path");
+	*label = m.route->label;
+	if (m.route->admin && (status = front_admin_authorize(conn, f)) != 0)
+		return status;
+	switch (found) {
+	case FRONT_ROUTE_FOUND:
+		return m.route->reply_id ? m.route->reply_id(conn, f, m.id) : m.route->reply(conn, f);
+	case FRONT_ROUTE_NO_METHOD:
+		return http_reply_not_allowed(conn, m.allow);
+	case FRONT_ROUTE_BAD_ID:
+		return http_reply_error(conn, 400, "invalid_order_id",
+					"an order id is a lower-case UUID");
+	case FRONT_ROUTE_NO_PATH:
+		break;
 	}
 	return http_reply_error(conn, 404, "not_found", "no such path");
 }
@@ -186,11 +237,11 @@ static int route_request(struct mg_connection *conn, struct front *f, const char
 static int handle(struct mg_connection *conn, void *ctx)
 {
 	struct front *f = ctx;
-	const char *route = "other";
+	const char *label = "other";
 	char labels[96];
-	int status = route_request(conn, f, &route);
+	int status = route_request(conn, f, &label);
 
-	snprintf(labels, sizeof labels, "route=\"%s\",status=\"%d\"", route, status);
+	snprintf(labels, sizeof labels, "route=\"%s\",status=\"%d\"", label, status);
 	metrics_count(&f->requests, labels);
 	return status;
 }

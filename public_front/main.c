@@ -63,7 +63,8 @@ static void connect_bus(struct front *f)
 	const char *subs[] = { status_filter, NULL };
 	struct mqtt_config cfg = {
 		.url = f->svc.broker_url, .service = "front", .instance = f->svc.instance,
-		.prefix = f->svc.prefix, .persistent = 0, .subscriptions = subs,
+		.prefix = f->svc.prefix, .persistent = 0, .announce = 1, .reconnect = 1,
+		.subscriptions = subs,
 		.username = f->svc.mqtt_username, .password = f->svc.mqtt_password,
 		.on_message = front_peers_on_message, .ctx = f,
 	};
@@ -89,10 +90,9 @@ int main(int argc, char **argv)
 	};
 
 	parse_settings(&f, argc, argv);
-	snprintf(f.topic_send, sizeof f.topic_send, "%s%s", f.svc.prefix,
-		 event_topic_suffix(EVENT_ORDER_SEND));
-	snprintf(f.topic_cancel, sizeof f.topic_cancel, "%s%s", f.svc.prefix,
-		 event_topic_suffix(EVENT_ORDER_CANCEL));
+	/* fit: service_settings_finish holds the prefix to 100 bytes */
+	event_topic(f.topic_send, sizeof f.topic_send, f.svc.prefix, EVENT_ORDER_SEND);
+	event_topic(f.topic_cancel, sizeof f.topic_cancel, f.svc.prefix, EVENT_ORDER_CANCEL);
 	service_install_signals();
 	/* HTTP first: a second front started by mistake on a taken port must
 	 * fail before its broker connection, with the same client id, throws

@@ -238,22 +238,34 @@ out:
 	return status;
 }
 
-/* A final status moved stock (or never will again): see front_catalog_forget. */
-static void order_seen(struct front *f, const struct http_response *r)
+/* Whether the order daemon's answer shows the order pending. An answer
+ * without a status it can read counts as final: forgetting the catalog
+ * only costs the next reader a fetch. */
+static int order_pending(const struct http_response *r)
 {
-	if (strstr(r->body, "\"status\":\"pending\"") == NULL)
-		front_catalog_forget(&f->catalog);
+	cJSON *root = cJSON_ParseWithLength(r->body, r->len);
+	const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "status"));
+	int pending = status != NULL && strcmp(status, "pending") == 0;
+
+	cJSON_Delete(root);
+	return pending;
 }
 
 int front_get_order(struct mg_connection *conn, struct front *f, const char *id)
 {
+	struct http_response r;
 	char path[96];
+	int reached, status;
 
-	if (!event_order_id_valid(id))
-		return http_reply_error(conn, 400, "invalid_order_id",
-					"an order id is a lower-case UUID");
 	snprintf(path, sizeof path, "/orders/%s", id);
-	return front_relay(conn, &f->order, path, "order service", order_seen, f);
+	reached = http_client_get(&f->order, path, FRONT_DAEMON_TIMEOUT_MS, &r) == 0;
+	/* A client shown a final status must not then read a catalog from
+	 * before its stock moved (or was never taken): see front_catalog_forget. */
+	if (reached && r.status == 200 && !order_pending(&r))
+		front_catalog_forget(&f->catalog);
+	status = front_relay_answer(conn, reached ? &r : NULL, "order service");
+	http_response_free(&r);
+	return status;
 }
 
 int front_cancel_order(struct mg_connection *conn, struct front *f, const char *id)
@@ -262,9 +274,6 @@ int front_cancel_order(struct mg_connection *conn, struct front *f, const char *
 	struct http_response r;
 	char path[96], body[128];
 
-	if (!event_order_id_valid(id))
-		return http_reply_error(conn, 400, "invalid_order_id",
-					"an order id is a lower-case UUID");
 	snprintf(path, sizeof path, "/orders/%s", id);
 	if (http_client_get(&f->order, path, FRONT_DAEMON_TIMEOUT_MS, &r) != 0)
 		return http_reply_error(conn, 503, "order_service_unavailable",

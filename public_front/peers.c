@@ -4,7 +4,8 @@
 #include "front.h"
 #include "log.h"
 
-void front_peers_on_message(void *ctx, const char *topic, const char *payload, size_t len)
+void front_peers_on_message(void *ctx, const char *topic, const char *payload, size_t len,
+			    int retained)
 {
 	struct front *f = ctx;
 	struct front_peers *p = &f->peers;
@@ -13,6 +14,7 @@ void front_peers_on_message(void *ctx, const char *topic, const char *payload, s
 	int online = len == 6 && memcmp(payload, "online", 6) == 0;
 	int i;
 
+	(void)retained; /* a status is news whether retained or live */
 	if (strncmp(topic, f->svc.prefix, plen) != 0 || strncmp(topic + plen, "status/", 7) != 0)
 		return;
 	name = topic + plen + 7;

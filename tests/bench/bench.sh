@@ -360,40 +360,11 @@ recovery_fields() { # ROWID "LOAD-LINE": seconds until latency is back and the b
 
 # --- how cost grows: prefilled databases, a large catalog ------------------------------
 
-bench_prefill() { # TOTAL: confirmed orders up to TOTAL, with their reservations, straight
-	# into the stopped daemons' databases (schemas: order/order_store.c,
-	# inventory/inventory_store.c); random v4 ids, created two days ago
-	local add final_col='' final_val=''
-	add=$(($1 - $(order_sql "SELECT count(*) FROM orders")))
-	((add > 0)) || return 0
-	if has_final_ms; then final_col=", final_ms" final_val=", c + 3"; fi
-	say "prefilling $add orders"
-	sqlite3 -bail "$SHOP_DATA_DIR/order.db" >/dev/null <<EOF_SQL || die "prefill failed"
-PRAGMA synchronous = OFF; PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY;
-ATTACH '$SHOP_DATA_DIR/inventory.db' AS inv;
-PRAGMA inv.synchronous = OFF; PRAGMA inv.cache_size = -262144;
-CREATE TEMP TABLE p AS SELECT row_number() OVER (ORDER BY sku) - 1 AS k, sku, price_cents AS price FROM inv.products;
-CREATE TEMP TABLE pf(order_id TEXT PRIMARY KEY, sku TEXT, price INTEGER, c INTEGER) WITHOUT ROWID;
-WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < $add - 1)
-INSERT OR IGNORE INTO pf SELECT lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4'
-	|| substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + abs(random()) % 4, 1)
-	|| substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))),
-	sku, price, CAST((julianday('now') - 2440587.5 - 2) * 86400000 AS INTEGER) + i
-	FROM n JOIN p ON p.k = i % (SELECT count(*) FROM p);
-BEGIN;
-INSERT INTO orders(order_id, status, items, priced, total_cents, created_at, next_redrive_ms$final_col)
-	SELECT order_id, 1, json_array(json_object('sku', sku, 'qty', 1)),
-	json_array(json_object('sku', sku, 'qty', 1, 'unit_price_cents', price)), price,
-	strftime('%Y-%m-%dT%H:%M:%fZ', c / 1000.0, 'unixepoch'), c + 5000$final_val FROM pf;
-INSERT INTO inv.reservations(order_id, status, items, outcome_topic, outcome_payload)
-	SELECT order_id, 0, json_array(json_object('sku', sku, 'qty', 1)), '${SHOP_TOPIC_PREFIX}inventory/in-stock',
-	json_object('v', 1, 'order_id', order_id, 'items',
-		json_array(json_object('sku', sku, 'qty', 1, 'unit_price_cents', price)), 'total_cents', price) FROM pf;
-INSERT INTO inv.reservation_lines(order_id, sku, qty) SELECT order_id, sku, 1 FROM pf;
-UPDATE inv.products SET available = available - g.n
-	FROM (SELECT sku, count(*) AS n FROM pf GROUP BY sku) AS g WHERE g.sku = products.sku;
-COMMIT;
-EOF_SQL
+bench_prefill() { # TOTAL: confirmed orders up to TOTAL, with their reservations, in the
+	# stopped daemons' databases, written by their own store code (shop-bench-prefill)
+	say "prefilling up to $1 orders"
+	"$BENCH_BIN/shop-bench-prefill" --data-dir "$SHOP_DATA_DIR" --orders "$1" \
+		--topic-prefix "$SHOP_TOPIC_PREFIX" || die "prefill failed"
 }
 
 db_mb() { du -m "$SHOP_DATA_DIR/$1" 2>/dev/null | cut -f1; } # FILE: its size in MB

@@ -1,12 +1,10 @@
 /* shop-bench-bus: the bus's limit, QoS 1 publish -> subscribe on one Mosquitto.
  *
- * Two Paho MQTTAsync clients (TCP_NODELAY, like the services): a publisher
+ * Two clients of common/mqtt.c (TCP_NODELAY, like the services): a publisher
  * keeping up to --window QoS 1 messages of --size bytes in flight, and a
  * QoS 1 subscriber on the same topic. The payload carries its send time, so
  * the subscriber measures publish -> delivery latency. After a warm-up, it
  * counts deliveries for a fixed time and prints one line of name=value pairs. */
-#include <MQTTAsync.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +12,11 @@
 #include <unistd.h>
 
 #include "bench_util.h"
+#include "log.h"
 #include "mqtt.h"
 #include "settings.h"
+
+#define BENCH_BUS_TIMEOUT_MS 10000
 
 struct bus_opts {
 	const char *url, *topic;
@@ -26,10 +27,6 @@ struct bus_opts {
 
 struct bus {
 	struct bus_opts o;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	long inflight, failed;
-	int ready; /* connected / subscribed steps done */
 	atomic_ulong received;
 	_Atomic uint64_t window_start, window_end;
 	unsigned long in_window;
@@ -76,143 +73,52 @@ static void parse(int argc, char **argv, struct bus_opts *o)
 	}
 }
 
-static void step_done(struct bus *b, int ok)
-{
-	pthread_mutex_lock(&b->lock);
-	b->ready = ok ? b->ready + 1 : -1;
-	pthread_cond_broadcast(&b->cond);
-	pthread_mutex_unlock(&b->lock);
-}
-
-static void on_ok(void *ctx, MQTTAsync_successData *d)
-{
-	(void)d;
-	step_done(ctx, 1);
-}
-
-static void on_fail(void *ctx, MQTTAsync_failureData *d)
-{
-	(void)d;
-	step_done(ctx, 0);
-}
-
-/* Waits until `want` steps are done; 0 or -1 (failed or 10 s passed). */
-static int wait_steps(struct bus *b, int want)
-{
-	uint64_t end = bench_now_ns() + 10000000000u;
-	int rc;
-
-	pthread_mutex_lock(&b->lock);
-	while (b->ready >= 0 && b->ready < want && bench_now_ns() < end) {
-		pthread_mutex_unlock(&b->lock);
-		bench_sleep_ns(1000000);
-		pthread_mutex_lock(&b->lock);
-	}
-	rc = b->ready >= want ? 0 : -1;
-	pthread_mutex_unlock(&b->lock);
-	return rc;
-}
-
-static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *m)
+/* On the subscriber's receive thread. */
+static void on_message(void *ctx, const char *topic, const char *payload, size_t len,
+		       int retained)
 {
 	struct bus *b = ctx;
 	uint64_t sent, now = bench_now_ns();
 
-	(void)topic_len;
-	if (m->payloadlen >= (int)sizeof sent) {
-		memcpy(&sent, m->payload, sizeof sent);
+	(void)topic;
+	(void)retained;
+	if (len >= sizeof sent) {
+		memcpy(&sent, payload, sizeof sent);
 		if (now >= atomic_load(&b->window_start) && now < atomic_load(&b->window_end)) {
 			b->in_window++;
 			bench_samples_add(&b->lat, now - sent);
 		}
 	}
 	atomic_fetch_add(&b->received, 1);
-	MQTTAsync_freeMessage(&m);
-	MQTTAsync_free(topic);
-	return 1;
 }
 
-static void on_puback(void *ctx, MQTTAsync_successData *d)
+/* A client shop-bench-bus-<role>-<pid>: a clean session, nothing announced. */
+static int connect_client(struct bus *b, const char *role, struct mqtt **out)
 {
-	struct bus *b = ctx;
+	char service[32], instance[32];
+	struct mqtt_config cfg = {
+		.url = b->o.url, .service = service, .instance = instance,
+		.username = b->o.username, .password = b->o.password,
+		.on_message = on_message, .ctx = b,
+	};
 
-	(void)d;
-	pthread_mutex_lock(&b->lock);
-	b->inflight--;
-	pthread_cond_signal(&b->cond);
-	pthread_mutex_unlock(&b->lock);
-}
-
-static void on_pubfail(void *ctx, MQTTAsync_failureData *d)
-{
-	struct bus *b = ctx;
-
-	(void)d;
-	pthread_mutex_lock(&b->lock);
-	b->inflight--;
-	b->failed++;
-	pthread_cond_signal(&b->cond);
-	pthread_mutex_unlock(&b->lock);
-}
-
-static int connect_client(struct bus *b, MQTTAsync *c, const char *id, int want)
-{
-	MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
-
-	if (MQTTAsync_create(c, b->o.url, id, MQTTCLIENT_PERSISTENCE_NONE, NULL) !=
-	    MQTTASYNC_SUCCESS)
-		return -1;
-	if (want == 1 && MQTTAsync_setCallbacks(*c, b, NULL, on_message, NULL) != MQTTASYNC_SUCCESS)
-		return -1;
-	co.cleansession = 1;
-	co.keepAliveInterval = 30;
-	co.username = b->o.username;
-	co.password = b->o.password;
-	co.maxInflight = (int)b->o.window;
-	co.onSuccess = on_ok;
-	co.onFailure = on_fail;
-	co.context = b;
-	if (MQTTAsync_connect(*c, &co) != MQTTASYNC_SUCCESS)
-		return -1;
-	return wait_steps(b, want);
-}
-
-static int subscribe(struct bus *b, MQTTAsync sub)
-{
-	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-
-	ro.onSuccess = on_ok;
-	ro.onFailure = on_fail;
-	ro.context = b;
-	if (MQTTAsync_subscribe(sub, b->o.topic, 1, &ro) != MQTTASYNC_SUCCESS)
-		return -1;
-	return wait_steps(b, 2);
+	snprintf(service, sizeof service, "bench-bus-%s", role);
+	snprintf(instance, sizeof instance, "%d", (int)getpid());
+	return mqtt_start(&cfg, BENCH_BUS_TIMEOUT_MS, out);
 }
 
 /* Publishes flat out with at most window messages in flight until `until`. */
-static unsigned long publish_until(struct bus *b, MQTTAsync pub, char *payload, uint64_t until)
+static unsigned long publish_until(struct bus *b, struct mqtt *pub, char *payload,
+				   uint64_t until)
 {
-	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
 	unsigned long sent = 0;
 	uint64_t now;
 
-	ro.onSuccess = on_puback;
-	ro.onFailure = on_pubfail;
-	ro.context = b;
-	while ((now = bench_now_ns()) < until) {
-		pthread_mutex_lock(&b->lock);
-		while (b->inflight >= b->o.window)
-			pthread_cond_wait(&b->cond, &b->lock);
-		b->inflight++;
-		pthread_mutex_unlock(&b->lock);
+	while (bench_now_ns() < until) {
 		now = bench_now_ns();
 		memcpy(payload, &now, sizeof now);
-		if (MQTTAsync_send(pub, b->o.topic, (int)b->o.size, payload, 1, 0, &ro) !=
-		    MQTTASYNC_SUCCESS) {
-			pthread_mutex_lock(&b->lock);
-			b->inflight--;
-			b->failed++;
-			pthread_mutex_unlock(&b->lock);
+		if (mqtt_publish_windowed(pub, b->o.topic, payload, (size_t)b->o.size,
+					  (int)b->o.window, BENCH_BUS_TIMEOUT_MS) != 0) {
 			bench_sleep_ns(1000000);
 			continue;
 		}
@@ -224,26 +130,24 @@ static unsigned long publish_until(struct bus *b, MQTTAsync pub, char *payload, 
 int main(int argc, char **argv)
 {
 	static struct bus b;
-	MQTTAsync pub = NULL, sub = NULL;
-	char id[64], *payload;
+	struct mqtt *pub = NULL, *sub = NULL;
+	char *payload;
 	unsigned long sent;
+	long failed;
 	uint64_t t0, ws, we;
 	double secs;
 
 	parse(argc, argv, &b.o);
-	pthread_mutex_init(&b.lock, NULL);
-	pthread_cond_init(&b.cond, NULL);
+	log_init("shop-bench-bus", LOG_LEVEL_WARN);
 	atomic_store(&b.window_start, UINT64_MAX);
 	atomic_store(&b.window_end, UINT64_MAX);
-	nodelay_enable();
 	payload = calloc(1, (size_t)b.o.size);
-	snprintf(id, sizeof id, "bench-bus-sub-%d", (int)getpid());
-	if (payload == NULL || connect_client(&b, &sub, id, 1) != 0 || subscribe(&b, sub) != 0) {
+	if (payload == NULL || connect_client(&b, "sub", &sub) != 0 ||
+	    mqtt_subscribe(sub, b.o.topic, BENCH_BUS_TIMEOUT_MS) != 0) {
 		fprintf(stderr, "shop-bench-bus: cannot connect/subscribe to %s\n", b.o.url);
 		return 1;
 	}
-	snprintf(id, sizeof id, "bench-bus-pub-%d", (int)getpid());
-	if (connect_client(&b, &pub, id, 3) != 0) {
+	if (connect_client(&b, "pub", &pub) != 0) {
 		fprintf(stderr, "shop-bench-bus: cannot connect to %s\n", b.o.url);
 		return 1;
 	}
@@ -257,18 +161,15 @@ int main(int argc, char **argv)
 	/* Let the last deliveries arrive (at most 5 s). */
 	for (int i = 0; i < 500 && atomic_load(&b.received) < sent; i++)
 		bench_sleep_ns(10000000);
-	MQTTAsync_disconnectOptions dop = MQTTAsync_disconnectOptions_initializer;
-	MQTTAsync_disconnect(pub, &dop);
-	MQTTAsync_disconnect(sub, &dop);
-	bench_sleep_ns(100000000);
+	failed = mqtt_drain(pub, BENCH_BUS_TIMEOUT_MS);
+	mqtt_stop(pub);
+	mqtt_stop(sub);
 	secs = (double)(we - ws) / 1e9;
 	printf("bus size=%ld window=%ld sent=%lu received=%lu failed=%ld msgs_per_s=%.0f"
 	       " p50_ms=%.3f p99_ms=%.3f\n",
-	       b.o.size, b.o.window, sent, (unsigned long)atomic_load(&b.received), b.failed,
+	       b.o.size, b.o.window, sent, (unsigned long)atomic_load(&b.received), failed,
 	       (double)b.in_window / secs, bench_quantile_ms(&b.lat, 0.50),
 	       bench_quantile_ms(&b.lat, 0.99));
-	MQTTAsync_destroy(&pub);
-	MQTTAsync_destroy(&sub);
 	free(payload);
 	return 0;
 }

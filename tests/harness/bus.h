@@ -1,5 +1,7 @@
-/* shop-replay's own MQTT client: Paho MQTTAsync with credentials, a clean
- * session, QoS 1 publishes in a bounded window, and waits for every PUBACK. */
+/* shop-replay's connection to the bus: common/mqtt.c with the subcommands'
+ * settings (credentials, a clean session, no reconnect, no status topic),
+ * QoS 1 publishes in a bounded window, and one line on stderr when it cannot
+ * connect or subscribe. */
 #ifndef SHOP_REPLAY_BUS_H
 #define SHOP_REPLAY_BUS_H
 

@@ -292,9 +292,8 @@ int check_main(int argc, char **argv)
 {
 	struct cli_common c = { 0 };
 	struct check_options o = { 0 };
-	int front_port = 0, inventory_port = 0, order_port = 0, n_args = 0;
+	int front_port = 0, inventory_port = 0, order_port = 0;
 	char front_buf[64], inventory_buf[64], order_buf[64];
-	const char *no_args[1];
 	const struct setting table[] = {
 		CLI_COMMON_ROWS(c),
 		{ "--front-port", "SHOP_FRONT_PORT", SETTING_INT, &front_port, 1, 65535, "8080",
@@ -331,13 +330,10 @@ int check_main(int argc, char **argv)
 			   "one fails or the front refuses the token (401/403), 2 on a bad flag or no token.\n"
 			   "--direct reads the inventory's /stock and /reservations and the order daemon's\n"
 			   "/orders on their internal HTTP instead (no token; --inventory-url, --order-url).",
-		.settings = table, .n_settings = sizeof table / sizeof *table,
-		.switches = switches, .n_switches = sizeof switches / sizeof *switches,
-		.min_args = 0, .max_args = 0, .args_out = no_args, .n_args_out = &n_args,
+		CLI_TABLES(table, switches),
 	};
 
-	parsed = cli_parse(&spec, &c, argc, argv);
-	if (parsed != CLI_OK)
+	if ((parsed = cli_parse(&spec, &c, argc, argv)) != CLI_OK)
 		return cli_exit_status(parsed);
 	if (endpoint_finish(&o.front, front_buf, sizeof front_buf, front_port, "--front-url") != 0)
 		return 2;

@@ -76,13 +76,13 @@ static int switches_from_env(const struct cli_spec *spec, const char *program)
 }
 
 /* Splits argv into what settings_parse understands (flags with values) and
- * what it does not (switches, positional arguments). 0, or -1 with a line. */
+ * what it does not (switches, positional arguments). 0; 1 when positional
+ * arguments are missing (said after --help had its chance); or -1 with a line. */
 static int split_args(const struct cli_spec *spec, int argc, char **argv, char **flags,
 		      int *n_flags, const char *program)
 {
-	int only_args = 0;
+	int only_args = 0, n_args = 0;
 
-	*spec->n_args_out = 0;
 	flags[0] = argv[0];
 	*n_flags = 1;
 	for (int i = 1; i < argc; i++) {
@@ -97,15 +97,17 @@ static int split_args(const struct cli_spec *spec, int argc, char **argv, char *
 			flags[(*n_flags)++] = argv[i];
 			if (takes_next(spec, arg) && i + 1 < argc)
 				flags[(*n_flags)++] = argv[++i];
-		} else if (*spec->n_args_out < spec->max_args) {
-			spec->args_out[(*spec->n_args_out)++] = arg;
+		} else if (n_args < spec->max_args) {
+			spec->args_out[n_args++] = arg;
 		} else {
 			fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", program, arg);
 			return -1;
 		}
 	}
 	flags[*n_flags] = NULL;
-	return 0;
+	if (spec->n_args_out != NULL)
+		*spec->n_args_out = n_args;
+	return n_args < spec->min_args ? 1 : 0;
 }
 
 /* --help or --version among the flags (not as the value of another flag). */
@@ -157,7 +159,7 @@ enum cli_result cli_parse(const struct cli_spec *spec, struct cli_common *common
 	char program[64];
 	char **flags = calloc((size_t)argc + 1, sizeof *flags);
 	enum cli_result rc = CLI_ERROR;
-	int n_flags = 0;
+	int n_flags = 0, missing_args;
 
 	snprintf(program, sizeof program, "%s %s", CLI_PROGRAM, spec->name);
 	if (flags == NULL) {
@@ -165,7 +167,7 @@ enum cli_result cli_parse(const struct cli_spec *spec, struct cli_common *common
 		return CLI_ERROR;
 	}
 	if (switches_from_env(spec, program) != 0 ||
-	    split_args(spec, argc, argv, flags, &n_flags, program) != 0)
+	    (missing_args = split_args(spec, argc, argv, flags, &n_flags, program)) < 0)
 		goto out;
 	rc = help_or_version(spec, n_flags, flags);
 	if (rc != CLI_OK)
@@ -174,7 +176,7 @@ enum cli_result cli_parse(const struct cli_spec *spec, struct cli_common *common
 	if (settings_parse(spec->settings, spec->n_settings, n_flags, flags, program,
 			   spec->summary) != SETTINGS_OK)
 		goto out;
-	if (*spec->n_args_out < spec->min_args) {
+	if (missing_args) {
 		fprintf(stderr, "%s: missing %s (see --help)\n", program, spec->args);
 		goto out;
 	}

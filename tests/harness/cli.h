@@ -56,10 +56,17 @@ struct cli_spec {
 	int n_settings;
 	const struct cli_switch *switches;
 	int n_switches;
-	int min_args, max_args;
-	const char **args_out; /* room for max_args positional arguments */
+	int min_args, max_args; /* both 0: no positional arguments */
+	const char **args_out; /* room for max_args positional arguments, or NULL */
 	int *n_args_out;
 };
+
+/* The fields of a cli_spec that name its settings table and switches (arrays). */
+#define CLI_TABLES(settings_table, switch_table)                                          \
+	.settings = (settings_table),                                                     \
+	.n_settings = (int)(sizeof(settings_table) / sizeof *(settings_table)),           \
+	.switches = (switch_table),                                                       \
+	.n_switches = (int)(sizeof(switch_table) / sizeof *(switch_table))
 
 enum cli_result {
 	CLI_OK = 0,

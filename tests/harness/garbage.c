@@ -125,8 +125,7 @@ int garbage_main(int argc, char **argv)
 	struct cli_common c = { 0 };
 	const char *topics = NULL;
 	int wanted[EVENT_KIND_COUNT] = { 0 };
-	int list = 0, verbose = 0, n_args = 0;
-	const char *no_args[1];
+	int list = 0, verbose = 0;
 	const struct setting table[] = {
 		CLI_COMMON_ROWS(c),
 		{ "--topics", "SHOP_REPLAY_TOPICS", SETTING_STRING, &topics, 0, 0, "all", NULL,
@@ -146,13 +145,10 @@ int garbage_main(int argc, char **argv)
 			   "invalid UTF-8, \\u0000, v=2, upper-case ids, 101 items, duplicate SKUs,\n"
 			   "deep nesting. Each must be dead-lettered by the daemons that subscribe.\n"
 			   "Prints \"<topic>: N bad payloads\" per topic and the total.",
-		.settings = table, .n_settings = sizeof table / sizeof *table,
-		.switches = switches, .n_switches = sizeof switches / sizeof *switches,
-		.min_args = 0, .max_args = 0, .args_out = no_args, .n_args_out = &n_args,
+		CLI_TABLES(table, switches),
 	};
 
-	parsed = cli_parse(&spec, &c, argc, argv);
-	if (parsed != CLI_OK)
+	if ((parsed = cli_parse(&spec, &c, argc, argv)) != CLI_OK)
 		return cli_exit_status(parsed);
 	if (parse_topics(topics, wanted) != 0)
 		return 2;

@@ -134,8 +134,6 @@ int record_main(int argc, char **argv)
 	struct cli_common c = { 0 };
 	const char *out = NULL;
 	int duration_s = 0, count = 0, all = 0;
-	const char *no_args[1];
-	int n_args = 0;
 	const struct setting table[] = {
 		CLI_COMMON_ROWS(c),
 		{ "--out", "SHOP_REPLAY_OUT", SETTING_STRING, &out, 0, 0, NULL, NULL,
@@ -155,13 +153,10 @@ int record_main(int argc, char **argv)
 		.summary = "Writes every message on <prefix># to a file, one JSON object a line:\n"
 			   "{\"t\": ms since start, \"topic\": ..., \"payload\": text} or \"payload_b64\" "
 			   "for binary payloads.\nStops on SIGINT/SIGTERM, after --duration or --count.",
-		.settings = table, .n_settings = sizeof table / sizeof *table,
-		.switches = switches, .n_switches = sizeof switches / sizeof *switches,
-		.min_args = 0, .max_args = 0, .args_out = no_args, .n_args_out = &n_args,
+		CLI_TABLES(table, switches),
 	};
 
-	parsed = cli_parse(&spec, &c, argc, argv);
-	if (parsed != CLI_OK)
+	if ((parsed = cli_parse(&spec, &c, argc, argv)) != CLI_OK)
 		return cli_exit_status(parsed);
 	if (out == NULL) {
 		fprintf(stderr, "%s record: --out FILE is required (see --help)\n", CLI_PROGRAM);

@@ -227,13 +227,11 @@ int replay_main(int argc, char **argv)
 		.summary = "Publishes recordings (from shop-replay record, or written by hand) at QoS 1\n"
 			   "and waits for every PUBACK; prints \"published N messages\". Order of work:\n"
 			   "files joined (--interleave), each message --dup times, --reverse, --shuffle.",
-		.settings = table, .n_settings = sizeof table / sizeof *table,
-		.switches = switches, .n_switches = sizeof switches / sizeof *switches,
+		CLI_TABLES(table, switches),
 		.min_args = 1, .max_args = REPLAY_MAX_FILES, .args_out = files, .n_args_out = &n_files,
 	};
 
-	parsed = cli_parse(&spec, &c, argc, argv);
-	if (parsed != CLI_OK)
+	if ((parsed = cli_parse(&spec, &c, argc, argv)) != CLI_OK)
 		return cli_exit_status(parsed);
 	return replay_run(&c, files, n_files, &o);
 }

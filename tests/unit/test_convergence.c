@@ -72,7 +72,6 @@
 
 #include "check.h"
 #include "test_helpers.h"
-#include "dead_letter.h"
 #include "inventory.h"
 #include "log.h"
 #include "order.h"
@@ -512,13 +511,8 @@ static int stores_open(void)
 	struct inventory *inv = &the_inv;
 	struct order *ord = &the_ord;
 
-	lag_init(&inv->consumer.lag);
-	lag_init(&ord->consumer.lag);
 	inv->svc.prefix = PREFIX;
 	inv->sync = "normal";
-	for (int k = 0; k < EVENT_KIND_COUNT; k++)
-		snprintf(inv->topics[k], sizeof inv->topics[k], "%s%s", PREFIX,
-			 event_topic_suffix((enum event_kind)k));
 	if (!CHECK_EQ_INT(inventory_store_open(&inv->store, ":memory:", inv->sync), 0))
 		return -1;
 	ord->svc.prefix = PREFIX;
@@ -528,6 +522,9 @@ static int stores_open(void)
 		inventory_store_close(&inv->store);
 		return -1;
 	}
+	/* as main does, without outbox threads: harvest reads the outboxes */
+	inventory_consumer_init(inv);
+	order_consumer_init(ord);
 	return 0;
 }
 
@@ -540,8 +537,8 @@ static void stores_close(void)
 	n_cached = 0;
 	inventory_store_close(&the_inv.store);
 	order_store_close(&the_ord.store);
-	lag_destroy(&the_inv.consumer.lag);
-	lag_destroy(&the_ord.consumer.lag);
+	consumer_destroy(&the_inv.consumer);
+	consumer_destroy(&the_ord.consumer);
 }
 
 /* Empties both stores; a new catalog is loaded from the case's file, the
@@ -611,23 +608,9 @@ static struct db *db_of(struct world *w, int dest)
 	return dest == TO_INVENTORY ? &w->inv->store.db : &w->ord->store.db;
 }
 
-static consumer_apply_fn handler_of(int dest, enum event_kind kind)
+static struct consumer *consumer_of(struct world *w, int dest)
 {
-	if (dest == TO_INVENTORY) {
-		switch (kind) {
-		case EVENT_ORDER_SEND: return inventory_on_order_send;
-		case EVENT_ORDER_CANCELED: return inventory_on_order_canceled;
-		default: return NULL;
-		}
-	}
-	switch (kind) {
-	case EVENT_ORDER_SEND: return order_on_order_send;
-	case EVENT_ORDER_CANCEL: return order_on_order_cancel;
-	case EVENT_IN_STOCK: return order_on_in_stock;
-	case EVENT_OUT_OF_STOCK: return order_on_out_of_stock;
-	case EVENT_RELEASED: return order_on_released;
-	default: return NULL;
-	}
+	return dest == TO_INVENTORY ? &w->inv->consumer : &w->ord->consumer;
 }
 
 /* Puts the rows a store added to its outbox on the bus to the other side. */
@@ -658,7 +641,7 @@ static int harvest(struct world *w, int from)
 		}
 		/* The other side must subscribe to it: the inventory publishes
 		 * in-stock, out-of-stock, released; the order daemon order/canceled. */
-		if (!CHECK_TRUE(handler_of(to, kind) != NULL)) {
+		if (!CHECK_TRUE(consumer_of(w, to)->handlers->apply[kind] != NULL)) {
 			fprintf(stderr, "  (%s published %s, which the other daemon does not handle)\n",
 				from == TO_INVENTORY ? "inventory" : "order daemon", topic);
 			rc = -1;
@@ -671,16 +654,14 @@ static int harvest(struct world *w, int from)
 	return rc;
 }
 
-/* Applies one message as the consumer does: decode, handler and its outbox
- * rows in one transaction, a conflict dead-lettered; then what it published
- * goes on the bus. */
+/* Applies one message as the consumer does (consumer_apply: handler and its
+ * outbox rows in one transaction, a conflict dead-lettered); then what it
+ * published goes on the bus. */
 static int deliver(struct world *w, const struct msg *m)
 {
 	static struct event ev;
 	char err[200] = "";
-	consumer_apply_fn fn = handler_of(m->dest, m->kind);
-	struct db *db = db_of(w, m->dest);
-	void *ctx = m->dest == TO_INVENTORY ? (void *)w->inv : (void *)w->ord;
+	struct consumer *c = consumer_of(w, m->dest);
 	enum consumer_result r;
 	int expect_conflict_possible = m->kind == EVENT_ORDER_SEND && m->order >= 0 &&
 				       w->c->n_versions[m->order] == 2;
@@ -688,7 +669,7 @@ static int deliver(struct world *w, const struct msg *m)
 	wlog(w, "    %s <- %s %d%s\n", m->dest == TO_INVENTORY ? "inventory" : "order",
 	     event_topic_suffix(m->kind), m->order,
 	     m->kind == EVENT_ORDER_SEND && m->version ? " v1" : "");
-	if (!CHECK_TRUE(fn != NULL) ||
+	if (!CHECK_TRUE(c->handlers->apply[m->kind] != NULL) ||
 	    !CHECK_EQ_INT(event_decode(m->kind, m->payload, strlen(m->payload), &ev, err, sizeof err), 0)) {
 		fprintf(stderr, "  (cannot deliver %s: %s)\n", m->payload, err);
 		return -1;
@@ -702,15 +683,9 @@ static int deliver(struct world *w, const struct msg *m)
 			w->sig[w->n_sig++] = (struct sighting){ m->order, 'C', 0 };
 		}
 	}
-	if (!CHECK_EQ_INT(run_stmt(db, "BEGIN IMMEDIATE"), 0))
-		return -1;
 	quiet_begin();
-	r = fn(ctx, &ev);
+	r = consumer_apply(c, &ev, m->payload, strlen(m->payload));
 	quiet_end();
-	if (r == CONSUMER_CONFLICT)
-		CHECK_EQ_INT(dead_letter_add(db, PREFIX "x", m->payload, strlen(m->payload), "conflict"), 0);
-	if (!CHECK_EQ_INT(run_stmt(db, r == CONSUMER_DB_ERROR ? "ROLLBACK" : "COMMIT"), 0))
-		return -1;
 	if (r == CONSUMER_DB_ERROR) {
 		CHECK_TRUE(r != CONSUMER_DB_ERROR);
 		fprintf(stderr, "  (handler failed on %s)\n", m->payload);
@@ -945,7 +920,7 @@ static void dump_state(struct world *w, char *buf, size_t cap)
 		struct reservation r;
 		if (w->c->n_versions[o] != 2)
 			continue;
-		if (inventory_store_find(&w->inv->store, order_ids[o], &r) == 0 &&
+		if (inventory_store_find(&w->inv->store, order_ids[o], &r) == DB_FOUND &&
 		    r.status == RESERVATION_TOMBSTONE)
 			mu += (size_t)snprintf(masked + mu, sizeof masked - mu, " %s", order_ids[o]);
 		inventory_reservation_free(&r);
@@ -976,13 +951,13 @@ static int order_status(struct world *w, int o, char *items, size_t cap, int *re
 			char *created_at)
 {
 	struct order_record rec;
-	int rc = order_store_load(&w->ord->store, order_ids[o], &rec);
+	enum db_lookup got = order_store_load(&w->ord->store, order_ids[o], &rec);
 	int status = -1;
 
 	items[0] = '\0';
 	created_at[0] = '\0';
 	*released = 0;
-	if (rc == 0) {
+	if (got == DB_FOUND) {
 		status = (int)rec.status;
 		snprintf(items, cap, "%s", rec.items ? rec.items : "NULL");
 		*released = rec.released;
@@ -1057,16 +1032,16 @@ static void check_final(struct world *w)
 		char items[512], rstatus[16] = "", ritems[512] = "", want[512], created_at[40];
 		int released, st = order_status(w, o, items, sizeof items, &released, created_at);
 		struct reservation r;
-		int found = inventory_store_find(&w->inv->store, order_ids[o], &r);
+		enum db_lookup got = inventory_store_find(&w->inv->store, order_ids[o], &r);
 
-		if (found == 0) {
+		if (got == DB_FOUND) {
 			snprintf(rstatus, sizeof rstatus, "%s", inventory_reservation_status_name(r.status));
 			snprintf(ritems, sizeof ritems, "%s", r.items ? r.items : "NULL");
 		}
 		inventory_reservation_free(&r);
 		FAIL_IF(w, st < 0, "order %d unknown to the order daemon", o);
-		FAIL_IF(w, found != 0, "order %d unknown to the inventory", o);
-		if (st < 0 || found != 0)
+		FAIL_IF(w, got != DB_FOUND, "order %d unknown to the inventory", o);
+		if (st < 0 || got != DB_FOUND)
 			continue;
 		/* final, and canceled exactly when canceled; then released */
 		FAIL_IF(w, st == ORDER_PENDING, "order %d still pending once every event was delivered", o);

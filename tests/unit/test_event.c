@@ -677,6 +677,10 @@ static void test_time_ms(void)
 	event_now_rfc3339(now);
 	CHECK_EQ_INT(event_time_ms(now, &ms), 0);
 	CHECK_TRUE(llabs(ms - service_now_ms()) < 2000);
+	event_rfc3339(1795549245123LL, now);
+	CHECK_EQ_STR(now, "2026-11-24T19:40:45.123Z");
+	event_rfc3339(7, now);
+	CHECK_EQ_STR(now, "1970-01-01T00:00:00.007Z");
 }
 
 int main(void)

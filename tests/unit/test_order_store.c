@@ -5,122 +5,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "check.h"
-#include "test_helpers.h"
 #include "log.h"
-#include "order.h"
-
-#define ID1 "11111111-1111-4111-8111-111111111111"
-#define ID2 "22222222-2222-4222-8222-222222222222"
-#define ID3 "33333333-3333-4333-8333-333333333333"
-#define ID4 "44444444-4444-4444-8444-444444444444"
-#define ID5 "55555555-5555-4555-8555-555555555555"
-#define ID6 "66666666-6666-4666-8666-666666666666"
-#define ID7 "77777777-7777-4777-8777-777777777777"
-#define ID8 "88888888-8888-4888-8888-888888888888"
-
-#define ITEMS "[{\"sku\":\"A\",\"qty\":3},{\"sku\":\"B\",\"qty\":2}]"
-#define ITEMS_PRICED \
-	"[{\"sku\":\"A\",\"qty\":3,\"unit_price_cents\":250},{\"sku\":\"B\",\"qty\":2,\"unit_price_cents\":1000}]"
-#define TOTAL 2750
+#include "test_order.h"
 
 #define T_CANCELED "webshop/order/canceled"
 
 /* --- helpers ------------------------------------------------------------ */
 
-static int open_order(struct order *o)
-{
-	memset(o, 0, sizeof *o);
-	o->svc.prefix = "webshop/";
-	o->redrive_s = 5;
-	o->sync = "normal";
-	lag_init(&o->consumer.lag);
-	return order_store_open(&o->store, ":memory:", o->sync);
-}
-
-static int decode_at(const char *file, int line, enum event_kind kind, const char *json,
-		     struct event *ev)
-{
-	char err[256] = "";
-	int rc = event_decode(kind, json, strlen(json), ev, err, sizeof err);
-
-	if (!CHECK_EQ_INT_AT(file, line, rc, 0)) {
-		fprintf(stderr, "  (cannot decode test event: %s: %s)\n", err, json);
-		return 0;
-	}
-	return 1;
-}
-
-/* Builds the event of a kind for order id (the payloads the other services send). */
-static int make_event_at(const char *file, int line, enum event_kind kind, const char *id,
-			 struct event *ev)
-{
-	char json[1024];
-
-	switch (kind) {
-	case EVENT_ORDER_SEND:
-		snprintf(json, sizeof json,
-			 "{\"v\":1,\"order_id\":\"%s\",\"items\":" ITEMS
-			 ",\"created_at\":\"2024-05-01T12:00:00.000Z\"}", id);
-		break;
-	case EVENT_IN_STOCK:
-		snprintf(json, sizeof json,
-			 "{\"v\":1,\"order_id\":\"%s\",\"items\":" ITEMS_PRICED ",\"total_cents\":%d}",
-			 id, TOTAL);
-		break;
-	case EVENT_OUT_OF_STOCK:
-		snprintf(json, sizeof json,
-			 "{\"v\":1,\"order_id\":\"%s\",\"reason\":\"insufficient_stock\",\"sku\":\"B\","
-			 "\"items\":" ITEMS "}", id);
-		break;
-	default:
-		snprintf(json, sizeof json, "{\"v\":1,\"order_id\":\"%s\"}", id);
-		break;
-	}
-	return decode_at(file, line, kind, json, ev);
-}
-
-static consumer_apply_fn handler_of(enum event_kind kind)
-{
-	switch (kind) {
-	case EVENT_ORDER_SEND: return order_on_order_send;
-	case EVENT_ORDER_CANCEL: return order_on_order_cancel;
-	case EVENT_IN_STOCK: return order_on_in_stock;
-	case EVENT_OUT_OF_STOCK: return order_on_out_of_stock;
-	case EVENT_RELEASED: return order_on_released;
-	default: return NULL;
-	}
-}
-
-/* Runs the handler of ev's kind in a transaction as the consumer does. */
-static enum consumer_result apply_ev(struct order *o, const struct event *ev)
-{
-	consumer_apply_fn fn = handler_of(ev->kind);
-	enum consumer_result r;
-
-	if (fn == NULL || db_exec(&o->store.db, "BEGIN IMMEDIATE") != 0)
-		return CONSUMER_DB_ERROR;
-	r = fn(o, ev);
-	if (db_exec(&o->store.db, r == CONSUMER_DB_ERROR ? "ROLLBACK" : "COMMIT") != 0)
-		return CONSUMER_DB_ERROR;
-	return r;
-}
-
-static enum consumer_result apply_at(const char *file, int line, struct order *o,
-				     enum event_kind kind, const char *id)
-{
-	struct event *ev = malloc(sizeof *ev);
-	enum consumer_result r = CONSUMER_DB_ERROR;
-
-	if (ev != NULL && make_event_at(file, line, kind, id, ev))
-		r = apply_ev(o, ev);
-	free(ev);
-	return r;
-}
-#define APPLY(o, kind, id) apply_at(__FILE__, __LINE__, o, kind, id)
-
-/* Loads an order (0 found) into rec; the caller frees it. */
-static int load(struct order *o, const char *id, struct order_record *rec)
+/* Loads an order into rec; the caller frees it. */
+static enum db_lookup load(struct order *o, const char *id, struct order_record *rec)
 {
 	return order_store_load(&o->store, id, rec);
 }
@@ -138,7 +31,7 @@ static void expect_record_at(const char *file, int line, struct order *o, const 
 {
 	struct order_record rec;
 
-	if (CHECK_EQ_INT_AT(file, line, load(o, id, &rec), 0)) {
+	if (CHECK_EQ_INT_AT(file, line, load(o, id, &rec), DB_FOUND)) {
 		CHECK_EQ_STR_AT(file, line, order_status_name(rec.status), order_status_name(status));
 		CHECK_EQ_STR_AT(file, line, rec.items, items);
 		CHECK_EQ_STR_AT(file, line, rec.priced, priced);
@@ -150,13 +43,27 @@ static void expect_record_at(const char *file, int line, struct order *o, const 
 #define EXPECT_RECORD(o, id, status, items, priced, total, released) \
 	expect_record_at(__FILE__, __LINE__, o, id, status, items, priced, total, released)
 
+/* Why an order was rejected, as GET shows it: reason and the SKU at fault. */
+static void expect_reason_at(const char *file, int line, struct order *o, const char *id,
+			     const char *reason, const char *sku)
+{
+	struct order_record rec;
+
+	if (CHECK_EQ_INT_AT(file, line, load(o, id, &rec), DB_FOUND)) {
+		CHECK_EQ_STR_AT(file, line, rec.reason, reason);
+		CHECK_EQ_STR_AT(file, line, rec.reason_sku, sku);
+	}
+	order_record_free(&rec);
+}
+#define EXPECT_REASON(o, id, reason, sku) expect_reason_at(__FILE__, __LINE__, o, id, reason, sku)
+
 /* --- tests ------------------------------------------------------------- */
 
 static void test_send_then_outcomes(struct order *o)
 {
 	struct order_record rec;
 
-	CHECK_EQ_INT(load(o, ID1, &rec), 1);
+	CHECK_EQ_INT(load(o, ID1, &rec), DB_MISSING);
 	CHECK_EQ_STR(rec.order_id, ID1);
 	CHECK_EQ_INT(rec.total_cents, -1);
 	order_record_free(&rec);
@@ -164,7 +71,7 @@ static void test_send_then_outcomes(struct order *o)
 	/* send -> pending */
 	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID1), CONSUMER_APPLIED);
 	EXPECT_RECORD(o, ID1, ORDER_PENDING, ITEMS, NULL, -1, 0);
-	if (CHECK_EQ_INT(load(o, ID1, &rec), 0)) {
+	if (CHECK_EQ_INT(load(o, ID1, &rec), DB_FOUND)) {
 		CHECK_EQ_STR(rec.created_at, "2024-05-01T12:00:00.000Z");
 		CHECK_TRUE(rec.next_redrive_ms > service_now_ms());
 		CHECK_TRUE(rec.next_redrive_ms <= service_now_ms() + 5000);
@@ -176,7 +83,7 @@ static void test_send_then_outcomes(struct order *o)
 		int64_t before = service_now_ms(), stamped = -1;
 		CHECK_EQ_INT(APPLY(o, EVENT_IN_STOCK, ID1), CONSUMER_APPLIED);
 		EXPECT_RECORD(o, ID1, ORDER_CONFIRMED, ITEMS, ITEMS_PRICED, TOTAL, 0);
-		if (CHECK_EQ_INT(load(o, ID1, &rec), 0)) {
+		if (CHECK_EQ_INT(load(o, ID1, &rec), DB_FOUND)) {
 			CHECK_TRUE(rec.final_ms >= before && rec.final_ms <= service_now_ms());
 			stamped = rec.final_ms;
 		}
@@ -184,7 +91,7 @@ static void test_send_then_outcomes(struct order *o)
 		/* a duplicate in-stock later keeps the first stamp */
 		service_sleep_ms(5);
 		CHECK_EQ_INT(APPLY(o, EVENT_IN_STOCK, ID1), CONSUMER_APPLIED);
-		if (CHECK_EQ_INT(load(o, ID1, &rec), 0))
+		if (CHECK_EQ_INT(load(o, ID1, &rec), DB_FOUND))
 			CHECK_EQ_INT(rec.final_ms, stamped);
 		order_record_free(&rec);
 	}
@@ -193,11 +100,7 @@ static void test_send_then_outcomes(struct order *o)
 	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID2), CONSUMER_APPLIED);
 	CHECK_EQ_INT(APPLY(o, EVENT_OUT_OF_STOCK, ID2), CONSUMER_APPLIED);
 	EXPECT_RECORD(o, ID2, ORDER_REJECTED, ITEMS, NULL, -1, 0);
-	if (CHECK_EQ_INT(load(o, ID2, &rec), 0)) {
-		CHECK_EQ_STR(rec.reason, "insufficient_stock");
-		CHECK_EQ_STR(rec.reason_sku, "B");
-	}
-	order_record_free(&rec);
+	EXPECT_REASON(o, ID2, "insufficient_stock", "B");
 	/* Neither is owed a re-drive any more; nothing was published. */
 	{
 		struct order_record due[8];
@@ -232,7 +135,7 @@ static void test_cancel_wins(struct order *o)
 	{
 		struct event ev;
 		if (CHECK_TRUE(payload != NULL) &&
-		    decode_at(__FILE__, __LINE__, EVENT_ORDER_CANCELED, payload, &ev))
+		    TEST_DECODE(EVENT_ORDER_CANCELED, payload, &ev))
 			CHECK_EQ_STR(ev.order_id, ID1);
 	}
 	free(payload);
@@ -296,42 +199,34 @@ static void test_outcome_before_send(struct order *o)
 	/* in-stock first: created confirmed; the send afterwards changes nothing */
 	CHECK_EQ_INT(APPLY(o, EVENT_IN_STOCK, ID5), CONSUMER_APPLIED);
 	EXPECT_RECORD(o, ID5, ORDER_CONFIRMED, ITEMS, ITEMS_PRICED, TOTAL, 0);
-	if (CHECK_EQ_INT(load(o, ID5, &rec), 0))
+	if (CHECK_EQ_INT(load(o, ID5, &rec), DB_FOUND))
 		CHECK_EQ_STR(rec.created_at, ""); /* an answer carries no time */
 	order_record_free(&rec);
 	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID5), CONSUMER_APPLIED);
 	EXPECT_RECORD(o, ID5, ORDER_CONFIRMED, ITEMS, ITEMS_PRICED, TOTAL, 0);
 	/* ... the send brings it, once */
-	if (CHECK_EQ_INT(load(o, ID5, &rec), 0))
+	if (CHECK_EQ_INT(load(o, ID5, &rec), DB_FOUND))
 		CHECK_EQ_STR(rec.created_at, "2024-05-01T12:00:00.000Z");
 	order_record_free(&rec);
 
 	/* out-of-stock first: created rejected, with the items it carries */
 	CHECK_EQ_INT(APPLY(o, EVENT_OUT_OF_STOCK, ID6), CONSUMER_APPLIED);
 	EXPECT_RECORD(o, ID6, ORDER_REJECTED, ITEMS, NULL, -1, 0);
-	if (CHECK_EQ_INT(load(o, ID6, &rec), 0))
-		CHECK_EQ_STR(rec.reason, "insufficient_stock");
-	order_record_free(&rec);
+	EXPECT_REASON(o, ID6, "insufficient_stock", "B");
 	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID6), CONSUMER_APPLIED);
 	EXPECT_RECORD(o, ID6, ORDER_REJECTED, ITEMS, NULL, -1, 0);
-	if (CHECK_EQ_INT(load(o, ID6, &rec), 0))
+	if (CHECK_EQ_INT(load(o, ID6, &rec), DB_FOUND))
 		CHECK_EQ_STR(rec.created_at, "2024-05-01T12:00:00.000Z");
 	order_record_free(&rec);
 
 	/* out-of-stock without items first, then the send fills them in */
 	{
-		struct event ev;
 		const char *json = "{\"v\":1,\"order_id\":\"" ID7 "\",\"reason\":\"unknown_sku\",\"sku\":\"Z\"}";
-		if (decode_at(__FILE__, __LINE__, EVENT_OUT_OF_STOCK, json, &ev))
-			CHECK_EQ_INT(apply_ev(o, &ev), CONSUMER_APPLIED);
+		CHECK_EQ_INT(APPLY_JSON(o, EVENT_OUT_OF_STOCK, json), CONSUMER_APPLIED);
 		EXPECT_RECORD(o, ID7, ORDER_REJECTED, NULL, NULL, -1, 0);
 		CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID7), CONSUMER_APPLIED);
 		EXPECT_RECORD(o, ID7, ORDER_REJECTED, ITEMS, NULL, -1, 0);
-		if (CHECK_EQ_INT(load(o, ID7, &rec), 0)) {
-			CHECK_EQ_STR(rec.reason, "unknown_sku");
-			CHECK_EQ_STR(rec.reason_sku, "Z");
-		}
-		order_record_free(&rec);
+		EXPECT_REASON(o, ID7, "unknown_sku", "Z");
 	}
 
 	/* released first (an answer to a cancel whose record we lost): canceled */
@@ -351,13 +246,13 @@ struct snapshot {
 	char reason[32];
 };
 
-static int snap(struct order *o, const char *id, struct snapshot *s)
+static enum db_lookup snap(struct order *o, const char *id, struct snapshot *s)
 {
 	struct order_record rec;
-	int rc = load(o, id, &rec);
+	enum db_lookup rc = load(o, id, &rec);
 
 	memset(s, 0, sizeof *s);
-	if (rc == 0) {
+	if (rc == DB_FOUND) {
 		s->status = rec.status;
 		snprintf(s->items, sizeof s->items, "%s", rec.items ? rec.items : "(null)");
 		snprintf(s->priced, sizeof s->priced, "%s", rec.priced ? rec.priced : "(null)");
@@ -392,9 +287,9 @@ static void test_duplicates_are_noops(struct order *o)
 			struct snapshot before, after;
 			/* Apply once so the event is in the set, then again: no change. */
 			CHECK_EQ_INT(APPLY(o, kinds[k], ids[i]), CONSUMER_APPLIED);
-			CHECK_EQ_INT(snap(o, ids[i], &before), 0);
+			CHECK_EQ_INT(snap(o, ids[i], &before), DB_FOUND);
 			CHECK_EQ_INT(APPLY(o, kinds[k], ids[i]), CONSUMER_APPLIED);
-			CHECK_EQ_INT(snap(o, ids[i], &after), 0);
+			CHECK_EQ_INT(snap(o, ids[i], &after), DB_FOUND);
 			expect_same_snapshot_at(__FILE__, __LINE__, &after, &before);
 		}
 	}
@@ -411,39 +306,25 @@ static void test_conflicting_send(void)
 	if (!CHECK_EQ_INT(open_order(&o), 0))
 		return;
 	CHECK_EQ_INT(APPLY(&o, EVENT_ORDER_SEND, ID1), CONSUMER_APPLIED);
-	CHECK_EQ_INT(snap(&o, ID1, &before), 0);
-	if (decode_at(__FILE__, __LINE__, EVENT_ORDER_SEND, other, &ev))
-		CHECK_EQ_INT(apply_ev(&o, &ev), CONSUMER_CONFLICT);
-	CHECK_EQ_INT(snap(&o, ID1, &after), 0);
+	CHECK_EQ_INT(snap(&o, ID1, &before), DB_FOUND);
+	if (TEST_DECODE(EVENT_ORDER_SEND, other, &ev))
+		CHECK_EQ_INT(consumer_apply(&o.consumer, &ev, NULL, 0), CONSUMER_CONFLICT);
+	CHECK_EQ_INT(snap(&o, ID1, &after), DB_FOUND);
 	expect_same_snapshot_at(__FILE__, __LINE__, &after, &before);
 	EXPECT_RECORD(&o, ID1, ORDER_PENDING, ITEMS, NULL, -1, 0);
 	/* After confirmation too, and the first version stands. */
 	CHECK_EQ_INT(APPLY(&o, EVENT_IN_STOCK, ID1), CONSUMER_APPLIED);
-	CHECK_EQ_INT(apply_ev(&o, &ev), CONSUMER_CONFLICT);
+	CHECK_EQ_INT(consumer_apply(&o.consumer, &ev, NULL, 0), CONSUMER_CONFLICT);
 	EXPECT_RECORD(&o, ID1, ORDER_CONFIRMED, ITEMS, ITEMS_PRICED, TOTAL, 0);
 	/* And on a canceled tombstone once its send filled the items. */
 	CHECK_EQ_INT(APPLY(&o, EVENT_ORDER_CANCEL, ID2), CONSUMER_APPLIED);
 	CHECK_EQ_INT(APPLY(&o, EVENT_ORDER_SEND, ID2), CONSUMER_APPLIED);
 	ev.items[0].qty = 4;
 	snprintf(ev.order_id, sizeof ev.order_id, "%s", ID2);
-	CHECK_EQ_INT(apply_ev(&o, &ev), CONSUMER_CONFLICT);
+	CHECK_EQ_INT(consumer_apply(&o.consumer, &ev, NULL, 0), CONSUMER_CONFLICT);
 	EXPECT_RECORD(&o, ID2, ORDER_CANCELED, ITEMS, NULL, -1, 0);
-	order_store_close(&o.store);
+	close_order(&o);
 }
-
-/* Applies a payload of a kind; the handler's result. */
-static enum consumer_result apply_json_at(const char *file, int line, struct order *o,
-					  enum event_kind kind, const char *json)
-{
-	struct event *ev = malloc(sizeof *ev);
-	enum consumer_result r = CONSUMER_DB_ERROR;
-
-	if (ev != NULL && decode_at(file, line, kind, json, ev))
-		r = apply_ev(o, ev);
-	free(ev);
-	return r;
-}
-#define APPLY_JSON(o, kind, json) apply_json_at(__FILE__, __LINE__, o, kind, json)
 
 /* Two sends of one order with other items: A (the inventory saw it first and
  * decided on it) and B (the order daemon saw it first). */
@@ -470,8 +351,8 @@ static void run_payloads_at(const char *file, int line, const enum event_kind *k
 		return;
 	for (int i = 0; i < n; i++)
 		CHECK_EQ_INT_AT(file, line, APPLY_JSON(&o, kinds[i], payloads[i]), want[i]);
-	CHECK_EQ_INT_AT(file, line, load(&o, ID1, rec), 0);
-	order_store_close(&o.store);
+	CHECK_EQ_INT_AT(file, line, load(&o, ID1, rec), DB_FOUND);
+	close_order(&o);
 }
 
 static void expect_decided_a_at(const char *file, int line, const struct order_record *rec,
@@ -568,8 +449,8 @@ static int run_sequence(const enum event_kind *seq, int n, int times, struct sna
 	for (int i = 0; i < n; i++)
 		for (int t = 0; t < times; t++)
 			ok &= CHECK_EQ_INT(APPLY(&o, seq[i], ID1), CONSUMER_APPLIED);
-	ok &= CHECK_EQ_INT(snap(&o, ID1, out), 0);
-	order_store_close(&o.store);
+	ok &= CHECK_EQ_INT(snap(&o, ID1, out), DB_FOUND);
+	close_order(&o);
 	return ok;
 }
 
@@ -660,19 +541,12 @@ static void test_convergence(void)
 /* Sends an order accepted at created_ms (the front's created_at). */
 static void send_created_at(struct order *o, const char *id, int64_t created_ms)
 {
-	struct event *ev = malloc(sizeof *ev);
-	char json[512], at[40], base[24];
-	time_t secs = (time_t)(created_ms / 1000);
-	struct tm tm;
+	char json[512], at[40];
 
-	gmtime_r(&secs, &tm);
-	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(at, sizeof at, "%s.%03dZ", base, (int)(created_ms % 1000));
+	event_rfc3339(created_ms, at);
 	snprintf(json, sizeof json,
 		 "{\"v\":1,\"order_id\":\"%s\",\"items\":" ITEMS ",\"created_at\":\"%s\"}", id, at);
-	if (ev != NULL && decode_at(__FILE__, __LINE__, EVENT_ORDER_SEND, json, ev))
-		CHECK_EQ_INT(apply_ev(o, ev), CONSUMER_APPLIED);
-	free(ev);
+	CHECK_EQ_INT(APPLY_JSON(o, EVENT_ORDER_SEND, json), CONSUMER_APPLIED);
 }
 
 static void test_pending_age(void)
@@ -700,7 +574,7 @@ static void test_pending_age(void)
 	/* an order without a time (none should be pending) does not hide the oldest */
 	{
 		struct order_record rec;
-		CHECK_EQ_INT(load(&o, "aaaaaaaa-aaaa-4aaa-8aaa-000000000009", &rec), 1);
+		CHECK_EQ_INT(load(&o, "aaaaaaaa-aaaa-4aaa-8aaa-000000000009", &rec), DB_MISSING);
 		CHECK_EQ_INT(order_store_save(&o.store, &rec), 0);
 		order_record_free(&rec);
 		CHECK_EQ_INT(order_store_pending_age(&o.store, 1, now), 3000);
@@ -710,7 +584,7 @@ static void test_pending_age(void)
 	CHECK_EQ_INT(APPLY(&o, EVENT_OUT_OF_STOCK, "aaaaaaaa-aaaa-4aaa-8aaa-000000000011"), CONSUMER_APPLIED);
 	CHECK_EQ_INT(order_store_pending_age(&o.store, 1, now), 3000);
 	CHECK_EQ_INT(order_store_pending_age(&o.store, 3, now), 1000);
-	order_store_close(&o.store);
+	close_order(&o);
 }
 
 static void test_status_names(void)
@@ -733,7 +607,7 @@ int main(void)
 		test_cancel_before_send(&o);
 		test_outcome_before_send(&o);
 		test_duplicates_are_noops(&o);
-		order_store_close(&o.store);
+		close_order(&o);
 	}
 	test_conflicting_send();
 	test_inventory_decides_items();

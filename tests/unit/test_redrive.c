@@ -4,67 +4,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
-#include "test_helpers.h"
 #include "log.h"
-#include "order.h"
+#include "test_order.h"
 
-#define REDRIVE_S 5
+#define REDRIVE_S TEST_REDRIVE_S
 #define MAX_DELAY_MS (300 * 1000) /* docs/design-notes.md: at most 300 s */
 #define N_MANY (ORDER_REDRIVE_BATCH + 50)
 
-#define ITEMS "[{\"sku\":\"A\",\"qty\":3}]"
 #define T_SEND "webshop/order/send"
 #define T_CANCELED "webshop/order/canceled"
 
-/* --- helpers (as in test_order_store.c) ---------------------------------- */
-
-static int open_order(struct order *o)
-{
-	memset(o, 0, sizeof *o);
-	o->svc.prefix = "webshop/";
-	o->redrive_s = REDRIVE_S;
-	o->sync = "normal";
-	lag_init(&o->consumer.lag);
-	return order_store_open(&o->store, ":memory:", o->sync);
-}
-
-static void close_order(struct order *o)
-{
-	order_store_close(&o->store);
-	lag_destroy(&o->consumer.lag);
-}
+/* --- helpers ------------------------------------------------------------ */
 
 /* A canonical UUID for test order number n. */
 static void order_id(int n, char id[EVENT_ORDER_ID_LEN + 1])
 {
 	snprintf(id, EVENT_ORDER_ID_LEN + 1, "%08x-0000-4000-8000-000000000000", (unsigned)n);
-}
-
-/* Runs the handler of kind for order id in a transaction, as the consumer does. */
-static int apply(struct order *o, enum event_kind kind, const char *id)
-{
-	struct event *ev = malloc(sizeof *ev);
-	char json[256], err[200];
-	enum consumer_result r = CONSUMER_DB_ERROR;
-	consumer_apply_fn fn = kind == EVENT_ORDER_SEND     ? order_on_order_send
-			       : kind == EVENT_ORDER_CANCEL ? order_on_order_cancel
-							    : order_on_released;
-
-	if (kind == EVENT_ORDER_SEND)
-		snprintf(json, sizeof json,
-			 "{\"v\":1,\"order_id\":\"%s\",\"items\":" ITEMS
-			 ",\"created_at\":\"2024-05-01T12:00:00.000Z\"}", id);
-	else
-		snprintf(json, sizeof json, "{\"v\":1,\"order_id\":\"%s\"}", id);
-	if (ev != NULL && event_decode(kind, json, strlen(json), ev, err, sizeof err) == 0 &&
-	    db_exec(&o->store.db, "BEGIN IMMEDIATE") == 0) {
-		r = fn(o, ev);
-		if (db_exec(&o->store.db, r == CONSUMER_DB_ERROR ? "ROLLBACK" : "COMMIT") != 0)
-			r = CONSUMER_DB_ERROR;
-	}
-	free(ev);
-	return r == CONSUMER_APPLIED ? 0 : -1;
 }
 
 /* Rows in the outbox for topic (and order id, when given). */
@@ -87,11 +42,12 @@ static long long outbox_distinct_orders(struct order *o, const char *topic)
 	return test_sql_int(o->store.db.handle, sql, NULL);
 }
 
-/* The redrives count and next re-drive time of an order; 0 when loaded. */
-static int redrive_state(struct order *o, const char *id, int *redrives, int64_t *next_ms)
+/* The redrives count and next re-drive time of an order. */
+static enum db_lookup redrive_state(struct order *o, const char *id, int *redrives,
+				    int64_t *next_ms)
 {
 	struct order_record rec;
-	int rc = order_store_load(&o->store, id, &rec);
+	enum db_lookup rc = order_store_load(&o->store, id, &rec);
 
 	*redrives = rec.redrives;
 	*next_ms = rec.next_redrive_ms;
@@ -114,7 +70,7 @@ static void test_batch_bound(void)
 		return;
 	for (int i = 0; i < N_MANY && ok; i++) {
 		order_id(i + 1, id);
-		ok = CHECK_EQ_INT(apply(&o, EVENT_ORDER_SEND, id), 0);
+		ok = CHECK_EQ_INT(APPLY(&o, EVENT_ORDER_SEND, id), CONSUMER_APPLIED);
 	}
 	/* the handler does not publish order/send itself: the front did */
 	CHECK_EQ_INT(outbox_rows(&o, T_SEND, NULL), 0);
@@ -152,15 +108,15 @@ static void test_backoff(void)
 	if (!CHECK_EQ_INT(open_order(&o), 0))
 		return;
 	order_id(7, id);
-	CHECK_EQ_INT(apply(&o, EVENT_ORDER_SEND, id), 0);
-	CHECK_EQ_INT(redrive_state(&o, id, &redrives, &next), 0);
+	CHECK_EQ_INT(APPLY(&o, EVENT_ORDER_SEND, id), CONSUMER_APPLIED);
+	CHECK_EQ_INT(redrive_state(&o, id, &redrives, &next), DB_FOUND);
 	CHECK_EQ_INT(redrives, 0);
 	now = next;
 	for (size_t i = 0; i < sizeof want_s / sizeof *want_s; i++) {
 		/* a millisecond early: not yet */
 		CHECK_EQ_INT(order_redrive_sweep(&o, now - 1), 0);
 		CHECK_EQ_INT(order_redrive_sweep(&o, now), 1);
-		if (CHECK_EQ_INT(redrive_state(&o, id, &redrives, &next), 0)) {
+		if (CHECK_EQ_INT(redrive_state(&o, id, &redrives, &next), DB_FOUND)) {
 			CHECK_EQ_INT(redrives, (int)i + 1);
 			CHECK_EQ_INT(next - now, want_s[i] * 1000);
 			CHECK_TRUE(next - now <= MAX_DELAY_MS);
@@ -185,13 +141,13 @@ static void test_canceled_until_released(void)
 	order_id(100, canceled);
 	order_id(101, released);
 	order_id(102, pending);
-	CHECK_EQ_INT(apply(&o, EVENT_ORDER_SEND, canceled), 0);
-	CHECK_EQ_INT(apply(&o, EVENT_ORDER_CANCEL, canceled), 0);
-	CHECK_EQ_INT(apply(&o, EVENT_ORDER_SEND, released), 0);
-	CHECK_EQ_INT(apply(&o, EVENT_ORDER_CANCEL, released), 0);
-	CHECK_EQ_INT(apply(&o, EVENT_RELEASED, released), 0);
+	CHECK_EQ_INT(APPLY(&o, EVENT_ORDER_SEND, canceled), CONSUMER_APPLIED);
+	CHECK_EQ_INT(APPLY(&o, EVENT_ORDER_CANCEL, canceled), CONSUMER_APPLIED);
+	CHECK_EQ_INT(APPLY(&o, EVENT_ORDER_SEND, released), CONSUMER_APPLIED);
+	CHECK_EQ_INT(APPLY(&o, EVENT_ORDER_CANCEL, released), CONSUMER_APPLIED);
+	CHECK_EQ_INT(APPLY(&o, EVENT_RELEASED, released), CONSUMER_APPLIED);
 	/* a bare cancel (the order itself never arrived) is owed it too */
-	CHECK_EQ_INT(apply(&o, EVENT_ORDER_CANCEL, pending), 0);
+	CHECK_EQ_INT(APPLY(&o, EVENT_ORDER_CANCEL, pending), CONSUMER_APPLIED);
 	/* the cancel handler published order/canceled once for each */
 	CHECK_EQ_INT(outbox_rows(&o, T_CANCELED, canceled), 1);
 	CHECK_EQ_INT(outbox_rows(&o, T_CANCELED, released), 1);
@@ -207,8 +163,8 @@ static void test_canceled_until_released(void)
 	now += 2 * REDRIVE_S * 1000;
 	CHECK_EQ_INT(order_redrive_sweep(&o, now), 2);
 	CHECK_EQ_INT(outbox_rows(&o, T_CANCELED, canceled), 3);
-	CHECK_EQ_INT(apply(&o, EVENT_RELEASED, canceled), 0);
-	CHECK_EQ_INT(apply(&o, EVENT_RELEASED, pending), 0);
+	CHECK_EQ_INT(APPLY(&o, EVENT_RELEASED, canceled), CONSUMER_APPLIED);
+	CHECK_EQ_INT(APPLY(&o, EVENT_RELEASED, pending), CONSUMER_APPLIED);
 	now += 3600 * 1000;
 	CHECK_EQ_INT(order_redrive_sweep(&o, now), 0);
 	CHECK_EQ_INT(outbox_rows(&o, T_CANCELED, canceled), 3);
