@@ -51,6 +51,8 @@ struct front {
 	/* load shedding: see load_watch.c */
 	int shed_lag_ms;
 	const char *admin_token; /* NULL: the admin API answers 403 */
+	const char *www_dir;     /* the pages' files (pages.c) */
+	int www_fd;              /* www_dir, opened at start; -1 before */
 	atomic_llong daemon_lag_ms;
 	atomic_int shedding, watch_stop;
 	atomic_ulong shed;
@@ -90,6 +92,14 @@ int front_load_shed(struct front *f);
 /* /api/v1/admin/{orders,stock,reservations}: GET with the bearer token. */
 int front_admin_is_path(const char *path);
 int front_admin_reply(struct mg_connection *conn, struct front *f, const char **route);
+
+/* The web pages (pages.c): GET/HEAD / and /static/<file> from www_dir.
+ * front_pages_open opens www_dir at start and checks it has index.html;
+ * 0, or -1 with why[] saying what is wrong. */
+int front_pages_open(struct front *f, char *why, size_t size);
+void front_pages_close(struct front *f);
+int front_pages_is_path(const char *path);
+int front_pages_reply(struct mg_connection *conn, struct front *f, const char **route);
 
 int front_http_start(struct front *f);
 

@@ -82,17 +82,6 @@ static void write_metrics(FILE *out, void *ctx)
 			    "orders answered 503 overloaded", (double)atomic_load(&f->shed));
 }
 
-static int reply_index(struct mg_connection *conn, struct front *f)
-{
-	static const char index[] =
-		"{\"service\":\"webshop\",\"endpoints\":["
-		"\"GET /api/v1/catalog\",\"POST /api/v1/orders\",\"GET /api/v1/orders/{id}\","
-		"\"POST /api/v1/orders/{id}/cancel\",\"GET /healthz\",\"GET /readyz\",\"GET /metrics\","
-		"\"GET /api/v1/admin/{orders,stock,reservations} (bearer token)\"]}";
-	(void)f;
-	return http_reply(conn, 200, "application/json", index, sizeof index - 1, NULL);
-}
-
 static int reply_alive(struct mg_connection *conn, struct front *f)
 {
 	static const char ok[] = "{\"status\":\"ok\"}";
@@ -115,7 +104,6 @@ static const struct read_route {
 	{ "/healthz", reply_alive },
 	{ "/readyz", reply_ready },
 	{ "/metrics", reply_metrics },
-	{ "/", reply_index },
 };
 
 /* The order id between ORDERS_PREFIX and "/cancel": whatever stands there,
@@ -166,6 +154,8 @@ static int route_request(struct mg_connection *conn, struct front *f, const char
 	}
 	if (front_admin_is_path(path))
 		return front_admin_reply(conn, f, route);
+	if (front_pages_is_path(path))
+		return front_pages_reply(conn, f, route);
 	for (size_t i = 0; i < sizeof read_routes / sizeof read_routes[0]; i++) {
 		if (strcmp(path, read_routes[i].path) == 0) {
 			*route = read_routes[i].path;

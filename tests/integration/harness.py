@@ -55,7 +55,7 @@ COMMON_FLAGS = ["--mqtt-username", "--mqtt-password", "--data-dir", "--bind", "-
 BINARY_FLAGS = {
     "front": COMMON_FLAGS + ["--front-port", "--inventory-port", "--order-port",
                              "--inventory-url", "--order-url", "--publish-timeout-ms",
-                             "--admin-token"],
+                             "--admin-token", "--www-dir"],
     "inventory": COMMON_FLAGS + ["--inventory-port", "--sqlite-sync", "--catalog"],
     "order": COMMON_FLAGS + ["--order-port", "--redrive-s", "--sqlite-sync"],
 }
