@@ -100,10 +100,15 @@
     const sku = order.sku;
     const item = (order.items || []).find((i) => i.sku === sku);
     switch (order.reason) {
-      case 'insufficient_stock':
+      case 'insufficient_stock': {
         if (!sku) return 'There was not enough stock for this order. Nothing was reserved.';
+        const p = state.products.get(sku);
+        let now = '';
+        if (p && p.available <= 0) now = ' It is sold out now.';
+        else if (p && item && p.available < item.qty) now = ' Only ' + p.available + ' left now.';
         return 'Not enough ' + productName(sku) + ' (' + sku + ') in stock' +
-          (item ? ' for ' + item.qty : '') + '. Nothing was reserved; try fewer.';
+          (item ? ' for ' + item.qty : '') + '.' + now + ' Nothing was reserved.';
+      }
       case 'unknown_sku':
         return (sku ? 'The shop does not sell ' + sku : 'The shop does not sell one of these products') +
           ' (any more). Nothing was reserved.';
@@ -118,7 +123,7 @@
     const d = new Date(ms);
     const sameDay = d.toDateString() === new Date().toDateString();
     return sameDay
-      ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+      ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
       : d.toLocaleDateString([], { day: 'numeric', month: 'short' });
   }
 
@@ -533,8 +538,8 @@
     items.replaceChildren();
     for (const i of o.items || []) {
       const li = document.createElement('li');
-      const unit = Number.isFinite(i.unit_price_cents) ? ' × ' + money(i.unit_price_cents, o.currency) : '';
-      li.textContent = i.qty + ' ' + (i.name || productName(i.sku)) + unit;
+      const each = Number.isFinite(i.unit_price_cents) ? ', ' + money(i.unit_price_cents, o.currency) + ' each' : '';
+      li.textContent = i.qty + ' × ' + (i.name || productName(i.sku)) + each;
       items.appendChild(li);
     }
     const cancel = $('cancel');
