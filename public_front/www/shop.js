@@ -15,6 +15,8 @@
 
   const $ = (id) => document.getElementById(id);
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  // A fresh copy of the element a <template> of index.html holds.
+  const fromTemplate = (id) => $(id).content.firstElementChild.cloneNode(true);
 
   // ---- storage: the page works without it (private mode), it just forgets
 
@@ -158,13 +160,12 @@
   function renderProducts() {
     const list = $('products');
     const cart = loadCart();
-    const template = $('product-template');
     const existing = new Map(Array.from(list.children, (li) => [li.dataset.sku, li]));
     state.catalogOrder.forEach((sku, index) => {
       const p = state.products.get(sku);
       let li = existing.get(sku);
       if (!li) {
-        li = template.content.firstElementChild.cloneNode(true);
+        li = fromTemplate('product-template');
         li.dataset.sku = sku;
         const nameId = 'product-' + index + '-name';
         li.querySelector('[data-test=name]').id = nameId;
@@ -231,10 +232,9 @@
     const cart = loadCart();
     const lines = cartLines(cart);
     const list = $('cart-lines');
-    const template = $('cart-line-template');
     list.replaceChildren();
     for (const l of lines) {
-      const li = template.content.firstElementChild.cloneNode(true);
+      const li = fromTemplate('cart-line-template');
       li.dataset.sku = l.sku;
       li.querySelector('.line-name').textContent = l.name;
       li.querySelector('.line-qty').textContent = String(l.qty);
@@ -553,10 +553,9 @@
     const orders = loadOrders();
     const current = currentId();
     const list = $('orders');
-    const template = $('order-line-template');
     list.replaceChildren();
     for (const o of orders) {
-      const li = template.content.firstElementChild.cloneNode(true);
+      const li = fromTemplate('order-line-template');
       li.dataset.orderId = o.id;
       li.querySelector('.placed-when').textContent = when(o.at);
       li.querySelector('.placed-id').textContent = o.id.slice(0, 8);
