@@ -52,6 +52,8 @@ struct front {
 	/* load shedding: see load_watch.c */
 	int shed_lag_ms;
 	const char *admin_token; /* NULL: the admin API answers 403 */
+	const char *www_dir;     /* the pages' files (pages.c) */
+	int www_fd;              /* www_dir, opened at start; -1 before */
 	atomic_llong daemon_lag_ms;
 	atomic_int shedding, watch_stop;
 	atomic_ulong shed;
@@ -134,6 +136,13 @@ int front_admin_orders(struct mg_connection *conn, struct front *f);
 int front_admin_stock(struct mg_connection *conn, struct front *f);
 int front_admin_reservations(struct mg_connection *conn, struct front *f);
 int front_admin_not_found(struct mg_connection *conn, struct front *f);
+
+/* The web pages (pages.c): GET/HEAD / and /static/<file> from www_dir.
+ * front_pages_open opens www_dir at start and checks it has index.html;
+ * 0, or -1 with why[] saying what is wrong. */
+int front_pages_open(struct front *f, char *why, size_t size);
+void front_pages_close(struct front *f);
+int front_pages_reply(struct mg_connection *conn, struct front *f);
 
 int front_http_start(struct front *f);
 

@@ -62,17 +62,6 @@ static void write_metrics(FILE *out, void *ctx)
 			    "orders answered 503 overloaded", (double)atomic_load(&f->shed));
 }
 
-static int reply_index(struct mg_connection *conn, struct front *f)
-{
-	static const char index[] =
-		"{\"service\":\"webshop\",\"endpoints\":["
-		"\"GET /api/v1/catalog\",\"POST /api/v1/orders\",\"GET /api/v1/orders/{id}\","
-		"\"POST /api/v1/orders/{id}/cancel\",\"GET /healthz\",\"GET /readyz\",\"GET /metrics\","
-		"\"GET /api/v1/admin/{orders,stock,reservations} (bearer token)\"]}";
-	(void)f;
-	return http_reply(conn, 200, "application/json", index, sizeof index - 1, NULL);
-}
-
 static int reply_alive(struct mg_connection *conn, struct front *f)
 {
 	static const char ok[] = "{\"status\":\"ok\"}";
@@ -106,7 +95,9 @@ static const struct front_route routes[] = {
 	{ "GET", "/healthz", "/healthz", .reply = reply_alive },
 	{ "GET", "/readyz", "/readyz", .reply = reply_ready },
 	{ "GET", "/metrics", "/metrics", .reply = reply_metrics },
-	{ "GET", "/", "/", .reply = reply_index },
+	/* the shop page and its files (pages.c) */
+	{ "GET", "/", "/", .reply = front_pages_reply },
+	{ "GET", "/static/*", "/static", .reply = front_pages_reply },
 };
 
 #define N_ROUTES (sizeof routes / sizeof routes[0])

@@ -34,6 +34,8 @@ static void parse_settings(struct front *f, int argc, char **argv)
 		  "answer new orders 503 while a daemon runs this far behind (0: never)" },
 		{ "--admin-token", "SHOP_ADMIN_TOKEN", SETTING_STRING, &f->admin_token, 0, 0, NULL,
 		  NULL, "bearer token of /api/v1/admin/ (unset: the admin API answers 403)" },
+		{ "--www-dir", "SHOP_WWW_DIR", SETTING_STRING, &f->www_dir, 0, 0,
+		  SHOP_WWW_DIR_DEFAULT, NULL, "folder of the web pages' files (set at build time)" },
 	};
 	enum settings_result r = settings_parse(table, sizeof table / sizeof *table, argc, argv,
 						"shop-front", summary);
@@ -87,12 +89,17 @@ int main(int argc, char **argv)
 							  "time from publish to the broker's PUBACK"),
 		.peers = { .lock = PTHREAD_MUTEX_INITIALIZER },
 		.catalog = { .lock = PTHREAD_MUTEX_INITIALIZER },
+		.www_fd = -1,
 	};
+	char why[128];
 
 	parse_settings(&f, argc, argv);
 	/* fit: service_settings_finish holds the prefix to 100 bytes */
 	event_topic(f.topic_send, sizeof f.topic_send, f.svc.prefix, EVENT_ORDER_SEND);
 	event_topic(f.topic_cancel, sizeof f.topic_cancel, f.svc.prefix, EVENT_ORDER_CANCEL);
+	if (front_pages_open(&f, why, sizeof why) != 0)
+		fatal("cannot serve the web pages from '%s' (--www-dir, SHOP_WWW_DIR): %s",
+		      f.www_dir, why);
 	service_install_signals();
 	/* HTTP first: a second front started by mistake on a taken port must
 	 * fail before its broker connection, with the same client id, throws
@@ -113,5 +120,6 @@ int main(int argc, char **argv)
 	front_load_watch_stop(&f);
 	mqtt_stop(f.mqtt);
 	front_catalog_free(&f.catalog);
+	front_pages_close(&f);
 	return 0;
 }

@@ -14,12 +14,12 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 MOSQUITTO = "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else "mosquitto"
 
 # Flags each binary must document (docs/internals.md, "Settings of each binary").
-COMMON_FLAGS = ["--mqtt-username", "--mqtt-password", "--data-dir", "--bind", "--broker-port", "--broker-url", "--topic-prefix",
+COMMON_FLAGS = ["--mqtt-username", "--mqtt-password", "--mqtt-password-file", "--data-dir", "--bind", "--broker-port", "--broker-url", "--topic-prefix",
                 "--instance", "--log-level"]
 BINARY_FLAGS = {
     "front": COMMON_FLAGS + ["--front-port", "--inventory-port", "--order-port",
                              "--inventory-url", "--order-url", "--publish-timeout-ms",
-                             "--admin-token"],
+                             "--admin-token", "--www-dir"],
     "inventory": COMMON_FLAGS + ["--inventory-port", "--sqlite-sync", "--catalog"],
     "order": COMMON_FLAGS + ["--order-port", "--redrive-s", "--sqlite-sync"],
 }

@@ -1,0 +1,337 @@
+"""The shop page `/` in a real browser (Debian's chromium driven by
+playwright-core, tests/browser/), and the front's serving of the pages.
+
+Each browser test runs one scenario of tests/browser/shop_page.mjs against the
+shop's front, asserts on what the page showed, then checks the shop's side
+through the API. Every scenario also checks that the page asked nothing of
+another origin, had no error and broke no Content-Security-Policy rule; the
+recorders of those are shown to work by positive controls (a request to
+another origin, a console error, an uncaught exception, an inline style).
+The screenshots go to <data dir>/browser/, kept when a test fails.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+
+from harness import (DEFAULT_CATALOG, REPO, assert_eq, assert_error_body, assert_in,
+                     assert_status, assert_true, child_env, read_raw_response, run_binary)
+
+BROWSER_DIR = os.path.join(REPO, "tests", "browser")
+WWW_DIR = os.path.join(REPO, "public_front", "www")
+CHROMIUM = "/usr/bin/chromium"
+ADMIN_ORDERS = "/api/v1/admin/orders"
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+       "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+LOAD_FAILED = r"Failed to load resource: "
+# Console errors the page causes on purpose and handles, by (text, path):
+# the status stream does not exist yet (the order id "{id}/events" is a 400;
+# later a 404 from an older front or a 503 over SHOP_SSE_MAX), and the page
+# falls back to polling; and an order the order daemon has not recorded yet
+# right after its 202 is a 404 while the page polls.
+EXPECTED_CONSOLE = [
+    (LOAD_FAILED + r"the server responded with a status of (400|404|503) .*",
+     r"/api/v1/orders/%s/events" % UUID),
+    (LOAD_FAILED + r"the server responded with a status of 404 .*", r"/api/v1/orders/%s" % UUID),
+]
+
+
+def price_text(cents, currency="EUR"):
+    return "%d.%02d %s" % (cents // 100, cents % 100, currency)
+
+
+def catalog_entry(sku):
+    return next(p for p in DEFAULT_CATALOG if p["sku"] == sku)
+
+
+def run_page(shop, scenario, *skus):
+    """Runs one scenario in chromium; returns its report (a dict)."""
+    node = shutil.which("node")
+    assert_true(node is not None, "node is not installed (./shop test installs nodejs and npm)")
+    assert_true(os.access(CHROMIUM, os.X_OK), "%s is missing (./shop test installs chromium)" % CHROMIUM)
+    assert_true(os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")),
+                "tests/browser/node_modules is missing: run `npm ci` in tests/browser "
+                "(./shop test does)")
+    out = os.path.join(shop.dir, "browser")
+    argv = [node, os.path.join(BROWSER_DIR, "shop_page.mjs"),
+            "--url", "http://127.0.0.1:%d/" % shop.port("front"), "--scenario", scenario,
+            "--out", out, "--foreign", "http://127.0.0.1:%d/healthz" % shop.port("inventory")]
+    for sku in skus:
+        argv += ["--sku", sku]
+    timeout = 120 * shop.build.slow
+    try:
+        p = subprocess.run(argv, cwd=BROWSER_DIR, env=child_env(), stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("browser scenario %s did not end within %.0fs" % (scenario, timeout)) from None
+    stdout = p.stdout.decode(errors="replace").strip()
+    stderr = p.stderr.decode(errors="replace").strip()
+    try:
+        report = json.loads(stdout.splitlines()[-1])
+    except (IndexError, ValueError):
+        raise AssertionError("browser scenario %s printed no report (exit %s); stdout: %s; stderr: %s"
+                             % (scenario, p.returncode, stdout[-800:], stderr[-1500:])) from None
+    if not report.get("ok"):
+        raise AssertionError("browser scenario %s failed: %s\n  screenshots: %s\n  page errors: %s\n"
+                             "  console errors: %s\n  stderr: %s"
+                             % (scenario, report.get("error"), report.get("screenshots"),
+                                report.get("pageErrors"), report.get("console"), stderr[-800:]))
+    return report
+
+
+def page_expect(report, cond, what, detail=None):
+    """assert_true that names the scenario's screenshots."""
+    assert_true(cond, "%s [screenshots: %s]" % (what, ", ".join(report.get("screenshots", []))),
+                detail)
+
+
+def check_page_behaved(shop, report, expected_console=()):
+    """What every scenario must show: only same-origin requests, no page or
+    console error (but EXPECTED_CONSOLE and expected_console, pairs of
+    regular expressions of text and path), no CSP violation; and the
+    recorders do see each of those."""
+    origin = "http://127.0.0.1:%d" % shop.port("front")
+    urls = [r["url"] for r in report["requests"]]
+    foreign = [u for u in urls if not u.startswith(origin + "/")]
+    page_expect(report, not foreign, "requests that left the shop's origin %s" % origin, foreign)
+    for own in ("/", "/static/shop.js", "/static/shop.css", "/api/v1/catalog"):
+        page_expect(report, origin + own in urls,
+                    "the request recorder saw the page's own GET %s" % own, urls)
+    controls = report["controls"]
+    control_urls = [r["url"] for r in controls["requests"]]
+    page_expect(report, any(not u.startswith(origin + "/") for u in control_urls),
+                "control: the request recorder sees a request to another origin", control_urls)
+
+    page_expect(report, report["pageErrors"] == [], "page errors", report["pageErrors"])
+    page_expect(report, any("control: uncaught" in e for e in controls["pageErrors"]),
+                "control: the page error recorder sees an uncaught exception", controls["pageErrors"])
+
+    unexpected = []
+    for c in report["console"]:
+        path = c["url"][len(origin):] if c["url"].startswith(origin) else c["url"]
+        if not any(re.fullmatch(t, c["text"]) and re.fullmatch(p, path)
+                   for t, p in EXPECTED_CONSOLE + list(expected_console)):
+            unexpected.append(c)
+    page_expect(report, unexpected == [], "console errors", unexpected)
+    page_expect(report, any("control: console error" in c["text"] for c in controls["console"]),
+                "control: the console recorder sees console.error", controls["console"])
+
+    page_expect(report, report["csp"] == [], "Content-Security-Policy violations", report["csp"])
+    page_expect(report, any(v["directive"].startswith("style-src") for v in controls["csp"]),
+                "control: an inline style is blocked and recorded as a CSP violation",
+                controls["csp"])
+
+
+def admin_orders(shop):
+    r = shop.get(ADMIN_ORDERS, {"Authorization": "Bearer " + shop.admin_token})
+    assert_status(r, 200, "GET %s" % ADMIN_ORDERS)
+    return r.body["orders"]
+
+
+# --------------------------------------------------------------------------
+# in the browser
+
+def test_browser_checkout_confirmed_without_reload(shop):
+    a, b = "MUG-001", "TEE-002"
+    report = run_page(shop, "checkout", a, b)
+    seen = report["seen"]
+    view = seen["view"]
+    pa, pb = catalog_entry(a)["price_cents"], catalog_entry(b)["price_cents"]
+    assert_eq(seen["prices"], {a: price_text(pa), b: price_text(pb)}, "prices the page shows")
+    assert_in(price_text(pa + 2 * pb), seen["cartText"], "the cart's total before checkout")
+    assert_eq(view["statuses"], ["pending", "confirmed"],
+              "the order status texts the page showed, in order")
+    page_expect(report, view["sameDocument"], "the status changed without a reload")
+    assert_eq(view["total"], price_text(pa + 2 * pb), "[data-test=total]")
+    page_expect(report, view["totalVisible"] and not view["reasonVisible"],
+                "total shown, no reason, for a confirmed order", view)
+    assert_eq(view["statusLive"], "polite", "the status is announced (aria-live)")
+    order = shop.wait_final(view["orderId"])
+    assert_eq(order["status"], "confirmed", "the order's status through the API")
+    assert_eq(order["total_cents"], pa + 2 * pb, "the order's total through the API")
+    assert_eq(sorted((i["sku"], i["qty"]) for i in order["items"]), [(a, 1), (b, 2)],
+              "the order's items through the API")
+    # after a reload: the cart is empty, the order is listed with its status
+    after = seen["afterReload"]
+    assert_eq(after["listed"], [{"orderId": view["orderId"], "status": "confirmed"}],
+              "orders of this browser listed after a reload")
+    assert_eq(after["status"], "confirmed", "the current order after a reload")
+    page_expect(report, seen["checkoutDisabledAfter"], "the cart is empty after the order")
+    check_page_behaved(shop, report)
+    shop.check_invariants()
+
+
+def test_browser_double_click_orders_once(shop):
+    report = run_page(shop, "double_click", "MUG-001")
+    seen = report["seen"]
+    keys = set(seen["posts"])
+    page_expect(report, len(seen["posts"]) >= 1 and len(keys) == 1 and None not in keys,
+                "every POST of the checkout carries the cart's one Idempotency-Key", seen["posts"])
+    assert_eq(seen["view"]["status"], "confirmed", "status on the page")
+    orders = admin_orders(shop)
+    assert_eq([o["order_id"] for o in orders], [seen["view"]["orderId"]],
+              "orders the order daemon has after a double click")
+    assert_eq(shop.available("MUG-001"), catalog_entry("MUG-001")["stock"] - 1,
+              "MUG-001 available after one order of 1")
+    check_page_behaved(shop, report)
+    shop.check_invariants()
+
+
+def test_browser_lost_answer_is_retried_and_orders_once(shop):
+    report = run_page(shop, "lost_answer", "MUG-001")
+    seen = report["seen"]
+    assert_eq(seen["dropped"]["status"], 202, "the shop accepted the POST whose answer was lost")
+    assert_eq(len(seen["posts"]), 2, "POSTs the page sent (the first answer lost, one retry)")
+    assert_eq(seen["posts"][0], seen["posts"][1], "the retry's Idempotency-Key")
+    assert_eq(json.loads(seen["dropped"]["body"])["order_id"], seen["view"]["orderId"],
+              "the retry names the order of the lost answer")
+    assert_eq(seen["view"]["status"], "confirmed", "status on the page")
+    assert_eq([o["order_id"] for o in admin_orders(shop)], [seen["view"]["orderId"]],
+              "orders the order daemon has")
+    # the answer the test cut off
+    check_page_behaved(shop, report, [(LOAD_FAILED + "net::ERR_CONNECTION_RESET", "/api/v1/orders")])
+    shop.check_invariants()
+
+
+def test_browser_cancel_shows_canceled_and_stock_returns(shop):
+    sku = "CAP-003"
+    stock = catalog_entry(sku)["stock"]
+    report = run_page(shop, "cancel", sku)
+    seen = report["seen"]
+    assert_eq(seen["first"], "confirmed", "status before the cancel")
+    assert_eq(seen["last"], "canceled", "status after the cancel")
+    assert_eq(seen["before"], stock, "available on the page before the order")
+    assert_eq(seen["whileConfirmed"], stock - 2, "available on the page while the order held 2")
+    assert_eq(seen["after"], stock, "available on the page after the cancel")
+    page_expect(report, not seen["view"]["cancelVisible"], "no cancel button on a canceled order")
+    order = shop.wait_status(seen["view"]["orderId"], "canceled")
+    assert_eq(order["status"], "canceled", "the order through the API")
+    shop.wait_available(sku, stock)
+    check_page_behaved(shop, report)
+    shop.check_invariants()
+
+
+def test_browser_rejected_order_says_why(shop):
+    sku = "PIN-004"
+    report = run_page(shop, "rejected", sku)
+    seen = report["seen"]
+    view = seen["view"]
+    assert_eq(seen["inStock"], catalog_entry(sku)["stock"], "available when the cart was filled")
+    assert_eq(view["status"], "rejected", "status on the page")
+    page_expect(report, view["reasonVisible"] and not view["totalVisible"],
+                "a rejected order shows its reason and no total", view)
+    assert_in(sku, view["reason"], "[data-test=reason] names the product")
+    assert_in("Not enough", view["reason"], "[data-test=reason] says why in words")
+    order = shop.wait_final(view["orderId"])
+    assert_eq((order["status"], order.get("reason"), order.get("sku")),
+              ("rejected", "insufficient_stock", sku), "the order through the API")
+    assert_eq(shop.wait_final(seen["otherId"])["status"], "confirmed",
+              "the other shopper's order of the last one")
+    assert_eq(shop.available(sku), 0, "available of %s" % sku)
+    check_page_behaved(shop, report)
+    shop.check_invariants()
+
+
+def test_browser_keyboard_only_checkout(shop):
+    report = run_page(shop, "keyboard", "MUG-001")
+    seen = report["seen"]
+    page_expect(report, seen["tabsToAdd"] > 0, "Tab reaches the product's add button", seen)
+    assert_eq(seen["outlineUnfocused"], "none", "control: no outline on the unfocused button")
+    page_expect(report, seen["outlineFocused"]["style"] != "none",
+                "keyboard focus is visible (outline)", seen["outlineFocused"])
+    assert_eq(seen["cartLines"], 1, "cart lines after Enter on the add button")
+    page_expect(report, seen["tabsToCheckout"] > 0, "Tab reaches checkout", seen)
+    assert_eq(seen["view"]["status"], "confirmed", "status after Enter on checkout")
+    assert_eq(seen["focusAfter"], "order-heading", "focus after checkout (the order's heading)")
+    assert_eq([o["order_id"] for o in admin_orders(shop)], [seen["view"]["orderId"]],
+              "orders the order daemon has")
+    check_page_behaved(shop, report)
+
+
+def test_browser_phone(shop):
+    report = run_page(shop, "phone", "MUG-001")
+    seen = report["seen"]
+    assert_in("width=device-width", seen["layout"]["viewportMeta"] or "", "viewport meta")
+    page_expect(report, seen["layout"]["scrollWidth"] <= seen["layout"]["viewport"],
+                "nothing wider than a 390 px phone screen", seen["layout"])
+    page_expect(report, seen["widthAfter"] <= seen["layout"]["viewport"],
+                "nothing wider than the screen with an order shown", seen)
+    assert_eq(seen["view"]["status"], "confirmed", "status after tapping checkout")
+    check_page_behaved(shop, report)
+
+
+# --------------------------------------------------------------------------
+# serving the files (plain HTTP)
+
+def test_browser_pages_served_with_their_headers(shop):
+    files = {"/": "index.html", "/static/shop.js": "shop.js", "/static/shop.css": "shop.css",
+             "/static/favicon.svg": "favicon.svg"}
+    types = {"/": "text/html; charset=utf-8", "/static/shop.js": "text/javascript; charset=utf-8",
+             "/static/shop.css": "text/css; charset=utf-8", "/static/favicon.svg": "image/svg+xml"}
+    for path, name in files.items():
+        with open(os.path.join(WWW_DIR, name), "rb") as f:
+            want = f.read()
+        r = shop.get(path)
+        assert_status(r, 200, "GET %s" % path)
+        assert_eq(r.text.encode(), want, "GET %s: the body is the file %s" % (path, name))
+        assert_eq(r.headers.get("Content-Type"), types[path], "GET %s: Content-Type" % path)
+        assert_eq(r.headers.get("Content-Length"), str(len(want)), "GET %s: Content-Length" % path)
+        assert_eq(r.headers.get("Content-Security-Policy"), CSP, "GET %s: CSP" % path)
+        assert_eq(r.headers.get("X-Content-Type-Options"), "nosniff", "GET %s: nosniff" % path)
+        h = shop.request("HEAD", path)
+        assert_status(h, 200, "HEAD %s" % path)
+        assert_eq((h.headers.get("Content-Length"), h.text), (str(len(want)), ""),
+                  "HEAD %s: length of the GET and no body" % path)
+    r = shop.post("/", b"{}")
+    assert_status(r, 405, "POST /")
+    assert_eq(r.headers.get("Allow"), "GET, HEAD", "POST /: Allow")
+    # keep-alive: the page and its files on one connection
+    with shop.raw_socket() as sock:
+        for path in ("/", "/static/shop.css", "/static/shop.js"):
+            sock.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % path).encode())
+            r = read_raw_response(sock)
+            assert_status(r, 200, "GET %s on a kept-alive connection" % path)
+    # the page's own references are all same-origin, no inline script or style
+    page = shop.get("/").text
+    refs = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert_true(refs and all(u.startswith("/") and not u.startswith("//") or u.startswith("#")
+                             for u in refs), "the page refers only to its own origin", refs)
+    assert_true(not re.search(r"<script(?![^>]*\bsrc=)", page) and "<style" not in page
+                and " style=" not in page and not re.search(r"\son[a-z]+=", page),
+                "no inline script, style or event handler in index.html")
+
+
+def test_browser_pages_no_traversal_no_listing(shop):
+    secret = os.path.basename(__file__)
+    paths = [
+        "/static/", "/static", "/static/nope.js", "/static/../meson.build",
+        "/static/..%2fmeson.build", "/static/%2e%2e/%2e%2e/meson.build",
+        "/static/%2e%2e%2f%2e%2e%2fshop", "/static/..", "/static/%2e%2e",
+        "/static//etc/passwd", "/static/%2fetc%2fpasswd", "/static/.hidden.js",
+        "/static/index.html.bak", "/static/shop.js/", "/static/../../tests/integration/" + secret,
+        "/index.html", "/www/shop.js", "/public_front/www/shop.js",
+    ]
+    for path in paths:
+        r = shop.get(path)
+        assert_status(r, (400, 404), "GET %s" % path)
+        assert_error_body(r, "GET %s" % path)
+        assert_true("<html" not in r.text and "use strict" not in r.text,
+                    "GET %s serves no file" % path, r.text[:200])
+    # the same names that do exist are served (the 404s above are not a blanket refusal)
+    assert_status(shop.get("/static/shop.js"), 200, "control: GET /static/shop.js")
+    assert_status(shop.get("/static/shop.js?v=2"), 200, "control: GET /static/shop.js?v=2")
+
+
+def test_browser_front_refuses_a_www_dir_without_index(build):
+    # a bad --www-dir is one line and a non-zero exit before anything listens
+    code, out, err = run_binary(build, "front", ["--www-dir", "/nonexistent/www", "--front-port", "1"])
+    assert_true(code not in (0, None), "shop-front with a missing www dir exits non-zero", code)
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert_eq(len(lines), 1, "lines on stderr for a missing www dir (%s)" % err)
+    assert_in("/nonexistent/www", lines[0], "the error names the directory")
+    code, out, err = run_binary(build, "front", ["--help"])
+    assert_in("--www-dir", out, "--help lists --www-dir")
+    assert_in("SHOP_WWW_DIR", out, "--help lists SHOP_WWW_DIR")
