@@ -5,6 +5,7 @@
  * nothing; a rejected one says why and leaves no allocation behind. */
 #include <cjson/cJSON.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "event.h"

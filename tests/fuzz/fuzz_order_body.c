@@ -4,6 +4,7 @@
  * would publish decodes to the same items; a body it refuses is refused with
  * a reason and leaves no allocation behind. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "event.h"

@@ -3,6 +3,39 @@
 #include "fuzz_util.h"
 
 #include <sanitizer/allocator_interface.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* A copy of stderr taken before libFuzzer closes the original (a
+ * constructor runs before libFuzzer's main). */
+static FILE *report;
+
+__attribute__((constructor)) static void keep_stderr(void)
+{
+	int fd = dup(2);
+
+	report = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (report != NULL)
+		setvbuf(report, NULL, _IONBF, 0);
+	/* stdio allocates a buffer at the first printf and keeps it: no leak of
+	 * the code under test, so none to count */
+	setvbuf(stdout, NULL, _IONBF, 0);
+}
+
+void fuzz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
+{
+	FILE *out = report != NULL ? report : stderr;
+	va_list ap;
+
+	fprintf(out, "fuzz check failed at %s:%d: %s: ", file, line, cond);
+	va_start(ap, fmt);
+	vfprintf(out, fmt, ap);
+	va_end(ap);
+	fputc('\n', out);
+	abort();
+}
 
 /* Per thread: libFuzzer's own threads allocate too. */
 static _Thread_local long live_blocks;
