@@ -173,17 +173,27 @@ static int blank(const char *line, size_t len)
 int recording_load(const char *path, struct recording *rec)
 {
 	FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	long lineno = 0;
-	int rc = -1;
+	int rc;
 
 	if (in == NULL) {
 		fprintf(stderr, "%s: cannot open recording %s: %s\n", CLI_PROGRAM, path,
 			strerror(errno));
 		return -1;
 	}
+	rc = recording_read(in, path, rec);
+	if (in != stdin)
+		fclose(in);
+	return rc;
+}
+
+int recording_read(FILE *in, const char *name, struct recording *rec)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	long lineno = 0;
+	int rc = -1;
+
 	while ((len = getline(&line, &cap, in)) >= 0) {
 		char why[200];
 
@@ -193,20 +203,18 @@ int recording_load(const char *path, struct recording *rec)
 		if (blank(line, (size_t)len))
 			continue;
 		if (load_line(rec, line, (size_t)len, why, sizeof why) != 0) {
-			fprintf(stderr, "%s: %s:%ld: %s\n", CLI_PROGRAM, path, lineno, why);
+			fprintf(stderr, "%s: %s:%ld: %s\n", CLI_PROGRAM, name, lineno, why);
 			goto out;
 		}
 	}
 	if (ferror(in)) {
-		fprintf(stderr, "%s: cannot read recording %s: %s\n", CLI_PROGRAM, path,
+		fprintf(stderr, "%s: cannot read recording %s: %s\n", CLI_PROGRAM, name,
 			strerror(errno));
 		goto out;
 	}
 	rc = 0;
 out:
 	free(line);
-	if (in != stdin)
-		fclose(in);
 	return rc;
 }
 
