@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,7 +102,8 @@ static const char *message_from_json(const cJSON *root, struct recorded_message 
 
 	if (!cJSON_IsObject(root))
 		return "not a JSON object";
-	if (t != NULL && (!cJSON_IsNumber(t) || t->valuedouble < 0))
+	/* cJSON reads 1e999 as infinity, which it would write back as null */
+	if (t != NULL && (!cJSON_IsNumber(t) || !isfinite(t->valuedouble) || t->valuedouble < 0))
 		return "\"t\" must be a number of milliseconds >= 0";
 	if (!cJSON_IsString(topic))
 		return "\"topic\" must be a string";
