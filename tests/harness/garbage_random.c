@@ -170,8 +170,9 @@ static int make_mutant(uint64_t *rng, const struct seeds *s, const struct seed_m
 			return -1;
 		cur = next;
 		by_kind[applied]++;
-		used += (size_t)snprintf(what + used, used < whatlen ? whatlen - used : 0, "%s%s",
-					 i ? "+" : "", mutate_name(applied));
+		if (used < whatlen)
+			used += (size_t)snprintf(what + used, whatlen - used, "%s%s", i ? "+" : "",
+						 mutate_name(applied));
 	}
 	*from = m;
 	*out = cur;
