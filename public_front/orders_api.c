@@ -10,6 +10,7 @@
 #include "event.h"
 #include "front.h"
 #include "log.h"
+#include "order_body.h"
 
 #define IDEMPOTENCY_KEY_MAX 200
 
@@ -165,7 +166,6 @@ static int read_order_body(struct mg_connection *conn, struct event *ev)
 	char *body = NULL;
 	size_t len = 0;
 	char err[200];
-	cJSON *root = NULL;
 	int status = 0;
 
 	switch (http_read_body(conn, FRONT_MAX_BODY, &body, &len)) {
@@ -177,14 +177,16 @@ static int read_order_body(struct mg_connection *conn, struct event *ev)
 	case HTTP_BODY_OK:
 		break;
 	}
-	if ((root = event_json_parse(body, len, err, sizeof err)) == NULL)
+	switch (order_body_parse(body, len, ev, err, sizeof err)) {
+	case ORDER_BODY_INVALID_JSON:
 		status = http_reply_error(conn, 400, "invalid_json", "the body is not valid JSON: %s", err);
-	else if (!cJSON_IsObject(root))
-		status = http_reply_error(conn, 400, "invalid_order", "the body must be a JSON object");
-	else if (event_items_from_json(cJSON_GetObjectItemCaseSensitive(root, "items"), ev, 0, err,
-				       sizeof err) != 0)
+		break;
+	case ORDER_BODY_INVALID_ORDER:
 		status = http_reply_error(conn, 400, "invalid_order", "%s", err);
-	cJSON_Delete(root);
+		break;
+	case ORDER_BODY_OK:
+		break;
+	}
 	free(body);
 	return status;
 }

@@ -72,6 +72,7 @@ int base64_decode(const char *text, char **out, size_t *out_len)
 		if (pad < 1)
 			buf[n++] = (unsigned char)v;
 	}
+	buf[n] = '\0';
 	*out = (char *)buf;
 	*out_len = n;
 	return 0;

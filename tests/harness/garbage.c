@@ -9,9 +9,11 @@
 #include "commands.h"
 #include "event.h"
 #include "garbage_corpus.h"
+#include "garbage_random.h"
 #include "service.h"
 
 #define GARBAGE_ACK_TIMEOUT_MS 10000
+#define GARBAGE_MAX_FILES 64
 
 /* Reads "all" or a comma-separated list of topics (without the prefix) into
  * wanted[kind]. 0, or -1 with a line naming the bad one. */
@@ -125,11 +127,17 @@ int garbage_main(int argc, char **argv)
 	struct cli_common c = { 0 };
 	const char *topics = NULL;
 	int wanted[EVENT_KIND_COUNT] = { 0 };
-	int list = 0, verbose = 0;
+	int list = 0, verbose = 0, n_args = 0, seed = -1, count = 0;
+	const char *files[GARBAGE_MAX_FILES];
 	const struct setting table[] = {
 		CLI_COMMON_ROWS(c),
 		{ "--topics", "SHOP_REPLAY_TOPICS", SETTING_STRING, &topics, 0, 0, "all", NULL,
 		  "\"all\" or a comma-separated list such as order/send,order/cancel" },
+		{ "--random", "SHOP_REPLAY_RANDOM", SETTING_INT, &seed, 0, 2147483647, NULL, NULL,
+		  "instead of the corpus: mutants of the RECORDINGs' messages (or of one built-in "
+		  "event a topic) made with this seed" },
+		{ "--count", "SHOP_REPLAY_COUNT", SETTING_INT, &count, 1, 1000000, "200", NULL,
+		  "with --random: how many mutants" },
 	};
 	const struct cli_switch switches[] = {
 		{ "--list", "SHOP_REPLAY_LIST", &list,
@@ -139,18 +147,32 @@ int garbage_main(int argc, char **argv)
 	};
 	enum cli_result parsed;
 	const struct cli_spec spec = {
-		.name = "garbage", .args = "",
+		.name = "garbage", .args = "[--random SEED [RECORDING...]]",
 		.summary = "Publishes a built-in corpus of bad payloads at QoS 1 to every shop topic:\n"
 			   "not JSON, empty, wrong types, missing fields, bad quantities, 300 kB,\n"
 			   "invalid UTF-8, \\u0000, v=2, upper-case ids, 101 items, duplicate SKUs,\n"
 			   "deep nesting. Each must be dead-lettered by the daemons that subscribe.\n"
-			   "Prints \"<topic>: N bad payloads\" per topic and the total.",
+			   "Prints \"<topic>: N bad payloads\" per topic and the total.\n"
+			   "With --random SEED: --count mutants of recorded messages instead (bit flips,\n"
+			   "truncation, field swaps, huge numbers, deep nesting, ...); valid ones only on\n"
+			   "order/send and order/cancel. Prints \"<topic>: N mutants, V valid events\".",
 		CLI_TABLES(table, switches),
+		.min_args = 0, .max_args = GARBAGE_MAX_FILES, .args_out = files, .n_args_out = &n_args,
 	};
 
 	if ((parsed = cli_parse(&spec, &c, argc, argv)) != CLI_OK)
 		return cli_exit_status(parsed);
 	if (parse_topics(topics, wanted) != 0)
 		return 2;
+	if (seed >= 0) {
+		const struct garbage_random_options o = { seed, count, files, n_args, wanted, list,
+							  verbose };
+		return garbage_random_run(&c, &o);
+	}
+	if (n_args > 0) {
+		fprintf(stderr, "%s garbage: unexpected argument '%s': recordings are mutated only with --random SEED\n",
+			CLI_PROGRAM, files[0]);
+		return 2;
+	}
 	return garbage_run(&c, wanted, list, verbose);
 }

@@ -19,7 +19,7 @@ static const struct command {
 	{ "replay", replay_main,
 	  "FILE [FILE...] [--dup N] [--shuffle] [--reverse] [--delay-ms MS] [--interleave] [--seed S]: publish recordings back at QoS 1" },
 	{ "garbage", garbage_main,
-	  "[--topics all|LIST] [--list]: publish a corpus of bad payloads to every shop topic" },
+	  "[--topics all|LIST] [--list] [--random SEED [--count N] [RECORDING...]]: publish a corpus of bad payloads, or mutants of recorded messages, to every shop topic" },
 	{ "check", check_main,
 	  "[--front-url URL] [--admin-token T | --direct [--inventory-url URL] [--order-url URL]] [--timeout S]: check DESIGN.md's invariants through the front's admin API" },
 };

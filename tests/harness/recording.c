@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,7 +102,8 @@ static const char *message_from_json(const cJSON *root, struct recorded_message 
 
 	if (!cJSON_IsObject(root))
 		return "not a JSON object";
-	if (t != NULL && (!cJSON_IsNumber(t) || t->valuedouble < 0))
+	/* cJSON reads 1e999 as infinity, which it would write back as null */
+	if (t != NULL && (!cJSON_IsNumber(t) || !isfinite(t->valuedouble) || t->valuedouble < 0))
 		return "\"t\" must be a number of milliseconds >= 0";
 	if (!cJSON_IsString(topic))
 		return "\"topic\" must be a string";
@@ -173,17 +175,27 @@ static int blank(const char *line, size_t len)
 int recording_load(const char *path, struct recording *rec)
 {
 	FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	long lineno = 0;
-	int rc = -1;
+	int rc;
 
 	if (in == NULL) {
 		fprintf(stderr, "%s: cannot open recording %s: %s\n", CLI_PROGRAM, path,
 			strerror(errno));
 		return -1;
 	}
+	rc = recording_read(in, path, rec);
+	if (in != stdin)
+		fclose(in);
+	return rc;
+}
+
+int recording_read(FILE *in, const char *name, struct recording *rec)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	long lineno = 0;
+	int rc = -1;
+
 	while ((len = getline(&line, &cap, in)) >= 0) {
 		char why[200];
 
@@ -193,20 +205,18 @@ int recording_load(const char *path, struct recording *rec)
 		if (blank(line, (size_t)len))
 			continue;
 		if (load_line(rec, line, (size_t)len, why, sizeof why) != 0) {
-			fprintf(stderr, "%s: %s:%ld: %s\n", CLI_PROGRAM, path, lineno, why);
+			fprintf(stderr, "%s: %s:%ld: %s\n", CLI_PROGRAM, name, lineno, why);
 			goto out;
 		}
 	}
 	if (ferror(in)) {
-		fprintf(stderr, "%s: cannot read recording %s: %s\n", CLI_PROGRAM, path,
+		fprintf(stderr, "%s: cannot read recording %s: %s\n", CLI_PROGRAM, name,
 			strerror(errno));
 		goto out;
 	}
 	rc = 0;
 out:
 	free(line);
-	if (in != stdin)
-		fclose(in);
 	return rc;
 }
 

@@ -27,6 +27,8 @@ int recording_write_line(FILE *out, double t_ms, const char *topic, const void *
 /* Appends the messages of a file to rec (blank lines are skipped). 0, or -1
  * with one line "FILE:LINE: reason" on stderr. */
 int recording_load(const char *path, struct recording *rec);
+/* The same from an open stream; name is the file in the error line. */
+int recording_read(FILE *in, const char *name, struct recording *rec);
 
 void recording_free(struct recording *rec);
 

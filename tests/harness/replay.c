@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "recording.h"
+#include "rng.h"
 #include "service.h"
 
 #define REPLAY_MAX_FILES 64
@@ -29,17 +30,6 @@ struct plan {
 	const struct recorded_message **msgs;
 	size_t n;
 };
-
-/* splitmix64: a small generator that gives the same order for the same
- * seed on every machine (rand() does not promise that). */
-static uint64_t next_random(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
-
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	return z ^ (z >> 31);
-}
 
 /* Files one after another, or round-robin with --interleave; each message
  * --dup times in a row. */
@@ -84,7 +74,7 @@ static void plan_reorder(struct plan *p, const struct replay_options *o)
 	}
 	if (o->shuffle) { /* Fisher-Yates */
 		for (size_t i = p->n; i > 1; i--) {
-			size_t j = (size_t)(next_random(&state) % i);
+			size_t j = rng_below(&state, i);
 			const struct recorded_message *m = p->msgs[i - 1];
 			p->msgs[i - 1] = p->msgs[j];
 			p->msgs[j] = m;
