@@ -1,7 +1,7 @@
 /* TCP_NODELAY on every TCP socket the process connects, Paho's included.
  *
  * Paho C never sets it, and a PUBACK followed by a PUBLISH then waits for the
- * peer's delayed ACK, about 40 ms a hop (DESIGN.md, Latency). Paho offers no
+ * peer's delayed ACK, about 40 ms a hop (docs/protocol.md §Latency). Paho offers no
  * socket hook, so this file interposes connect(): the executable's symbol
  * wins over libc's for the shared libraries too. */
 #include <dlfcn.h>

@@ -6,7 +6,7 @@
 #include "metrics.h"
 #include "order.h"
 
-/* The public shape of an order (DESIGN.md, GET /api/v1/orders/{id}). */
+/* The public shape of an order (docs/protocol.md §GET /api/v1/orders/{id}). */
 static cJSON *order_json(const struct order_record *rec)
 {
 	cJSON *o = cJSON_CreateObject();

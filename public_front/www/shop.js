@@ -1,7 +1,7 @@
 // The shop page: the catalog, a cart kept in this browser, checkout as one
 // POST with an Idempotency-Key per cart, the order's status live (a stream of
 // status events where the front has one, else polling), cancel, and the
-// orders this browser placed. The API is DESIGN.md's "HTTP API of the front".
+// orders this browser placed. The API is docs/protocol.md §HTTP API.
 'use strict';
 
 (function () {
@@ -38,7 +38,7 @@
   }
 
   // A key for one cart: the front derives the order id from it, so every
-  // try of the same cart is the same order (DESIGN.md "Crash safety").
+  // try of the same cart is the same order (docs/protocol.md §Crash safety).
   function newKey() {
     const bytes = new Uint8Array(16);
     crypto.getRandomValues(bytes);
@@ -394,7 +394,7 @@
   }
 
   // Watching ends at a final status, except that a canceled order waits for
-  // "canceled", which wins over all (DESIGN.md "Order state").
+  // "canceled", which wins over all (docs/protocol.md §Order state).
   function settled(o) {
     return o.status === 'canceled' || (FINAL.includes(o.status) && !o.cancel_requested);
   }

@@ -1,5 +1,5 @@
 /* shop-replay check: reads the front (its admin API with the admin token, or
- * with --direct the daemons' internal HTTP) and prints DESIGN.md's invariants
+ * with --direct the daemons' internal HTTP) and prints the invariants of docs/protocol.md
  * one per line; with --timeout it polls until they hold on two equal
  * snapshots in a row (quiescence) or time is up. */
 #include <civetweb.h>
@@ -325,7 +325,7 @@ int check_main(int argc, char **argv)
 	const struct cli_spec spec = {
 		.name = "check", .args = "",
 		.summary = "Reads the front's GET /api/v1/admin/stock, /reservations and /orders (with\n"
-			   "the admin token), its /readyz and catalog, and prints DESIGN.md's invariants\n"
+			   "the admin token), its /readyz and catalog, and prints the invariants of docs/protocol.md\n"
 			   "one per line, PASS or FAIL with figures. Exit status 0 when all pass, 1 when\n"
 			   "one fails or the front refuses the token (401/403), 2 on a bad flag or no token.\n"
 			   "--direct reads the inventory's /stock and /reservations and the order daemon's\n"

@@ -1,5 +1,5 @@
 /* The built-in corpus of bad payloads: for each shop topic, payloads that
- * each break one rule of DESIGN.md's payloads, and must be dead-lettered.
+ * each break one payload rule of docs/protocol.md, and must be dead-lettered.
  *
  * Each payload is a valid event of its topic with exactly one thing wrong,
  * so that a check that is missing shows up as an event the daemons accept

@@ -1,5 +1,5 @@
 /* The built-in corpus of bad payloads: for each shop topic, payloads that
- * each break one rule of DESIGN.md's payloads, and must be dead-lettered. */
+ * each break one payload rule of docs/protocol.md, and must be dead-lettered. */
 #ifndef SHOP_REPLAY_GARBAGE_CORPUS_H
 #define SHOP_REPLAY_GARBAGE_CORPUS_H
 

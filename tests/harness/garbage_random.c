@@ -41,7 +41,7 @@ struct tally {
 /* A front may publish any valid order/send or order/cancel, so a mutant that
  * decodes there is an order or a cancel like any other, and the invariants
  * must hold after it. On a daemon's topic a valid event would be a forgery
- * that the broker's ACL keeps out (DESIGN.md, Accounts), not garbage. */
+ * that the broker's ACL keeps out (docs/protocol.md §Accounts), not garbage. */
 static int valid_may_go(enum event_kind kind)
 {
 	return kind == EVENT_ORDER_SEND || kind == EVENT_ORDER_CANCEL;

@@ -1,4 +1,4 @@
-/* DESIGN.md's invariants, evaluated on the daemons' listings (the front's
+/* The invariants of docs/protocol.md, evaluated on the daemons' listings (the front's
  * admin API relays them unchanged): one PASS/FAIL line with figures each.
  * The same rules as tests/integration/harness/shop.py's check_invariants. */
 #include "invariants.h"

@@ -1,4 +1,4 @@
-/* DESIGN.md's invariants, evaluated on the daemons' listings (read through
+/* The invariants of docs/protocol.md, evaluated on the daemons' listings (read through
  * the front's admin API or their internal HTTP, docs/internals.md): one
  * PASS/FAIL line with figures each. */
 #ifndef SHOP_REPLAY_INVARIANTS_H

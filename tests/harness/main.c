@@ -1,6 +1,6 @@
 /* shop-replay: a tool for people who test the shop's MQTT bus. It records
  * the bus, replays recordings (duplicated, reversed, shuffled), throws
- * garbage at every topic, and checks DESIGN.md's invariants over HTTP.
+ * garbage at every topic, and checks the invariants of docs/protocol.md over HTTP.
  * This file is the table of contents: one subcommand per file. */
 #include <stdio.h>
 #include <string.h>
@@ -21,7 +21,7 @@ static const struct command {
 	{ "garbage", garbage_main,
 	  "[--topics all|LIST] [--list] [--random SEED [--count N] [RECORDING...]]: publish a corpus of bad payloads, or mutants of recorded messages, to every shop topic" },
 	{ "check", check_main,
-	  "[--front-url URL] [--admin-token T | --direct [--inventory-url URL] [--order-url URL]] [--timeout S]: check DESIGN.md's invariants through the front's admin API" },
+	  "[--front-url URL] [--admin-token T | --direct [--inventory-url URL] [--order-url URL]] [--timeout S]: check the invariants of docs/protocol.md through the front's admin API" },
 };
 
 #define N_COMMANDS (sizeof commands / sizeof *commands)

@@ -36,7 +36,7 @@ static const struct {
 	{ "\xef\xbb\xbf", 3 } /* a byte-order mark */,
 };
 
-/* Numbers at and past every limit of DESIGN.md and of the C types behind them. */
+/* Numbers at and past every limit of docs/protocol.md and of the C types behind them. */
 static const char *const huge_numbers[] = {
 	"1e308", "-1e308", "1e999", "-1e999", "-0", "-1", "0", "0.5", "1e-400", "2147483648",
 	"-2147483649", "4294967296", "9007199254740993", "9223372036854775807",

@@ -14,7 +14,7 @@ from test_flows import broker_gauge, check_front_metrics
 
 ORDERS = "/api/v1/orders"
 PREFIX = "webshop/"
-# The topics each daemon subscribes to (DESIGN.md, "Topics").
+# The topics each daemon subscribes to (docs/protocol.md §Topics).
 DAEMON_TOPICS = {
     "inventory": ("order/send", "order/canceled"),
     "order": ("order/send", "order/cancel", "inventory/in-stock", "inventory/out-of-stock",

@@ -1,7 +1,7 @@
 """Chaos: a few hundred orders from concurrent clients while the daemons are
 SIGKILLed and restarted and the broker is stopped and restarted. Afterwards
-every accepted order is final, every accepted cancel won, and DESIGN.md's
-invariants hold.
+every accepted order is final, every accepted cancel won, and the invariants of docs/protocol.md
+hold.
 
 Prints one line of figures:
   chaos: accepted=.. refused_503=.. (503s of orders and cancels by code: ..) final=..

@@ -174,7 +174,7 @@ def test_cancel_rejected_order(shop):
     oid = shop.order([{"sku": "PIN-004", "qty": 5}])
     shop.wait_status(oid, "rejected")
     assert_cancel_accepted(shop.post("%s/%s/cancel" % (ORDERS, oid)), oid, "cancel of a rejected order")
-    shop.wait_status(oid, "canceled")  # DESIGN.md: canceled wins over all
+    shop.wait_status(oid, "canceled")  # docs/protocol.md: canceled wins over all
     shop.check_invariants()
     assert_eq(shop.available("PIN-004"), before, "PIN-004 available")
 

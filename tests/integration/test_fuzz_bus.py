@@ -3,7 +3,7 @@ publishes mutants of real recorded messages (bit flips, truncation, field
 swaps, splices, huge numbers, deep nesting, type changes, dropped and
 duplicated fields) to every shop topic. The daemons must stay up,
 dead-letter what does not decode, take the valid orders and cancels among
-the mutants like any other, and DESIGN.md's invariants must hold after."""
+the mutants like any other, and the invariants of docs/protocol.md must hold after."""
 
 import os
 import re

@@ -1,6 +1,6 @@
 """shop-replay (tests/harness/) against a real shop: duplicated, reordered,
 conflicting, garbage and recorded-then-replayed traffic on the bus. Each test
-ends with DESIGN.md's invariants, checked by the harness and by
+ends with the invariants of docs/protocol.md, checked by the harness and by
 `shop-replay check` (through the front's admin API with the admin token, and
 with --direct on the daemons' internal HTTP)."""
 
@@ -351,7 +351,7 @@ def test_replay_cancel_before_send(shop):
     finish(shop)
     assert_eq(res[0]["status"], "tombstone", "reservation of the order canceled before its send")
     assert_eq(available(shop), before, "available of every product (stock unchanged)")
-    # DESIGN.md: a later order/send fills in the items but never revives the order
+    # docs/protocol.md: a later order/send fills in the items but never revives the order
     o = wait_until(lambda: (lambda x: x if x and x.get("items") else None)(order_of(shop, oid)),
                    10 * shop.build.slow, "the late send to fill in the items of %s" % oid)
     assert_eq(items_of(o), sorted((i["sku"], i["qty"]) for i in items), "items of the canceled order")

@@ -1,4 +1,4 @@
-/* Property test of DESIGN.md "Order state: convergent, not ordered" at the
+/* Property test of docs/protocol.md §Order state (convergent, not ordered) at the
  * store level: an inventory store and an order store (in-memory SQLite,
  * their real topic handlers) joined by a simulated bus that delivers every
  * event at least once, in random order, with random duplicates.
@@ -23,7 +23,7 @@
  * losable), and when it is quiet the order daemon's re-drive runs (what
  * order_store_due owes goes out again), so at the end nothing is owed.
  *
- * What is checked for every ordering (the invariants of DESIGN.md):
+ * What is checked for every ordering (the invariants of docs/protocol.md):
  *  - available >= 0; initial = available + reserved lines
  *    = available + the items of confirmed orders (the order daemon's view);
  *  - every order final; canceled exactly when the case canceled it, and then

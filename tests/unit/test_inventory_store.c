@@ -185,7 +185,7 @@ static const cJSON *products_of_at(const char *file, int line, const cJSON *list
 }
 #define PRODUCTS_OF(listing, n) products_of_at(__FILE__, __LINE__, listing, n)
 
-/* Invariant 2 of DESIGN.md for every product: initial + restocked =
+/* Invariant 2 of docs/protocol.md for every product: initial + restocked =
  * available + what reservations hold; and available >= 0. */
 static void check_invariants_at(const char *file, int line)
 {

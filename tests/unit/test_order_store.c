@@ -1,6 +1,6 @@
 /* Unit tests of the order daemon's store and topic handlers (order/order_store.c,
  * order_apply.c, on_*.c) on in-memory databases, without a broker: the join
- * rules of DESIGN.md "Order state: convergent, not ordered". */
+ * rules of docs/protocol.md §Order state: convergent, not ordered. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

@@ -1,6 +1,6 @@
 /* Unit tests of the order daemon's re-drive sweep (order/redrive.c) on an
  * in-memory database: the bound per sweep, the backoff, and which event each
- * owed order gets again (DESIGN.md "Crash safety", docs/design-notes.md). */
+ * owed order gets again (docs/protocol.md §Crash safety, docs/design-notes.md). */
 #include <stdlib.h>
 #include <string.h>
 

@@ -5,7 +5,7 @@ they use from here (`from harness import Shop, assert_eq`).
 - http_client: HTTP requests to the front and the daemons
 - bus: the tests' MQTT client (paho-mqtt)
 - processes: the build's binaries, free ports, the children and their signals
-- shop: the Shop under test and DESIGN.md's invariants
+- shop: the Shop under test and the invariants of docs/protocol.md
 The pytest fixtures `build` and `shop` are in ../conftest.py.
 """
 

@@ -12,7 +12,7 @@ import paho.mqtt.client as mqtt
 
 
 def _no_delay(client, userdata, sock):
-    # the broker sets TCP_NODELAY on its side (DESIGN.md, "Latency"); without
+    # the broker sets TCP_NODELAY on its side (docs/protocol.md §Latency); without
     # it here too, a publish can wait for a delayed ACK before it is sent
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 

@@ -1,6 +1,6 @@
 """The Shop under test: Mosquitto and the three services on free loopback
 ports in a temporary data directory, started in order and each waited for;
-HTTP and bus helpers on it; and DESIGN.md's invariants at quiescence.
+HTTP and bus helpers on it; and the invariants of docs/protocol.md at quiescence.
 
     shop = Shop(build).open()        # or: with Shop(build) as shop:
     r = shop.post("/api/v1/orders", {"items": [...]})
