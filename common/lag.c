@@ -7,7 +7,7 @@
 
 #include "service.h"
 
-#define LAG_WINDOW_MS 500
+#define LAG_WINDOW_MS 250
 #define LAG_MIN_SAMPLES 20
 
 void lag_init(struct lag *l)

@@ -20,7 +20,7 @@ void lag_init(struct lag *l);
 void lag_destroy(struct lag *l);
 /* Notes one event's age: applied time minus the time the front accepted it. */
 void lag_note(struct lag *l, int64_t age_ms);
-/* The median age over the last half second, 0 when too few events came to
+/* The median age over the last quarter second, 0 when too few events came to
  * tell: a quiet shop is never overloaded, and one odd late event (a
  * re-driven order) does not make a median. */
 int64_t lag_read(struct lag *l);

@@ -34,6 +34,17 @@ struct front_catalog {
 	int64_t fetched_ms;
 };
 
+/* Admission control's state (load_watch.c): the accept times of the last
+ * FRONT_ADMIT_RING orders and the limit on those in flight. */
+#define FRONT_ADMIT_RING 8192
+#define FRONT_ADMIT_INITIAL 100
+struct front_admission {
+	pthread_mutex_t lock;
+	double limit;
+	uint64_t accepts;                /* ever; at_us[accepts % RING] is the next slot */
+	int64_t at_us[FRONT_ADMIT_RING]; /* CLOCK_MONOTONIC, never decreasing */
+};
+
 struct front {
 	struct service_settings svc;
 	int port, inventory_port, order_port;
@@ -49,13 +60,14 @@ struct front {
 	struct metrics_counter requests;
 	struct metrics_histogram publish_latency;
 	struct front_catalog catalog;
-	/* load shedding: see load_watch.c */
-	int shed_lag_ms;
+	/* admission control: see load_watch.c */
+	int admit_target_ms, admit_min, admit_max;
+	struct front_admission admission;
 	const char *admin_token; /* NULL: the admin API answers 403 */
 	const char *www_dir;     /* the pages' files (pages.c) */
 	int www_fd;              /* www_dir, opened at start; -1 before */
 	atomic_llong daemon_lag_ms;
-	atomic_int shedding, watch_stop;
+	atomic_int watch_stop;
 	atomic_ulong shed;
 	pthread_t watch_thread;
 	int watch_started;
@@ -120,11 +132,16 @@ void front_catalog_free(struct front_catalog *c);
  * read a catalog from before its stock moved. */
 void front_catalog_forget(struct front_catalog *c);
 
-/* Polls the daemons' lag; front_load_shed is true (and counts a shed order)
- * while the slower one is more than shed_lag_ms behind. */
+/* Polls the daemons' lag and adapts the limit on orders in flight from it.
+ * front_load_shed is true (and counts a shed order) when this front has as
+ * many orders in flight as its limit allows; else it counts the order as
+ * accepted. With admit_max 0 nothing is ever shed. */
 int front_load_watch_start(struct front *f);
 void front_load_watch_stop(struct front *f);
 int front_load_shed(struct front *f);
+/* The orders counted in flight now, and the limit on them. */
+unsigned front_load_in_flight(struct front *f);
+double front_load_limit(struct front *f);
 
 /* 0 when the request carries the admin token; else replies itself (401
  * without credentials, 403 with wrong ones or when no token is set) and

@@ -60,6 +60,12 @@ static void write_metrics(FILE *out, void *ctx)
 			     front_peers_online(&f->peers, "order"));
 	metrics_write_value(out, "shop_front_orders_shed_total", "counter",
 			    "orders answered 503 overloaded", (double)atomic_load(&f->shed));
+	metrics_write_value(out, "shop_front_orders_in_flight", "gauge",
+			    "orders this front accepted that it counts as not final yet",
+			    (double)front_load_in_flight(f));
+	metrics_write_value(out, "shop_front_orders_in_flight_limit", "gauge",
+			    "the admission limit on orders in flight (0: none)",
+			    f->admit_max > 0 ? front_load_limit(f) : 0.0);
 }
 
 static int reply_alive(struct mg_connection *conn, struct front *f)

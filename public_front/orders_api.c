@@ -221,7 +221,7 @@ int front_post_order(struct mg_connection *conn, struct front *f)
 	}
 	if (front_load_shed(f)) {
 		status = http_reply_error(conn, 503, "overloaded",
-					  "the shop is %lld ms behind confirming orders; nothing was ordered, try again shortly",
+					  "the shop has as many orders in flight as it can confirm quickly (%lld ms behind); nothing was ordered, try again shortly",
 					  (long long)atomic_load(&f->daemon_lag_ms));
 		goto out;
 	}

@@ -449,6 +449,7 @@ bench_ratios() { # name=value lines from the rows into RATIO_LINES (scale_*_vs_b
 		"overload_shed_per_s=$(rv overload shed_per_s)"
 		"overload_confirmed_per_s=$(rv overload confirmed_per_s)"
 		"overload_confirm_p99_ms=$(rv overload ts_confirm_p99_ms)"
+		"overload_goodput_vs_capacity=$(ratio "$(rv overload accepted_per_s)" "$peak")"
 		"recovery_s=$(rv recovery recovery_s)"
 		"scale_${last}_vs_base=$(ratio "$(rv "scale_$last" end_to_end_confirmed_per_s)" "$(rv "$base" end_to_end_confirmed_per_s)")"
 		"scale_${last}_window_vs_base=$(ratio "$(rv "scale_$last" confirmed_per_s)" "$(rv "$base" confirmed_per_s)")"

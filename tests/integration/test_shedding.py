@@ -1,57 +1,117 @@
-"""Load shedding: when the daemons run behind, the front answers new orders
-503 overloaded with Retry-After instead of queueing them without bound."""
+"""Admission control: the front limits the orders it has in flight (accepted,
+not final yet) and answers the excess 503 overloaded with Retry-After at
+once, so what it accepts is confirmed quickly; light load is never shed."""
 
+import threading
 import time
 
-from harness import (assert_eq, assert_error_body, assert_true, metric, wait_until)
+from harness import (Shop, assert_eq, assert_error_body, assert_true, metric, wait_until)
 
 ORDERS = "/api/v1/orders"
 ITEM = [{"sku": "MUG-001", "qty": 1}]
+FLOOD_CATALOG = [{"sku": "FLOOD-1", "name": "Flood", "price_cents": 100, "currency": "EUR",
+                  "stock": 1000000}]
 
 
-def _shed_total(shop):
-    return metric(shop.get("/metrics").text, "shop_front_orders_shed_total")
+def _front_metric(shop, name):
+    return metric(shop.get("/metrics").text, name)
 
 
-def test_front_sheds_while_daemons_run_behind(shop):
-    for name, get in (("inventory", shop.inv), ("order", shop.ord)):
-        h = get("/healthz")
-        assert_eq(h.body.get("lag_ms"), 0, "%s /healthz lag_ms of an idle shop" % name)
-    assert_eq(_shed_total(shop), 0, "orders shed before any load")
+def _check_shed_answer(r):
+    assert_error_body(r, "the shed POST")
+    assert_eq(r.body.get("error"), "overloaded", "error code of a shed order")
+    retry = r.headers.get("Retry-After")
+    assert_true(retry is not None and retry.strip().isdigit(), "a shed order has Retry-After",
+                dict(r.headers))
 
-    # A backlog the inventory must work through: 40 orders wait at the broker
-    # while it is down, then reach it at once, 1.5 s and more after their 202.
+
+def test_light_load_is_never_shed(shop):
+    # positive control of the tests below: orders one after another, each
+    # final before the next, are all accepted and nothing counts as shed
+    ids = []
+    for _ in range(40):
+        ids.append(shop.order(ITEM))
+        shop.wait_final(ids[-1])
+    assert_eq(_front_metric(shop, "shop_front_orders_shed_total"), 0, "orders shed at light load")
+    limit = _front_metric(shop, "shop_front_orders_in_flight_limit")
+    assert_true(limit is not None and limit >= 8, "the front reports its limit", limit)
+    for oid in ids:
+        assert_eq(shop.wait_final(oid)["status"], "confirmed", "order %s" % oid)
+    shop.check_invariants()
+
+
+def test_flood_is_shed_and_accepted_orders_confirm(build):
+    # A low ceiling, so that the flood of this test is over it whatever the
+    # machine: at most 10 orders in flight, counted over at least 100 ms.
+    limit, target_s, seconds, clients = 10, 0.1, 2.0, 12
+    env = {"front": {"SHOP_ADMIT_MAX": str(limit), "SHOP_ADMIT_MIN": "2",
+                     "SHOP_ADMIT_TARGET_MS": str(int(target_s * 1000))}}
+    with Shop(build, catalog=FLOOD_CATALOG, extra_env=env) as shop:
+        answers, lock = [], threading.Lock()
+        start = time.monotonic()
+
+        def client():
+            while time.monotonic() - start < seconds:
+                r = shop.post(ORDERS, {"items": [{"sku": "FLOOD-1", "qty": 1}]})
+                with lock:
+                    answers.append(r)
+
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - start
+        codes = [r.status for r in answers]
+        shed = [r for r in answers if r.status == 503]
+        assert_eq(sorted(set(codes)), [202, 503], "answers to the flood: some accepted, some shed")
+        for r in shed:
+            _check_shed_answer(r)
+        assert_eq(_front_metric(shop, "shop_front_orders_shed_total"), len(shed),
+                  "shop_front_orders_shed_total counts the 503s")
+        # the limit is a limit: no more than `limit` accepts per 100 ms window
+        accepted = len(shop.accepted)
+        bound = limit * (elapsed / target_s + 1)
+        assert_true(accepted <= bound, "accepted orders within the limit (%d over %.1f s, bound %.0f)"
+                    % (accepted, elapsed, bound), accepted)
+        for oid in shop.accepted:
+            assert_eq(shop.wait_final(oid)["status"], "confirmed", "order %s" % oid)
+        shop.check_invariants()
+        known = sorted(o["order_id"] for o in shop.ord("/orders").body["orders"])
+        assert_eq(known, sorted(shop.accepted), "orders known to the order daemon (only the 202s)")
+
+
+def test_limit_shrinks_while_orders_wait(shop):
+    # With the inventory down the orders only wait: their age (the order
+    # daemon's lag_ms) passes the target, the limit shrinks and every
+    # accepted order stays in flight, so even one client at a time, never
+    # shed at light load (above), is soon answered 503.
+    initial = _front_metric(shop, "shop_front_orders_in_flight_limit")
     shop.stop("inventory")
-    queued = [shop.order(ITEM) for _ in range(40)]
-    time.sleep(1.6 * shop.build.slow)
-    shop.start("inventory")
-
-    overloaded = []
+    shed = []
 
     def shed_seen():
         r = shop.post(ORDERS, {"items": ITEM})
         if r.status == 503:
-            overloaded.append(r)
+            shed.append(r)
             return r
-        assert_eq(r.status, 202, "POST order while the backlog drains: 202 or 503")
+        assert_eq(r.status, 202, "POST order while the inventory is down: 202 or 503")
         return None
-    wait_until(shed_seen, 5 * shop.build.slow, "a 503 overloaded while the daemons catch up",
-               interval=0.05)
-    r = overloaded[0]
-    assert_error_body(r, "the shed POST")
-    assert_eq(r.body.get("error"), "overloaded", "error code of a shed order")
-    retry = r.headers.get("Retry-After")
-    assert_true(retry is not None and retry.strip().isdigit(), "a shed order has Retry-After", dict(r.headers))
-    assert_true(_shed_total(shop) >= 1, "shop_front_orders_shed_total counts it", _shed_total(shop))
+    wait_until(shed_seen, 20 * shop.build.slow, "a 503 overloaded while orders wait", interval=0.02)
+    _check_shed_answer(shed[0])
+    assert_true(len(shop.accepted) >= 8, "orders accepted before the limit was reached",
+                len(shop.accepted))
+    wait_until(lambda: _front_metric(shop, "shop_front_orders_in_flight_limit") < initial,
+               5 * shop.build.slow, "the limit below its initial %s" % initial)
 
-    # Caught up, the front takes orders again by itself.
+    shop.start("inventory")
+
     def accepted():
         r = shop.post(ORDERS, {"items": ITEM})
         return r if r.status == 202 else None
-    back = wait_until(accepted, 10 * shop.build.slow, "orders accepted again after the backlog")
-    for oid in queued + [back.body["order_id"]]:
+    wait_until(accepted, 15 * shop.build.slow, "orders accepted again once they are confirmed")
+    for oid in shop.accepted:
         assert_eq(shop.wait_final(oid)["status"], "confirmed", "order %s" % oid)
     shop.check_invariants()
-    # nothing half-accepted: the order daemon knows exactly the 202s
     known = sorted(o["order_id"] for o in shop.ord("/orders").body["orders"])
     assert_eq(known, sorted(shop.accepted), "orders known to the order daemon (only the 202s)")
