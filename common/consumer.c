@@ -192,7 +192,7 @@ void consumer_write_metrics(FILE *out, struct consumer *c, const char *service)
 	write_value(out, service, "commit_retries_total", "counter",
 		    "failed commits retried (busy, disk full)", (double)atomic_load(&c->retries));
 	write_value(out, service, "lag_seconds", "gauge",
-		    "median age of the orders acted on in the last half second",
+		    "median age of the orders acted on in the last quarter second",
 		    (double)lag_read(&c->lag) / 1000.0);
 	if (c->outbox == NULL)
 		return;
@@ -203,6 +203,12 @@ void consumer_write_metrics(FILE *out, struct consumer *c, const char *service)
 		    (double)outbox_resends(c->outbox));
 	write_value(out, service, "outbox_published_total", "counter",
 		    "events handed to the broker", (double)outbox_published(c->outbox));
+	write_value(out, service, "outbox_syncs_total", "counter",
+		    "fsyncs of the database log taken before publishing (durable before visible)",
+		    (double)outbox_syncs(c->outbox));
+	write_value(out, service, "outbox_unsynced_published_total", "counter",
+		    "events handed to the broker before the outbox synced the log (0 when it syncs first)",
+		    (double)outbox_unsynced_sent(c->outbox));
 }
 
 int consumer_connect(struct consumer *c, const struct service_settings *svc,

@@ -20,7 +20,7 @@
 #define OUTBOX_DELETE_MS 100   /* acks wait this long to be deleted together */
 
 /* The outbox thread's own connection: all its slots are ours. */
-enum { STMT_SELECT, STMT_DELETE, STMT_BACKLOG, STMT_SLOTS };
+enum { STMT_SELECT, STMT_DELETE, STMT_BACKLOG, STMT_NEWEST, STMT_SYNC, STMT_SLOTS };
 _Static_assert(STMT_SLOTS <= DB_MAX_STMTS, "the outbox's statements need more slots");
 
 struct outbox {
@@ -43,6 +43,11 @@ struct outbox {
 	atomic_ulong resends; /* times every row not yet deleted went out again */
 	atomic_long backlog;
 	int64_t backlog_counted_ms;
+	/* durable before visible (outbox_sync_before_publish) */
+	int sync_first;
+	int64_t synced_id;           /* rows up to it are covered by an fsync */
+	atomic_ulong syncs;
+	atomic_ulong unsynced_sent;  /* rows handed to Paho above synced_id: 0 with sync_first */
 };
 
 struct outbox_msg {
@@ -168,6 +173,8 @@ static int publish_row(struct outbox *o, int64_t id, const char *topic, const ch
 
 	if (msg == NULL)
 		return -1;
+	if (id > o->synced_id) /* every row, when sync_first is off */
+		atomic_fetch_add(&o->unsynced_sent, 1);
 	msg->o = o;
 	msg->id = id;
 	pthread_mutex_lock(&o->lock);
@@ -184,15 +191,74 @@ static int publish_row(struct outbox *o, int64_t id, const char *topic, const ch
 	return 0;
 }
 
-/* Hands rows after next_id to Paho, up to the free part of the window. */
+static int64_t newest_row(struct outbox *o)
+{
+	sqlite3_stmt *st = db_stmt(&o->db, STMT_NEWEST, "SELECT coalesce(max(id), 0) FROM outbox");
+	int64_t id = -1;
+
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	if (st != NULL)
+		sqlite3_reset(st);
+	return id;
+}
+
+static int write_sync_mark(struct db *db, void *arg)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_SYNC,
+				   "UPDATE outbox_sync SET syncs = syncs + 1, synced_id = ? WHERE id = 1");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, *(const int64_t *)arg);
+	return db_step_done(db, st);
+}
+
+/* Durable before visible (docs/protocol.md §Crash safety): the daemon's
+ * handlers commit without an fsync, so before a row is published an fsync
+ * must cover the commit that wrote it. The rows up to newest were committed
+ * before this is called; this connection runs with synchronous=FULL, under
+ * which SQLite syncs the WAL file at every commit of a write transaction in
+ * WAL mode (sqlite.org/pragma.html#pragma_synchronous), and an fsync of the
+ * file covers every frame written to it before, whichever connection wrote
+ * them. An empty transaction writes no frame and syncs nothing, so it
+ * changes one row. PRAGMA wal_checkpoint would sync the WAL only when it
+ * can copy frames back (not while a reader holds an older snapshot) and
+ * writes and syncs the database file too: dearer and not always a sync.
+ * One sync covers every commit before it: group durability. */
+static int sync_through(struct outbox *o, int64_t newest)
+{
+	if (newest <= o->synced_id)
+		return 0;
+	if (db_transaction(&o->db, write_sync_mark, &newest) != 0) {
+		log_warn("outbox: cannot sync the log before publishing rows up to %lld; later",
+			 (long long)newest);
+		return -1;
+	}
+	o->synced_id = newest;
+	atomic_fetch_add(&o->syncs, 1);
+	return 0;
+}
+
+/* Hands rows after next_id to Paho, up to the free part of the window; with
+ * sync_first only rows an fsync covers. */
 static void publish_pending(struct outbox *o, int room)
 {
-	sqlite3_stmt *st = db_stmt(&o->db, STMT_SELECT,
-				   "SELECT id, topic, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?");
+	int64_t last = INT64_MAX;
+	sqlite3_stmt *st;
+
+	if (o->sync_first) {
+		int64_t newest = newest_row(o);
+		if (newest <= o->next_id || sync_through(o, newest) != 0)
+			return;
+		last = o->synced_id;
+	}
+	st = db_stmt(&o->db, STMT_SELECT,
+		     "SELECT id, topic, payload FROM outbox WHERE id > ? AND id <= ? ORDER BY id LIMIT ?");
 	if (st == NULL)
 		return;
 	sqlite3_bind_int64(st, 1, o->next_id);
-	sqlite3_bind_int(st, 2, room);
+	sqlite3_bind_int64(st, 2, last);
+	sqlite3_bind_int(st, 3, room);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		if (publish_row(o, id, (const char *)sqlite3_column_text(st, 1),
@@ -282,6 +348,18 @@ static void *outbox_main(void *arg)
 	return NULL;
 }
 
+int outbox_sync_before_publish(struct outbox *o)
+{
+	if (db_exec(&o->db, "PRAGMA synchronous=full") != 0 ||
+	    db_exec(&o->db, "CREATE TABLE IF NOT EXISTS outbox_sync("
+			    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+			    " syncs INTEGER NOT NULL, synced_id INTEGER NOT NULL)") != 0 ||
+	    db_exec(&o->db, "INSERT OR IGNORE INTO outbox_sync VALUES(1, 0, 0)") != 0)
+		return -1;
+	o->sync_first = 1;
+	return 0;
+}
+
 int outbox_start(struct outbox *o, struct mqtt *mqtt)
 {
 	o->mqtt = mqtt;
@@ -330,6 +408,16 @@ unsigned long outbox_acked(struct outbox *o)
 unsigned long outbox_resends(struct outbox *o)
 {
 	return atomic_load(&o->resends);
+}
+
+unsigned long outbox_syncs(struct outbox *o)
+{
+	return atomic_load(&o->syncs);
+}
+
+unsigned long outbox_unsynced_sent(struct outbox *o)
+{
+	return atomic_load(&o->unsynced_sent);
 }
 
 long outbox_backlog(struct outbox *o)

@@ -23,6 +23,12 @@ int outbox_add_event(struct db *db, const char *prefix, const struct event *ev);
 
 /* Opens its own connection to the database at path; no thread yet. */
 int outbox_create(const char *path, struct outbox **out);
+/* Durable before visible (docs/protocol.md §Crash safety): before it
+ * publishes rows, the publisher makes the database's log durable once with
+ * a commit under synchronous=FULL on its own connection, so that the
+ * daemon's handlers may commit theirs without an fsync. Before outbox_start;
+ * 0 or -1. */
+int outbox_sync_before_publish(struct outbox *o);
 /* Starts the publisher thread on an MQTT client. */
 int outbox_start(struct outbox *o, struct mqtt *mqtt);
 /* New rows were committed: publish them soon. */
@@ -38,6 +44,10 @@ unsigned long outbox_published(struct outbox *o);
 unsigned long outbox_acked(struct outbox *o);
 /* How often everything not yet acknowledged was sent again (reconnects, failed publishes). */
 unsigned long outbox_resends(struct outbox *o);
+/* Syncs taken before publishing, and rows handed to the MQTT client that
+ * no such sync covered (0 with outbox_sync_before_publish; all without). */
+unsigned long outbox_syncs(struct outbox *o);
+unsigned long outbox_unsynced_sent(struct outbox *o);
 /* Rows waiting for a PUBACK (as of the last pass of the thread). */
 long outbox_backlog(struct outbox *o);
 

@@ -1,6 +1,7 @@
 /* shop-inventory: keeps stock, reserves it for orders, returns it for cancels. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "http.h"
 #include "inventory.h"
@@ -40,6 +41,10 @@ static void open_store(struct inventory *inv, char *db_path, size_t len)
 		fatal("cannot load catalog %s", inv->catalog);
 	if (outbox_create(db_path, &inv->outbox) != 0)
 		fatal("cannot open the outbox in %s", db_path);
+	/* With full, orders and cancels commit without an fsync (handlers.c) and
+	 * the outbox takes one for all of them before it publishes. */
+	if (strcmp(inv->sync, "full") == 0 && outbox_sync_before_publish(inv->outbox) != 0)
+		fatal("cannot set up the outbox's sync in %s", db_path);
 }
 
 static void connect_bus(struct inventory *inv)

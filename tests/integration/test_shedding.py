@@ -5,12 +5,24 @@ once, so what it accepts is confirmed quickly; light load is never shed."""
 import threading
 import time
 
+import pytest
+
 from harness import (Shop, assert_eq, assert_error_body, assert_true, metric, wait_until)
 
 ORDERS = "/api/v1/orders"
 ITEM = [{"sku": "MUG-001", "qty": 1}]
 FLOOD_CATALOG = [{"sku": "FLOOD-1", "name": "Flood", "price_cents": 100, "currency": "EUR",
                   "stock": 1000000}]
+
+
+# the front's own defaults (the harness turns the limit off elsewhere)
+ADMISSION_ON = {"front": {"SHOP_ADMIT_MAX": "4096"}}
+
+
+@pytest.fixture
+def shop(build):
+    with Shop(build, extra_env=ADMISSION_ON) as s:
+        yield s
 
 
 def _front_metric(shop, name):

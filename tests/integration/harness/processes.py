@@ -19,7 +19,8 @@ COMMON_FLAGS = ["--mqtt-username", "--mqtt-password", "--mqtt-password-file", "-
 BINARY_FLAGS = {
     "front": COMMON_FLAGS + ["--front-port", "--inventory-port", "--order-port",
                              "--inventory-url", "--order-url", "--publish-timeout-ms",
-                             "--admin-token", "--www-dir"],
+                             "--admin-token", "--www-dir", "--admit-target-ms", "--admit-min",
+                             "--admit-max"],
     "inventory": COMMON_FLAGS + ["--inventory-port", "--sqlite-sync", "--catalog"],
     "order": COMMON_FLAGS + ["--order-port", "--redrive-s", "--sqlite-sync"],
 }
