@@ -30,7 +30,7 @@ static void parse_settings(struct front *f, int argc, char **argv)
 		  "128", NULL,
 		  "HTTP worker threads: a keep-alive client holds one while connected" },
 		{ "--admit-target-ms", "SHOP_ADMIT_TARGET_MS", SETTING_INT, &f->admit_target_ms, 1,
-		  60000, "50", NULL,
+		  60000, "100", NULL,
 		  "the wait from 202 to final that the limit on orders in flight aims at" },
 		{ "--admit-min", "SHOP_ADMIT_MIN", SETTING_INT, &f->admit_min, 1, FRONT_ADMIT_RING - 1,
 		  "8", NULL, "the least orders in flight the limit ever allows" },

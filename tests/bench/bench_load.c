@@ -5,7 +5,7 @@
  * requests/s, status counts and p50/p99/p999. Modes:
  *   plain       one method/path/body (catalog reads, the bare civetweb server)
  *   orders      POST /api/v1/orders of one random SKU (--skus or --skus-file),
- *               qty 1, honouring Retry-After in closed loop (back_off); records
+ *               qty 1, backing off on a 503 in closed loop (back_off); records
  *               every order id with its POST time, samples POST -> confirmed
  *               (bench_sampler.c) and, with --order-port/--inventory-port,
  *               confirmed orders/s from the daemons' metrics and the drain
@@ -154,13 +154,20 @@ static void pace(struct load *l)
 }
 
 /* Closed loop: a client told to come back later (503 with Retry-After, the
- * front shedding load) waits as a polite client would, at most 2 s, instead
- * of retrying at once: the rows measure what the shop confirms, not a retry
- * storm. Paced (open-loop) clients keep offering their load. */
+ * front shedding load) waits instead of retrying at once: the rows measure
+ * what the shop confirms, not a retry storm. It waits 100 ms, not the whole
+ * second Retry-After says (its unit): the front's admission control keeps
+ * the wait from 202 to final near 100 ms, and clients asleep for a second
+ * each would leave a shop that sheds a little idle, so the closed-loop rows
+ * would show the clients' back-off, not the shop. Paced (open-loop)
+ * clients keep offering their load. */
+#define CLOSED_LOOP_BACK_OFF_MS 100
 static void back_off(struct worker *w, int seconds)
 {
+	uint64_t ms = (uint64_t)seconds * 1000u;
+
 	w->retry_waits++;
-	bench_sleep_ns((uint64_t)(seconds < 2 ? seconds : 2) * 1000000000u);
+	bench_sleep_ns((ms < CLOSED_LOOP_BACK_OFF_MS ? ms : CLOSED_LOOP_BACK_OFF_MS) * 1000000u);
 }
 
 static void *worker_main(void *arg)
