@@ -37,7 +37,7 @@ struct front_catalog {
 /* Admission control's state (load_watch.c): the accept times of the last
  * FRONT_ADMIT_RING orders and the limit on those in flight. */
 #define FRONT_ADMIT_RING 8192
-#define FRONT_ADMIT_INITIAL 100
+#define FRONT_ADMIT_INITIAL 20
 struct front_admission {
 	pthread_mutex_t lock;
 	double limit;

@@ -17,9 +17,9 @@
  * so the limit also bounds a burst before any latency shows.
  *
  * The limit: a gradient, as in Netflix's concurrency-limits. While the
- * latency is above the target it shrinks in proportion (target / latency,
- * at most halving, smoothed); while it is below and the limit was what
- * shed orders, it grows by an eighth. Several fronts see the same
+ * latency is above the target it shrinks by half of (1 - target / latency),
+ * at most a quarter a step; while it is below and the limit was what shed
+ * orders, it grows by an eighth plus one. Several fronts see the same
  * latency, so each one's limit shrinks and grows with the others' and
  * together they hold the shop's queue near capacity × target. */
 #include <cjson/cJSON.h>
@@ -31,7 +31,7 @@
 
 #define WATCH_INTERVAL_MS 100
 #define WATCH_TIMEOUT_MS 500
-#define ADMIT_SMOOTHING 0.2
+#define ADMIT_SMOOTHING 0.5
 
 /* The daemon's lag_ms, or 0 when it cannot tell (down is not overloaded:
  * /readyz and the broker's queue deal with that). */
