@@ -51,6 +51,22 @@ static const struct want cases[] = {
 	{ "POST", "/api/v1/admin/orders", FRONT_ROUTE_NO_METHOD, "/api/v1/admin", "GET, HEAD", "" },
 	{ "PUT", "/api/v1/admin/nope", FRONT_ROUTE_FOUND, "/api/v1/admin", "", "" },
 	{ "GET", "/api/v1/admin/", FRONT_ROUTE_FOUND, "/api/v1/admin", "", "" },
+	/* the admin's writes */
+	{ "POST", "/api/v1/admin/products", FRONT_ROUTE_FOUND, "/api/v1/admin", "", "" },
+	{ "GET", "/api/v1/admin/products", FRONT_ROUTE_NO_METHOD, "/api/v1/admin", "POST", "" },
+	{ "POST", "/api/v1/admin/products/MUG-1.a_b/restock", FRONT_ROUTE_FOUND, "/api/v1/admin",
+	  "", "MUG-1.a_b" },
+	{ "POST", "/api/v1/admin/products/a b/restock", FRONT_ROUTE_BAD_ID, "/api/v1/admin", "", "" },
+	{ "POST", "/api/v1/admin/products/a/b/restock", FRONT_ROUTE_BAD_ID, "/api/v1/admin", "", "" },
+	{ "POST", "/api/v1/admin/products/"
+	  "12345678901234567890123456789012345678901234567890123456789012345/restock",
+	  FRONT_ROUTE_BAD_ID, "/api/v1/admin", "", "" },
+	{ "GET", "/api/v1/admin/products/A/restock", FRONT_ROUTE_NO_METHOD, "/api/v1/admin", "POST",
+	  "" },
+	{ "POST", "/api/v1/admin/orders/" ID "/redrive", FRONT_ROUTE_FOUND, "/api/v1/admin", "", ID },
+	{ "POST", "/api/v1/admin/orders/x/redrive", FRONT_ROUTE_BAD_ID, "/api/v1/admin", "", "" },
+	{ "GET", "/api/v1/admin/dead-letters", FRONT_ROUTE_FOUND, "/api/v1/admin", "", "" },
+	{ "GET", "/api/v1/admin/restocks", FRONT_ROUTE_FOUND, "/api/v1/admin", "", "" },
 	/* unknown paths: 404 whatever the method */
 	{ "GET", "/api/v1/admin", FRONT_ROUTE_NO_PATH, NULL, "", "" },
 	{ "POST", "/api/v1/catalog/", FRONT_ROUTE_NO_PATH, NULL, "", "" },
