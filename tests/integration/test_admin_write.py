@@ -299,3 +299,25 @@ def test_dead_letters_through_the_front(shop):
     time.sleep(0.3)
     assert_eq(shop.available("PIN-004"), 3, "PIN-004 restocked once")
     shop.check_invariants()
+
+
+def test_shop_replay_check_counts_restocks(shop):
+    from test_replay import tool_check
+    restock(shop, "MUG-001", 4, "k-" + uuid.uuid4().hex)
+    # a restock of a SKU no product event created yet is kept, not applied
+    restock(shop, "GHOST-1", 6)
+    shop.wait_available("MUG-001", 154)
+    oid = shop.order([{"sku": "MUG-001", "qty": 3}])
+    shop.wait_status(oid, "confirmed")
+    shop.check_invariants()
+    lines = tool_check(shop)
+    stock_line = [l for l in lines if " 2 " in l][0]
+    assert_in("2 restocks (1 kept for unknown SKUs)", stock_line, "shop-replay check's invariant 2")
+    # the product appears: the kept restock applies, once
+    put_product(shop, {"sku": "GHOST-1", "name": "Ghost", "price_cents": 10})
+    wait_until(lambda: shop.catalog_by_sku().get("GHOST-1", {}).get("available") == 6,
+               10 * shop.build.slow, "GHOST-1 in the catalog with its 6 kept")
+    shop.check_invariants()
+    lines = tool_check(shop)
+    assert_in("2 restocks (0 kept for unknown SKUs)", [l for l in lines if " 2 " in l][0],
+              "shop-replay check's invariant 2 once the product exists")
