@@ -163,7 +163,7 @@ int front_admin_redrive(struct mg_connection *conn, struct front *f, const char 
 int front_admin_dead_letters(struct mg_connection *conn, struct front *f);
 int front_admin_restocks(struct mg_connection *conn, struct front *f);
 
-/* The web pages (pages.c): GET/HEAD / and /static/<file> from www_dir.
+/* The web pages (pages.c): GET/HEAD /, /admin and /static/<file> from www_dir.
  * front_pages_open opens www_dir at start and checks it has index.html;
  * 0, or -1 with why[] saying what is wrong. */
 int front_pages_open(struct front *f, char *why, size_t size);

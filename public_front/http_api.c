@@ -105,8 +105,9 @@ static const struct front_route routes[] = {
 	{ "GET", "/healthz", "/healthz", .reply = reply_alive },
 	{ "GET", "/readyz", "/readyz", .reply = reply_ready },
 	{ "GET", "/metrics", "/metrics", .reply = reply_metrics },
-	/* the shop page and its files (pages.c) */
+	/* the shop page, the admin page and their files (pages.c) */
 	{ "GET", "/", "/", .reply = front_pages_reply },
+	{ "GET", "/admin", "/admin", .reply = front_pages_reply },
 	{ "GET", "/static/*", "/static", .reply = front_pages_reply },
 };
 

@@ -47,6 +47,8 @@ static const struct want cases[] = {
 	{ "GET", "/healthz", FRONT_ROUTE_FOUND, "/healthz", "", "" },
 	{ "GET", "/metrics", FRONT_ROUTE_FOUND, "/metrics", "", "" },
 	{ "GET", "/", FRONT_ROUTE_FOUND, "/", "", "" },
+	{ "GET", "/admin", FRONT_ROUTE_FOUND, "/admin", "", "" },
+	{ "POST", "/admin", FRONT_ROUTE_NO_METHOD, "/admin", "GET, HEAD", "" },
 	{ "GET", "/api/v1/admin/stock", FRONT_ROUTE_FOUND, "/api/v1/admin", "", "" },
 	{ "POST", "/api/v1/admin/orders", FRONT_ROUTE_NO_METHOD, "/api/v1/admin", "GET, HEAD", "" },
 	{ "PUT", "/api/v1/admin/nope", FRONT_ROUTE_FOUND, "/api/v1/admin", "", "" },
