@@ -551,6 +551,19 @@ static void stores_close(void)
 	consumer_destroy(&the_ord.consumer);
 }
 
+/* Empties the inventory's tables but its products; 0 or not. */
+static int inventory_clear(struct db *inv)
+{
+	int rc = 0;
+
+	rc |= run_stmt(inv, "DELETE FROM reservations");
+	rc |= run_stmt(inv, "DELETE FROM reservation_lines");
+	rc |= run_stmt(inv, "DELETE FROM outbox");
+	rc |= run_stmt(inv, "DELETE FROM dead_letters");
+	rc |= run_stmt(inv, "DELETE FROM restocks");
+	return rc;
+}
+
 /* Empties both stores; a new catalog is loaded from the case's file, the
  * same one only gets its stock back. */
 static int stores_reset(const struct test_case *c)
@@ -560,11 +573,7 @@ static int stores_reset(const struct test_case *c)
 	struct db *inv = &the_inv.store.db, *ord = &the_ord.store.db;
 	int rc = 0;
 
-	rc |= run_stmt(inv, "DELETE FROM reservations");
-	rc |= run_stmt(inv, "DELETE FROM reservation_lines");
-	rc |= run_stmt(inv, "DELETE FROM outbox");
-	rc |= run_stmt(inv, "DELETE FROM dead_letters");
-	rc |= run_stmt(inv, "DELETE FROM restocks");
+	rc |= inventory_clear(inv);
 	rc |= run_stmt(ord, "DELETE FROM orders");
 	rc |= run_stmt(ord, "DELETE FROM outbox");
 	rc |= run_stmt(ord, "DELETE FROM dead_letters");
@@ -1670,13 +1679,8 @@ static int admin_check(const struct admin_expect *x, int with_orders, char *stat
 static int admin_reset(void)
 {
 	struct db *inv = &the_inv.store.db;
-	int rc = 0;
+	int rc = inventory_clear(inv);
 
-	rc |= run_stmt(inv, "DELETE FROM reservations");
-	rc |= run_stmt(inv, "DELETE FROM reservation_lines");
-	rc |= run_stmt(inv, "DELETE FROM outbox");
-	rc |= run_stmt(inv, "DELETE FROM dead_letters");
-	rc |= run_stmt(inv, "DELETE FROM restocks");
 	rc |= run_stmt(inv, "DELETE FROM products");
 	rc |= run_stmt(inv, "INSERT INTO products(sku, name, price_cents, currency, initial, available)"
 			    " VALUES('A', 'Apple mug', 250, 'EUR', 10, 10), ('B', 'Blue tee', 1000, 'EUR', 5, 5)");
