@@ -157,11 +157,13 @@ static int handle(struct mg_connection *conn, void *ctx)
 {
 	struct order *o = ctx;
 	const char *path = http_path(conn);
+	const char *method = http_method(conn);
 
-	if (is_redrive_path(path))
-		return strcmp(http_method(conn), "POST") == 0 ? reply_redrive(conn, o, path)
-							     : http_reply_not_allowed(conn, "POST");
-	if (!http_method_reads(http_method(conn)))
+	if (path != NULL && is_redrive_path(path))
+		return method != NULL && strcmp(method, "POST") == 0
+			       ? reply_redrive(conn, o, path)
+			       : http_reply_not_allowed(conn, "POST");
+	if (!http_method_reads(method))
 		return http_reply_not_allowed(conn, "GET, HEAD");
 	if (strcmp(path, "/dead-letters") == 0)
 		return reply_dead_letters(conn, o);
