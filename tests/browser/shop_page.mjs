@@ -246,7 +246,7 @@ const scenarios = {
       return el && Number(el.textContent) === want;
     }, [row, before + 7]);
     const afterAdmin = Number(await page.locator(`${row} [data-test=available]`).textContent());
-    shots.push(await screenshot(page, opts.out, 'browser-admin'));
+    shots.push(await screenshot(page, opts.out, 'browser-admin-page'));
     const tokenKept = await page.evaluate(() => sessionStorage.getItem('shop.admin.token') !== null);
     // a reload of the tab keeps the login (sessionStorage)
     await page.reload();

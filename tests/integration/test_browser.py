@@ -7,7 +7,9 @@ through the API. Every scenario also checks that the page asked nothing of
 another origin, had no error and broke no Content-Security-Policy rule; the
 recorders of those are shown to work by positive controls (a request to
 another origin, a console error, an uncaught exception, an inline style).
-The screenshots go to <data dir>/browser/, kept when a test fails.
+The screenshots go to <data dir>/browser/, kept when a test fails; with
+SHOP_UPDATE_SCREENSHOTS=1 the admin test also copies its screenshot of the
+admin page to docs/screenshots/ (the README shows it).
 """
 
 import json
@@ -357,6 +359,10 @@ def test_browser_admin_restock_shows_in_the_shop(shop):
     # the wrong token's 403 is the one console error the browser reports
     check_page_behaved(shop, report,
                        expected_console=[(r"Failed to load resource: .*403.*", r"/api/v1/admin/stock")])
+    if os.environ.get("SHOP_UPDATE_SCREENSHOTS") == "1":
+        shot = [p for p in report["screenshots"] if p.endswith("/browser-admin-page.png")]
+        os.makedirs(os.path.join(REPO, "docs", "screenshots"), exist_ok=True)
+        shutil.copyfile(shot[0], os.path.join(REPO, "docs", "screenshots", "admin.png"))
     restocks = shop.get("/api/v1/admin/restocks", {"Authorization": "Bearer " + shop.admin_token})
     assert_eq([(r["sku"], r["qty"]) for r in restocks.body["restocks"]], [(sku, 7)],
               "one restock of 7 (one click, one Idempotency-Key)")
