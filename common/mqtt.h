@@ -18,8 +18,11 @@ typedef void (*mqtt_done_fn)(void *ctx, int ok);
 /* Publishes one client may have queued inside Paho at once. */
 #define MQTT_MAX_BUFFERED 4096
 
+/* Brokers a comma-separated --broker-url may name (Paho's serverURIs). */
+#define MQTT_MAX_BROKERS 8
+
 struct mqtt_config {
-	const char *url;
+	const char *url;      /* a broker URL, or several separated by commas: tried in order */
 	const char *service;  /* client id shop-<service>-<instance> */
 	const char *instance;
 	const char *prefix;   /* status topic <prefix>status/<service>/<instance> */
@@ -33,6 +36,11 @@ struct mqtt_config {
 	void *ctx;
 };
 
+/* Checks a broker URL or a comma-separated list of them (docs/protocol.md
+ * §Settings): 0 when each is one Paho takes (tcp://host:port and the like),
+ * else -1 with the first bad entry copied (cut short) into bad. */
+int mqtt_broker_urls_check(const char *list, char *bad, size_t bad_len);
+
 /* Connects and subscribes, waiting up to timeout_ms for the first connection.
  * 0 and *out set, or -1 and mqtt_start_failure() says why. */
 int mqtt_start(const struct mqtt_config *cfg, int timeout_ms, struct mqtt **out);
@@ -41,7 +49,8 @@ const char *mqtt_start_failure(void);
 /* Publishes "offline" (announce), disconnects and frees; NULL is fine. */
 void mqtt_stop(struct mqtt *m);
 
-/* Connected and subscribed. */
+/* Connected, subscribed and answering: false while stalled (a publish got no
+ * PUBACK in time and none has come since; see mqtt_publish_wait). */
 int mqtt_is_ready(struct mqtt *m);
 /* Connected; without reconnect, false for good once the connection is lost. */
 int mqtt_is_connected(struct mqtt *m);
@@ -56,9 +65,12 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t 
 		 int retained, mqtt_done_fn done, void *ctx);
 
 /* Publishes at QoS 1 and waits for the PUBACK: 0 acknowledged, -1 not sent
- * (not connected, refused), MQTT_UNCONFIRMED handed to Paho but no PUBACK in
- * time or the send failed: the broker may still have it. Never call it from
- * a Paho callback. */
+ * (not connected, stalled, refused), MQTT_UNCONFIRMED handed to Paho but no
+ * PUBACK in time or the send failed: the broker may still have it. After an
+ * MQTT_UNCONFIRMED timeout the client is stalled: further calls return -1 at
+ * once, without waiting, until a PUBACK arrives, the publishes in flight have
+ * all ended, or it reconnects (a frozen or cut-off broker costs one timeout,
+ * not one per request). Never call it from a Paho callback. */
 #define MQTT_UNCONFIRMED (-2)
 int mqtt_publish_wait(struct mqtt *m, const char *topic, const void *payload, size_t len,
 		      int timeout_ms);

@@ -72,9 +72,12 @@ static int publish_event(struct front *f, const char *topic, const struct event 
 	rc = mqtt_publish_wait(f->mqtt, topic, payload, strlen(payload), f->publish_timeout_ms);
 	if (rc == 0)
 		metrics_observe(&f->publish_latency, seconds_since(&start));
-	else
+	else if (rc == MQTT_UNCONFIRMED)
 		log_warn("front: no PUBACK for %s of order %s within %d ms", topic, ev->order_id,
 			 f->publish_timeout_ms);
+	else /* at once: no connection, or the broker stalled (mqtt_publish_wait) */
+		log_warn("front: %s of order %s not sent: the broker is not answering", topic,
+			 ev->order_id);
 	free(payload);
 	return rc;
 }

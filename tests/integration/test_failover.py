@@ -1,0 +1,207 @@
+"""Fronts that fail over and fail fast (docs/protocol.md §Settings,
+SHOP_BROKER_URL): a front with no broker answers 503 at once, not after the
+publish timeout; it is back within seconds of its broker; a comma-separated
+SHOP_BROKER_URL is tried in order, at start and at every reconnect."""
+
+import os
+import re
+import shutil
+import signal
+import tempfile
+import time
+
+from harness import (Shop, assert_eq, assert_error_body, assert_in, assert_status, assert_true,
+                     free_ports, http_request, run_binary, wait_until)
+from shop_run import ShopRun
+
+ORDERS = "/api/v1/orders"
+ITEM = [{"sku": "MUG-001", "qty": 1}]
+FAST_S = 0.5              # a fail-fast 503 takes less than this
+PUBLISH_TIMEOUT_MS = 2000  # the default, said here so the comparison above means something
+
+
+def timed_post(shop, body=None):
+    t0 = time.monotonic()
+    r = shop.post(ORDERS, {"items": body or ITEM})
+    return r, time.monotonic() - t0
+
+
+def assert_clean_503(r, what):
+    assert_status(r, 503, what)
+    assert_error_body(r, what)
+    retry = r.headers.get("Retry-After")
+    assert_true(retry is not None and retry.strip().isdigit(),
+                what + ": the 503 has a Retry-After of seconds", dict(r.headers))
+
+
+def post_until_accepted(shop, within_s, what):
+    """POSTs until a 202 (each refusal must be a clean 503); returns the
+    response and the seconds it took."""
+    t0 = time.monotonic()
+    while True:
+        r = shop.post(ORDERS, {"items": ITEM})
+        if r.status == 202:
+            return r, time.monotonic() - t0
+        assert_clean_503(r, what)
+        assert_true(time.monotonic() - t0 < within_s * shop.build.slow,
+                    "%s: an order accepted within %.0f s" % (what, within_s), r.text)
+        time.sleep(0.05)
+
+
+def test_broker_down_fails_fast_then_back(build):
+    with Shop(build, extra_args={"front": ["--publish-timeout-ms", str(PUBLISH_TIMEOUT_MS)]}) as shop:
+        # positive control: with the broker up an order goes through
+        r, took = timed_post(shop)
+        assert_status(r, 202, "POST order with the broker up")
+        shop.wait_status(r.body["order_id"], "confirmed")
+
+        shop.stop_broker()
+        times = []
+        for i in range(5):
+            r, took = timed_post(shop)
+            assert_clean_503(r, "POST order %d with the broker stopped" % i)
+            times.append(took)
+        assert_true(max(times) < FAST_S * shop.build.slow,
+                    "each 503 within %.1f s with a %d ms publish timeout" % (FAST_S, PUBLISH_TIMEOUT_MS),
+                    ["%.3f" % t for t in times])
+
+        shop.start_broker()
+        r, back = post_until_accepted(shop, 8, "POST order while the broker comes back")
+        shop.wait_status(r.body["order_id"], "confirmed", timeout=20)
+        print("failover: 503 in at most %.3f s with the broker down; orders accepted %.2f s "
+              "after its restart" % (max(times), back))
+        shop.check_invariants()
+        known = sorted(o["order_id"] for o in shop.ord("/orders").body["orders"])
+        assert_eq(known, sorted(shop.accepted), "orders known to the order daemon (only the 202s)")
+
+
+def test_frozen_broker_costs_one_timeout(build):
+    """A broker that holds the connection but answers nothing (SIGSTOP, a cut
+    link) costs the first order its publish timeout; the next ones are refused
+    at once until the broker answers again, and /readyz says so meanwhile."""
+    timeout_ms = 1000
+    with Shop(build, extra_args={"front": ["--publish-timeout-ms", str(timeout_ms)]}) as shop:
+        shop.order(ITEM)
+        shop.kill("broker", signal.SIGSTOP)
+        try:
+            r, first = timed_post(shop)
+            assert_clean_503(r, "first POST while the broker is frozen")
+            assert_true(first >= timeout_ms / 1000.0 * 0.9,
+                        "the first order waited for its PUBACK (%d ms)" % timeout_ms, first)
+            times = []
+            for i in range(5):
+                r, took = timed_post(shop)
+                assert_clean_503(r, "POST %d while the broker is frozen" % i)
+                times.append(took)
+            assert_true(max(times) < FAST_S * shop.build.slow,
+                        "later 503s within %.1f s" % FAST_S, ["%.3f" % t for t in times])
+            ready = shop.get("/readyz")
+            assert_status(ready, 503, "/readyz while the broker is frozen")
+            assert_in("broker", ready.text, "/readyz names the broker")
+        finally:
+            shop.kill("broker", signal.SIGCONT)
+        r, back = post_until_accepted(shop, 5, "POST order once the broker runs again")
+        shop.wait_status(r.body["order_id"], "confirmed", timeout=20)
+        wait_until(lambda: shop.get("/readyz").status == 200, 10 * shop.build.slow,
+                   "/readyz 200 again")
+        shop.check_invariants()
+
+
+def with_broker_list(shop, names, url_list):
+    for name in names:
+        proc = shop.procs[name]
+        assert_in(shop.broker_url, proc.argv, "%s's command line has the broker URL" % name)
+        proc.argv = [url_list if a == shop.broker_url else a for a in proc.argv]
+
+
+def test_first_broker_of_the_list_dead(build):
+    dead, = free_ports(1)
+    with Shop(build, services=("inventory", "order")) as shop:
+        urls = "tcp://127.0.0.1:%d,%s" % (dead, shop.broker_url)
+        with_broker_list(shop, ["front"], urls)
+        shop.start("front")
+        oid = shop.order(ITEM)
+        shop.wait_status(oid, "confirmed")
+        log = shop.log_text("front")
+        assert_in("connected to %s" % shop.broker_url, log,
+                  "the front's log names the broker of the list it reached")
+        shop.check_invariants()
+
+
+def test_front_fails_over_to_the_other_edge(build):
+    """SHOP_EDGES=2 ./shop run gives each front its edge, then the other edge
+    (both bridged to the core): front1's edge stops, front1 goes on at edge2
+    and its orders confirm."""
+    with ShopRun(build, edges=2) as run:
+        f1 = run.part("front1")["port"]
+        edge2 = run.part("edge2")["port"]
+        r = http_request(f1, "POST", ORDERS, {"items": ITEM})
+        assert_status(r, 202, "POST order at front1 with both edges up")
+        ids = [r.body["order_id"]]
+        wait_until(lambda: http_request(f1, "GET", "%s/%s" % (ORDERS, ids[0])).body.get("status")
+                   == "confirmed", 20 * build.slow, "the first order confirmed", 0.1)
+        # ./shop run would restart edge1 within a second or two, and front1
+        # would find it again first: its supervision pauses meanwhile
+        os.kill(run.proc.pid, signal.SIGSTOP)
+        try:
+            os.kill(run.part("edge1")["pid"], signal.SIGTERM)
+            took = fail_over(run, f1, edge2, ids)
+        finally:
+            os.kill(run.proc.pid, signal.SIGCONT)
+        print("failover: front1 took orders through edge2 %.2f s after edge1 stopped" % took)
+
+
+def fail_over(run, f1, edge2, ids):
+    """Orders at front1 until one is accepted (through edge2) and confirms;
+    returns the seconds it took."""
+    build = run.build
+    t0 = time.monotonic()
+    wait_until(lambda: "lost connection" in run.log("front1"), 10 * build.slow,
+               "front1 to see its edge go", 0.05)
+    while True:
+        r = http_request(f1, "POST", ORDERS, {"items": ITEM})
+        if r.status == 202:
+            break
+        assert_clean_503(r, "POST order at front1 while edge1 is down")
+        assert_true(time.monotonic() - t0 < 10 * build.slow,
+                    "front1 accepts orders within 10 s of its edge's stop", r.text)
+        time.sleep(0.05)
+    took = time.monotonic() - t0
+    ids.append(r.body["order_id"])
+
+    def confirmed():
+        return all(http_request(f1, "GET", "%s/%s" % (ORDERS, oid)).body.get("status")
+                   == "confirmed" for oid in ids)
+    wait_until(confirmed, 20 * build.slow, "front1's orders confirmed", 0.2)
+    # Paho does not tell the front which broker of its list it reached again;
+    # edge2's log does
+    assert_true(re.search(r"New client connected from .* as shop-front-edge1 ", run.log("edge2")),
+                "edge2's log: front1 connected to it")
+    return took
+
+
+def test_broker_url_list_validated(build):
+    closed, = free_ports(1)
+    good = "tcp://127.0.0.1:%d" % closed
+    for name in ("front", "inventory", "order"):
+        for value, bad in (("%s,foo://bar" % good, "foo://bar"), ("%s,,%s" % (good, good), "''"),
+                           ("%s," % good, "''"), ("%s, %s" % (good, good), " " + good),
+                           (",".join([good] * 9), "more than 8")):
+            rc, out, err = run_binary(build, name, ["--broker-url", value, "--data-dir", "/nonexistent"])
+            what = "shop-%s --broker-url %r" % (name, value)
+            assert_eq(rc, 2, what + " exit status")
+            lines = [l for l in err.splitlines() if l.strip()]
+            assert_eq(len(lines), 1, what + ": one line on stderr (%r)" % err)
+            assert_in("--broker-url", lines[0], what + ": the line names the flag")
+            assert_in(bad, lines[0], what + ": the line names the bad entry")
+    # positive control: a valid list passes validation and fails only at the connect
+    tmp = tempfile.mkdtemp(prefix="shop-it-list-")
+    try:
+        rc, out, err = run_binary(build, "order", ["--broker-url", "%s,%s" % (good, good),
+                                                   "--data-dir", tmp,
+                                                   "--order-port", str(free_ports(1)[0])],
+                                  timeout=15)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    assert_true(rc != 0 and "--broker-url" not in err, "a valid list is not refused as a bad flag", err)
+    assert_in("refused", err, "the valid list got as far as connecting")
