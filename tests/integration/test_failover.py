@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import tempfile
 import time
 
@@ -129,42 +130,67 @@ def test_first_broker_of_the_list_dead(build):
 
 
 def test_front_fails_over_to_the_other_edge(build):
-    """SHOP_EDGES=2 ./shop run gives each front its edge, then the other edge
-    (both bridged to the core): front1's edge stops, front1 goes on at edge2
-    and its orders confirm."""
+    """In SHOP_EDGES=2 ./shop run, a front of the test's own on "edge1,edge2"
+    (both bridged to the core): edge1 stops, the front goes on at edge2 and its
+    orders confirm."""
     with ShopRun(build, edges=2) as run:
-        f1 = run.part("front1")["port"]
         edge2 = run.part("edge2")["port"]
-        r = http_request(f1, "POST", ORDERS, {"items": ITEM})
-        assert_status(r, 202, "POST order at front1 with both edges up")
-        ids = [r.body["order_id"]]
-        wait_until(lambda: http_request(f1, "GET", "%s/%s" % (ORDERS, ids[0])).body.get("status")
-                   == "confirmed", 20 * build.slow, "the first order confirmed", 0.1)
-        # ./shop run would restart edge1 within a second or two, and front1
-        # would find it again first: its supervision pauses meanwhile
-        os.kill(run.proc.pid, signal.SIGSTOP)
+        front1 = run.part("front1")["pid"]
+        with open("/proc/%d/environ" % front1, "rb") as f:
+            env = dict(a.decode().partition("=")[::2] for a in f.read().split(b"\0") if a)
+        with open("/proc/%d/cmdline" % front1, "rb") as f:
+            argv = [a.decode() for a in f.read().split(b"\0") if a]
+        port, = free_ports(1)
+        env.update({"SHOP_FRONT_PORT": str(port), "SHOP_INSTANCE": "failover",
+                    "SHOP_BROKER_URL": "tcp://127.0.0.1:%d,tcp://127.0.0.1:%d"
+                    % (run.part("edge1")["port"], edge2)})
+        log_path = os.path.join(run.dir, "log", "front-failover.log")
+        with open(log_path, "ab") as log:
+            front = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                     stderr=subprocess.STDOUT)
         try:
-            os.kill(run.part("edge1")["pid"], signal.SIGTERM)
-            took = fail_over(run, f1, edge2, ids)
+            def ready():
+                try:
+                    return http_request(port, "GET", "/readyz", timeout=2).status == 200
+                except AssertionError:  # not listening yet
+                    return False
+            wait_until(ready, 20 * build.slow, "the test's front ready")
+            r = http_request(port, "POST", ORDERS, {"items": ITEM})
+            assert_status(r, 202, "POST order at the test's front with both edges up")
+            ids = [r.body["order_id"]]
+            wait_until(lambda: http_request(port, "GET", "%s/%s" % (ORDERS, ids[0])).body.get("status")
+                       == "confirmed", 20 * build.slow, "the first order confirmed", 0.1)
+            # ./shop run would restart edge1 within a second or two, and the
+            # front would find it again first: its supervision pauses meanwhile
+            os.kill(run.proc.pid, signal.SIGSTOP)
+            try:
+                os.kill(run.part("edge1")["pid"], signal.SIGTERM)
+                took = fail_over(run, port, log_path, edge2, ids)
+            finally:
+                os.kill(run.proc.pid, signal.SIGCONT)
+            print("failover: the front took orders through edge2 %.2f s after edge1 stopped" % took)
         finally:
-            os.kill(run.proc.pid, signal.SIGCONT)
-        print("failover: front1 took orders through edge2 %.2f s after edge1 stopped" % took)
+            front.send_signal(signal.SIGTERM)
+            assert_eq(front.wait(10 * build.slow), 0, "the test's front's exit status after SIGTERM")
 
 
-def fail_over(run, f1, edge2, ids):
-    """Orders at front1 until one is accepted (through edge2) and confirms;
+def fail_over(run, f1, log_path, edge2, ids):
+    """Orders at front f1 until one is accepted (through edge2) and confirms;
     returns the seconds it took."""
     build = run.build
     t0 = time.monotonic()
-    wait_until(lambda: "lost connection" in run.log("front1"), 10 * build.slow,
-               "front1 to see its edge go", 0.05)
+
+    def lost():
+        with open(log_path, errors="replace") as f:
+            return "lost connection" in f.read()
+    wait_until(lost, 10 * build.slow, "the front to see its edge go", 0.05)
     while True:
         r = http_request(f1, "POST", ORDERS, {"items": ITEM})
         if r.status == 202:
             break
-        assert_clean_503(r, "POST order at front1 while edge1 is down")
+        assert_clean_503(r, "POST order at the front while edge1 is down")
         assert_true(time.monotonic() - t0 < 10 * build.slow,
-                    "front1 accepts orders within 10 s of its edge's stop", r.text)
+                    "the front accepts orders within 10 s of its edge's stop", r.text)
         time.sleep(0.05)
     took = time.monotonic() - t0
     ids.append(r.body["order_id"])
@@ -172,11 +198,11 @@ def fail_over(run, f1, edge2, ids):
     def confirmed():
         return all(http_request(f1, "GET", "%s/%s" % (ORDERS, oid)).body.get("status")
                    == "confirmed" for oid in ids)
-    wait_until(confirmed, 20 * build.slow, "front1's orders confirmed", 0.2)
+    wait_until(confirmed, 20 * build.slow, "the front's orders confirmed", 0.2)
     # Paho does not tell the front which broker of its list it reached again;
     # edge2's log does
-    assert_true(re.search(r"New client connected from .* as shop-front-edge1 ", run.log("edge2")),
-                "edge2's log: front1 connected to it")
+    assert_true(re.search(r"New client connected from .* as shop-front-failover ", run.log("edge2")),
+                "edge2's log: the front connected to it")
     return took
 
 
