@@ -143,24 +143,15 @@ def test_faults_under_load(build):
         t_load = time.monotonic()
         try:
             time.sleep(1.5)
-            # SIGTERM and restart of an edge broker (./shop run restarts it)
-            load.phase = "edge1-sigterm"
-            old = pid_of(run, "edge1")
-            os.kill(old, signal.SIGTERM)
-            wait_back(run, "edge1", old, fronts_ready(run))
-            time.sleep(1.0)
-            # ... of the core broker, where both daemons are
-            load.phase = "core-sigterm"
-            old = pid_of(run, "core")
-            os.kill(old, signal.SIGTERM)
-            wait_back(run, "core", old, fronts_ready(run))
-            time.sleep(1.0)
-            # SIGKILL of a front
-            load.phase = "front2-sigkill"
-            old = pid_of(run, "front2")
-            os.kill(old, signal.SIGKILL)
-            wait_back(run, "front2", old, fronts_ready(run))
-            time.sleep(1.0)
+            # SIGTERM and restart of an edge broker, of the core broker (where
+            # both daemons are), SIGKILL of a front: ./shop run restarts each
+            for name, sig in (("edge1", signal.SIGTERM), ("core", signal.SIGTERM),
+                              ("front2", signal.SIGKILL)):
+                load.phase = "%s-%s" % (name, sig.name.lower())
+                old = pid_of(run, name)
+                os.kill(old, sig)
+                wait_back(run, name, old, fronts_ready(run))
+                time.sleep(1.0)
             # SIGSTOP of an edge for 3 s
             load.phase = "edge2-sigstop"
             edge2 = pid_of(run, "edge2")
