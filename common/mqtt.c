@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "broker_url.h"
 #include "log.h"
 #include "nodelay.h"
 #include "service.h"
@@ -25,7 +26,7 @@ struct mqtt {
 	char status_topic[256];
 	char subscriptions[MQTT_MAX_SUBSCRIPTIONS][256]; /* copied: cfg's may not live on */
 	int n_subscriptions;
-	char *brokers[MQTT_MAX_BROKERS]; /* cfg.url split at its commas; owned */
+	char *brokers[BROKER_URL_MAX]; /* cfg.url split at its commas; owned */
 	int n_brokers;
 	char broker[256]; /* the one connected to last (lock) */
 	atomic_int connected;
@@ -458,53 +459,13 @@ const char *mqtt_start_failure(void)
 	return start_failure;
 }
 
-/* Paho's schemes; anything else fails deep inside the first connect. */
-static int broker_url_valid(const char *url, size_t len)
-{
-	static const char *const schemes[] = { "tcp://", "mqtt://", "ssl://", "mqtts://",
-					       "ws://", "wss://" };
-
-	for (size_t i = 0; i < len; i++) {
-		if (url[i] <= ' ' || url[i] > '~')
-			return 0;
-	}
-	for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
-		size_t n = strlen(schemes[i]);
-		if (len > n && strncmp(url, schemes[i], n) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-int mqtt_broker_urls_check(const char *list, char *bad, size_t bad_len)
-{
-	const char *entry = list;
-	int count = 0;
-
-	if (list == NULL || bad == NULL || bad_len == 0)
-		return -1;
-	for (;;) {
-		size_t len = strcspn(entry, ",");
-		if (!broker_url_valid(entry, len) || ++count > MQTT_MAX_BROKERS) {
-			if (count > MQTT_MAX_BROKERS)
-				snprintf(bad, bad_len, "more than %d brokers", MQTT_MAX_BROKERS);
-			else
-				snprintf(bad, bad_len, "%.*s", (int)len, entry);
-			return -1;
-		}
-		if (entry[len] == '\0')
-			return 0;
-		entry += len + 1;
-	}
-}
-
 /* Splits cfg.url into m->brokers (heap copies, freed by mqtt_stop). */
 static int mqtt_split_brokers(struct mqtt *m)
 {
 	const char *entry = m->cfg.url;
 	char bad[160];
 
-	if (mqtt_broker_urls_check(m->cfg.url, bad, sizeof bad) != 0) {
+	if (broker_url_list_check(m->cfg.url, bad, sizeof bad) != 0) {
 		START_FAILED("invalid broker URL '%.100s' (expected tcp://host:port)", bad);
 		return -1;
 	}

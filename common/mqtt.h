@@ -18,9 +18,6 @@ typedef void (*mqtt_done_fn)(void *ctx, int ok);
 /* Publishes one client may have queued inside Paho at once. */
 #define MQTT_MAX_BUFFERED 4096
 
-/* Brokers a comma-separated --broker-url may name (Paho's serverURIs). */
-#define MQTT_MAX_BROKERS 8
-
 struct mqtt_config {
 	const char *url;      /* a broker URL, or several separated by commas: tried in order */
 	const char *service;  /* client id shop-<service>-<instance> */
@@ -35,11 +32,6 @@ struct mqtt_config {
 	void (*on_ready)(void *ctx); /* connected and subscribed (again); may be NULL */
 	void *ctx;
 };
-
-/* Checks a broker URL or a comma-separated list of them (docs/protocol.md
- * §Settings): 0 when each is one Paho takes (tcp://host:port and the like),
- * else -1 with the first bad entry copied (cut short) into bad. */
-int mqtt_broker_urls_check(const char *list, char *bad, size_t bad_len);
 
 /* Connects and subscribes, waiting up to timeout_ms for the first connection.
  * 0 and *out set, or -1 and mqtt_start_failure() says why. */

@@ -8,8 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "broker_url.h"
 #include "log.h"
-#include "mqtt.h"
 
 volatile sig_atomic_t service_stopping = 0;
 
@@ -106,7 +106,7 @@ int service_settings_finish(struct service_settings *s, const char *program)
 		fprintf(stderr, "%s: invalid log level '%s'\n", program, s->log_level);
 		return -1;
 	}
-	if (mqtt_broker_urls_check(s->broker_url, bad, sizeof bad) != 0) {
+	if (broker_url_list_check(s->broker_url, bad, sizeof bad) != 0) {
 		fprintf(stderr,
 			"%s: invalid --broker-url '%s': expected tcp://host:port, or several of them separated by commas\n",
 			program, bad);

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mqtt.h"
+#include "broker_url.h"
 
 void cli_print_settings(FILE *out, const struct setting *table, int count)
 {
@@ -140,7 +140,7 @@ static int finish_common(struct cli_common *c, const char *program)
 	}
 	/* a typo is better reported as a bad flag (exit 2) than as an
 	 * unreachable broker */
-	if (mqtt_broker_urls_check(c->broker_url, bad, sizeof bad) == 0)
+	if (broker_url_list_check(c->broker_url, bad, sizeof bad) == 0)
 		return 0;
 	fprintf(stderr,
 		"%s: invalid --broker-url '%s': expected tcp://host:port, or several of them separated by commas\n",
