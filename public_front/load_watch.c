@@ -1,7 +1,7 @@
 /* Admission control of POST /api/v1/orders: a limit on the orders this front
  * has in flight, adapted from how long orders take to become final, so that
  * under overload the excess is shed at once and what is accepted is
- * confirmed quickly (docs/protocol.md §HTTP API of the front, load shedding).
+ * confirmed quickly (docs/protocol.md §Load shedding).
  *
  * A 202 comes after the broker's PUBACK, which says nothing about how fast
  * the daemons keep up: without a limit the front accepts orders many times
