@@ -20,6 +20,9 @@ enum event_kind {
 	EVENT_OUT_OF_STOCK,
 	EVENT_ORDER_CANCELED,
 	EVENT_RELEASED,
+	/* --- order/status (push to the fronts' streams) --- */
+	EVENT_ORDER_STATUS,
+	/* --- end order/status --- */
 	EVENT_KIND_COUNT,
 };
 
@@ -39,6 +42,10 @@ struct event {
 	long long total_cents;      /* in-stock */
 	char reason[32];            /* out-of-stock */
 	char sku[EVENT_SKU_MAX + 1]; /* out-of-stock, where it applies */
+	/* --- order/status --- */
+	char status[16];            /* order/status: pending, confirmed, rejected, canceled;
+				     * its total_cents is -1 when the order is not priced */
+	/* --- end order/status --- */
 };
 
 /* "order/send" etc.: the topic without the prefix. */
@@ -53,6 +60,16 @@ int event_kind_from_topic(const char *prefix, const char *topic, enum event_kind
  * reason to err and returns -1. */
 int event_decode(enum event_kind kind, const char *payload, size_t len,
 		 struct event *out, char *err, size_t errlen);
+
+/* --- order/status ---------------------------------------------------------
+ * The order daemon publishes one per status change (docs/protocol.md §Topics):
+ * order_id, status, total_cents once priced, reason and sku of a rejection.
+ * The rank orders the statuses as an order moves on (pending 0, confirmed or
+ * rejected 1, canceled 2): a stream shows a status only when it outranks the
+ * last one shown, so duplicates and stale messages change nothing. -1 for a
+ * word that is no status. */
+int event_status_rank(const char *status);
+/* --- end order/status ----------------------------------------------------- */
 
 /* Encodes an event as JSON; the caller frees the result with free(). NULL on
  * allocation failure. */

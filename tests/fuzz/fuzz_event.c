@@ -56,6 +56,14 @@ static void check_valid(const struct event *ev)
 		FUZZ_CHECK(known, "reason '%s'", ev->reason);
 		FUZZ_CHECK(ev->sku[0] == '\0' || event_sku_valid(ev->sku), "sku '%s'", ev->sku);
 		break;
+	case EVENT_ORDER_STATUS:
+		FUZZ_CHECK(event_status_rank(ev->status) >= 0, "status '%s'", ev->status);
+		FUZZ_CHECK(ev->total_cents >= -1, "total_cents %lld", ev->total_cents);
+		FUZZ_CHECK(strcmp(ev->status, "rejected") != 0 || ev->reason[0] != '\0',
+			   "a rejection without a reason");
+		FUZZ_CHECK(ev->sku[0] == '\0' || event_sku_valid(ev->sku), "sku '%s'", ev->sku);
+		FUZZ_CHECK(ev->n_items == 0, "%d items on order/status", ev->n_items);
+		break;
 	default:
 		FUZZ_CHECK(ev->n_items == 0, "%d items on %s", ev->n_items,
 			   event_topic_suffix(ev->kind));
@@ -84,6 +92,7 @@ static void check_same(const struct event *a, const struct event *b)
 		   b->total_cents);
 	FUZZ_CHECK(strcmp(a->reason, b->reason) == 0, "reason '%s' vs '%s'", a->reason, b->reason);
 	FUZZ_CHECK(strcmp(a->sku, b->sku) == 0, "sku '%s' vs '%s'", a->sku, b->sku);
+	FUZZ_CHECK(strcmp(a->status, b->status) == 0, "status '%s' vs '%s'", a->status, b->status);
 }
 
 /* The items' texts: the plain one reads back as the same items, and the

@@ -82,6 +82,10 @@ static int build_seeds(uint64_t *rng, struct seeds *s)
 			ev->items[0].unit_price_cents = ev->total_cents = 1200;
 		if (k == EVENT_OUT_OF_STOCK)
 			snprintf(ev->reason, sizeof ev->reason, "insufficient_stock");
+		if (k == EVENT_ORDER_STATUS) {
+			snprintf(ev->status, sizeof ev->status, "pending");
+			ev->total_cents = -1;
+		}
 		event_now_rfc3339(ev->created_at);
 		if ((s->built[k] = event_encode(ev)) == NULL) {
 			free(ev);
