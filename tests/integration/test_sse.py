@@ -7,7 +7,7 @@ ends its streams cleanly."""
 import json
 import time
 
-from harness import (Shop, SseStream, free_ports, run_binary, assert_eq, assert_error_body, assert_in, assert_status,
+from harness import (Shop, SseStream, free_ports, http_request, metric, run_binary, assert_eq, assert_error_body, assert_in, assert_status,
                      assert_true, wait_until)
 
 ORDERS = "/api/v1/orders"
@@ -295,3 +295,68 @@ def test_order_status_on_bus_one_per_change(shop):
         assert_in("order_id", msgs[0], "order/status payload")
     finally:
         bus.close()
+
+
+def _stream_through(port, oid, what, timeout=3.0):
+    """A stream of oid through port; a 404 right after the order's 202 is
+    retried for a moment (the order daemon may not have recorded it yet)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        s = SseStream(port, events_path(oid))
+        if s.status != 404 or time.monotonic() >= deadline:
+            assert_stream_head(s, what)
+            return s
+        s.close()
+        time.sleep(0.02)
+
+
+def test_sse_through_haproxy_bridged(build):
+    """SHOP_EDGES=2: streams through haproxy, each front on its own edge,
+    the order/status from the core over both bridges. The inventory is held
+    (SIGSTOP) so that the order stays pending: the idle streams get their
+    ping through haproxy without being cut or buffered, and then the change.
+    The order and the streams are placed at once, before haproxy sees the
+    fronts unready (their /readyz asks the held inventory); streams already
+    open stay, as haproxy does not cut sessions of a server marked down."""
+    import os
+    import signal
+    from shop_run import ShopRun
+
+    with ShopRun(build, edges=2) as run:
+        port = run.front_port
+        with open(os.path.join(run.dir, "balancer", "haproxy.cfg")) as f:
+            assert_in("option http-no-delay", f.read(), "haproxy.cfg")
+        inventory = run.part("inventory")["pid"]
+        streams = []
+        os.kill(inventory, signal.SIGSTOP)
+        try:
+            r = http_request(port, "POST", ORDERS, {"items": [{"sku": "MUG-001", "qty": 1}]})
+            assert_eq(r.status, 202, "POST an order through haproxy (body %s)" % r.text)
+            oid = r.body["order_id"]
+            for i in range(2):
+                s = _stream_through(port, oid, "stream %d through haproxy" % (i + 1))
+                streams.append(s)
+                expect_status_event(s, "pending", "stream %d's first event" % (i + 1))
+            per_front = [metric(http_request(run.part(n)["port"], "GET", "/metrics").text,
+                                "shop_front_sse_streams") for n in ("front1", "front2")]
+            assert_eq(per_front, [1.0, 1.0], "a stream on each front (round robin)")
+            try:
+                streams[0].next_event(17.0)
+                got = "an event"
+            except AssertionError:
+                got = "nothing"
+            assert_eq(got, "nothing", "an event while the order stayed pending")
+            assert_true(streams[0].comments and not streams[0].eof,
+                        "a ping through haproxy within 17 s, the stream still open",
+                        (streams[0].comments, streams[0].eof))
+        finally:
+            os.kill(inventory, signal.SIGCONT)
+        try:
+            for i, s in enumerate(streams):
+                o = expect_status_event(s, "confirmed", "stream %d: the change through haproxy"
+                                        % (i + 1), timeout=30)
+                assert_eq(o.get("total_cents"), 1200, "stream %d: total" % (i + 1))
+                assert_true(s.wait_end(5.0), "stream %d ends through haproxy" % (i + 1))
+        finally:
+            for s in streams:
+                s.close()
