@@ -13,7 +13,12 @@
 
 #define STREAM_LIFETIME_MS (60 * 1000) /* then the client reconnects */
 #define STREAM_PING_MS (15 * 1000)     /* a comment line keeps proxies from timing out */
+#define STREAM_RETRY_MS 1000         /* a browser reconnects after this */
 #define STREAM_DATA_MAX (64 * 1024)    /* an order's JSON, as GET answers it */
+/* How long a stream waits for an order the order daemon does not know yet:
+ * a page opens the stream right after the 202, maybe before the order
+ * daemon recorded the order; its first order/status then wakes the stream. */
+#define STREAM_UNKNOWN_GRACE_MS 1500
 
 /* One open stream, on its handler's stack, in the front's list while open. */
 struct front_stream {
@@ -276,6 +281,34 @@ static void stream_follow(struct mg_connection *conn, struct front *f, struct fr
 	free(heard);
 }
 
+/* GETs the order from the order daemon into r; 1 when it answered. A 404
+ * is asked again when an order/status of the order arrives within
+ * STREAM_UNKNOWN_GRACE_MS (st is registered, so none is missed). */
+static int fetch_current(struct front *f, struct front_stream *st, const char *path,
+			 struct http_response *r)
+{
+	struct front_streams *s = &f->streams;
+	int64_t give_up_ms = monotonic_ms() + STREAM_UNKNOWN_GRACE_MS;
+
+	for (;;) {
+		int heard, stopping;
+
+		if (http_client_get(&f->order, path, FRONT_DAEMON_TIMEOUT_MS, r) != 0)
+			return 0;
+		if (r->status != 404 || monotonic_ms() >= give_up_ms)
+			return 1;
+		pthread_mutex_lock(&s->lock);
+		if (st->heard_rank < 0 && !s->stopping)
+			wait_until(st, &s->lock, give_up_ms);
+		heard = st->heard_rank >= 0;
+		stopping = s->stopping;
+		pthread_mutex_unlock(&s->lock);
+		if (!heard || stopping)
+			return 1; /* the 404 stands */
+		http_response_free(r);
+	}
+}
+
 /* Sends the head of the stream: no Content-Length (the body ends when the
  * connection closes, so keep-alive is off), never cached nor buffered. */
 static int send_head(struct mg_connection *conn)
@@ -306,7 +339,7 @@ int front_order_events(struct mg_connection *conn, struct front *f, const char *
 					     "may (SHOP_SSE_MAX); poll GET /api/v1/orders/{id}");
 	}
 	snprintf(path, sizeof path, "/orders/%s", id);
-	reached = http_client_get(&f->order, path, FRONT_DAEMON_TIMEOUT_MS, &r) == 0;
+	reached = fetch_current(f, &st, path, &r);
 	rank = reached && r.status == 200 ? body_rank(&r) : -1;
 	if (rank < 0) {
 		/* 404 as not_found, the rest 503, as GET answers them */
@@ -318,7 +351,10 @@ int front_order_events(struct mg_connection *conn, struct front *f, const char *
 		stream_unregister(&f->streams, &st);
 		return status;
 	}
+	/* retry: a browser's EventSource reconnects a second after the stream
+	 * ends before the page closed it (a restarted front, the lifetime) */
 	if (send_head(conn) == 0 && strcmp(http_method(conn), "HEAD") != 0 &&
+	    mg_printf(conn, "retry: %d\n\n", STREAM_RETRY_MS) > 0 &&
 	    send_status(conn, f, r.body, r.len, rank) == 0) {
 		shown_rank = rank;
 		http_response_free(&r);

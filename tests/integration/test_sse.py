@@ -5,13 +5,17 @@ final status; at most SHOP_SSE_MAX streams per front; a front that stops
 ends its streams cleanly."""
 
 import json
+import threading
 import time
+import uuid
 
 from harness import (Shop, SseStream, free_ports, http_request, metric, run_binary, assert_eq, assert_error_body, assert_in, assert_status,
                      assert_true, wait_until)
 
 ORDERS = "/api/v1/orders"
 STATUS_TOPIC = "webshop/order/status"
+# public_front/orders_api.c: order ids from Idempotency-Key are UUID v5 in this namespace
+IDEMPOTENCY_NAMESPACE = uuid.UUID("6b1d5e3a-9c2f-4e71-8a0b-53d42e67f109")
 
 
 def events_path(order_id):
@@ -126,6 +130,39 @@ def test_sse_bad_id_and_unknown_order(shop):
     shop.wait_status(oid, "confirmed")
     with open_stream(shop, oid) as s:
         assert_eq(s.status, 200, "events of a known order")
+
+
+def test_sse_waits_a_moment_for_an_order_just_accepted(shop):
+    """A stream opened before the order daemon recorded the order (a page
+    opens it right after the 202) waits for the order's first order/status
+    instead of answering 404. Here the stream even comes first: the order's
+    id is the one its Idempotency-Key gives (docs/protocol.md §Crash safety)."""
+    key = "sse-early-%s" % uuid.uuid4().hex
+    oid = str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, key))
+    result = {}
+
+    def open_early():
+        try:
+            result["stream"] = open_stream(shop, oid)
+        except BaseException as e:  # reported below
+            result["error"] = e
+
+    t = threading.Thread(target=open_early)
+    t.start()
+    try:
+        time.sleep(0.3)
+        assert_eq(shop.order([{"sku": "MUG-001", "qty": 1}], {"Idempotency-Key": key}), oid,
+                  "the order id of the Idempotency-Key")
+    finally:
+        t.join(15)
+    assert_true("error" not in result, "the early stream", result.get("error"))
+    with result["stream"] as s:
+        assert_stream_head(s, "a stream opened 0.3 s before its order")
+        ev = s.next_event(10)
+        assert_in(ev["json"]["status"], ("pending", "confirmed"), "its first status")
+        if ev["json"]["status"] == "pending":
+            expect_status_event(s, "confirmed", "then the change")
+        assert_true(s.wait_end(5.0), "the stream ends at confirmed")
 
 
 def _fill_streams(shop, oid, n):
