@@ -214,6 +214,35 @@ def test_browser_falls_back_to_polling_over_the_stream_limit(build):
                         "the front refused the page's stream")
 
 
+class _BridgedShop:
+    """What run_page and check_page_behaved use of a Shop, for a ./shop run
+    with SHOP_EDGES=N: the page goes through haproxy."""
+
+    def __init__(self, build, run):
+        self.build = build
+        self.dir = run.dir
+        self._ports = {"front": run.front_port, "inventory": run.inventory_port}
+
+    def port(self, name):
+        return self._ports[name]
+
+
+def test_browser_bridged_checkout_pushed_through_haproxy(build):
+    """SHOP_EDGES=2: the page through haproxy, its stream on one front, the
+    order's status pushed from the core over that front's edge."""
+    from shop_run import ShopRun
+
+    with ShopRun(build, edges=2) as run:
+        shop = _BridgedShop(build, run)
+        a, b = "MUG-001", "MUG-002"  # of ./shop run's demo catalog
+        report = run_page(shop, "checkout", a, b)
+        view = report["seen"]["view"]
+        assert_eq(view["statuses"], ["pending", "confirmed"], "the statuses the page showed")
+        page_expect(report, view["sameDocument"], "the status changed without a reload")
+        expect_pushed(shop, report, view, "confirmed")
+        check_page_behaved(shop, report)
+
+
 def test_browser_double_click_orders_once(shop):
     report = run_page(shop, "double_click", "MUG-001")
     seen = report["seen"]
