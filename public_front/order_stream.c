@@ -334,9 +334,9 @@ int front_order_events(struct mg_connection *conn, struct front *f, const char *
 	 * read and the registration would otherwise never be shown. */
 	if (stream_register(&f->streams, &st, id) != 0) {
 		atomic_fetch_add(&f->streams.refused, 1);
-		return http_reply_error_with(conn, 503, "Retry-After: 5\r\n", "too_many_streams",
-					     "this front serves as many order status streams as it "
-					     "may (SHOP_SSE_MAX); poll GET /api/v1/orders/{id}");
+		return http_reply_error(conn, 503, "too_many_streams",
+					"this front serves as many order status streams as it may"
+					" (SHOP_SSE_MAX); poll GET /api/v1/orders/{id}");
 	}
 	snprintf(path, sizeof path, "/orders/%s", id);
 	reached = fetch_current(f, &st, path, &r);
