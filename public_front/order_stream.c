@@ -154,28 +154,6 @@ static int body_rank(const struct http_response *r)
 	return rank;
 }
 
-/* The order's JSON when the order daemon cannot be asked: what the
- * order/status message says. The caller frees it (cJSON_free). */
-static char *heard_json(const struct event *ev)
-{
-	cJSON *o = cJSON_CreateObject();
-	char *text;
-
-	if (o == NULL)
-		return NULL;
-	cJSON_AddStringToObject(o, "order_id", ev->order_id);
-	cJSON_AddStringToObject(o, "status", ev->status);
-	if (ev->total_cents >= 0)
-		cJSON_AddNumberToObject(o, "total_cents", (double)ev->total_cents);
-	if (ev->reason[0] != '\0')
-		cJSON_AddStringToObject(o, "reason", ev->reason);
-	if (ev->sku[0] != '\0')
-		cJSON_AddStringToObject(o, "sku", ev->sku);
-	text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	return text;
-}
-
 /* One "event: status" with data on one line (the JSON has no raw newline);
  * 0, or -1 when the client is gone. */
 static int send_status(struct mg_connection *conn, struct front *f, const char *json, size_t len,
@@ -227,10 +205,12 @@ static int send_newer(struct mg_connection *conn, struct front *f, const struct 
 		rc = send_status(conn, f, r.body, r.len, rank);
 		*shown_rank = rank;
 	} else {
-		char *json = heard_json(heard);
+		/* the order daemon cannot be asked: what the message says (its
+		 * order_id, status, total_cents, reason, sku; no items) */
+		char *json = event_encode(heard);
 		rc = json ? send_status(conn, f, json, strlen(json), heard_rank) : -1;
 		*shown_rank = heard_rank;
-		cJSON_free(json);
+		free(json);
 	}
 	http_response_free(&r);
 	return rc;

@@ -269,9 +269,16 @@ def test_sse_front_restart_ends_stream_cleanly(shop):
 
 
 def test_sse_ping_keeps_an_idle_stream(shop):
+    """An idle stream gets a comment line every 15 s and stays open; a client
+    that left is noticed by the second ping after it left (the first write
+    to a closed connection still succeeds) and its slot freed."""
     oid = pending_order(shop)
+    with open_stream(shop, oid) as left:
+        expect_status_event(left, "pending", "the stream a client leaves")
     with open_stream(shop, oid) as s:
         expect_status_event(s, "pending", "first event")
+        assert_eq(shop.metric("front", "shop_front_sse_streams"), 2.0,
+                  "open streams, the left one not noticed yet")
         try:
             s.next_event(17.0)
             got = "an event"
@@ -281,6 +288,8 @@ def test_sse_ping_keeps_an_idle_stream(shop):
         assert_true(any(c.startswith(": ping") or c == ":ping" or c.startswith(":") for c in s.comments),
                     "a comment line within 17 s", s.comments)
         assert_true(not s.eof, "the stream is still open after its ping")
+        wait_until(lambda: shop.metric("front", "shop_front_sse_streams") == 1.0, 17.0,
+                   "the left stream's slot freed by its second ping")
     shop.start("inventory")
 
 
