@@ -130,6 +130,11 @@ def test_sse_bad_id_and_unknown_order(shop):
     shop.wait_status(oid, "confirmed")
     with open_stream(shop, oid) as s:
         assert_eq(s.status, 200, "events of a known order")
+    # HEAD: the head of the stream, no body
+    r = http_request(shop.front_port, "HEAD", events_path(oid))
+    assert_eq((r.status, r.headers.get("Content-Type", "").split(";")[0]),
+              (200, "text/event-stream"), "HEAD of the events of a known order")
+    assert_true(not r.text, "HEAD has no body", r.text)
 
 
 def test_sse_waits_a_moment_for_an_order_just_accepted(shop):
