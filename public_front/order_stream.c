@@ -2,7 +2,6 @@
  * pushed from the order daemon's order/status messages (docs/protocol.md
  * §HTTP API of the front, §Topics). */
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
