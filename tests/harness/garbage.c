@@ -40,7 +40,8 @@ static int parse_topics(const char *list, int wanted[EVENT_KIND_COUNT])
 		if (!found) {
 			fprintf(stderr, "%s garbage: invalid --topics '%s': '%.*s' is none of order/send, "
 				"order/cancel, inventory/in-stock, inventory/out-of-stock, order/canceled, "
-				"inventory/released, order/status\n", CLI_PROGRAM, list, (int)n, p);
+				"inventory/released, inventory/restock, inventory/product, order/status\n",
+				CLI_PROGRAM, list, (int)n, p);
 			return -1;
 		}
 		p += n;
