@@ -80,9 +80,12 @@ int front_publish_event(struct front *f, const char *topic, const struct event *
 	rc = mqtt_publish_wait(f->mqtt, topic, payload, strlen(payload), f->publish_timeout_ms);
 	if (rc == 0)
 		metrics_observe(&f->publish_latency, seconds_since(&start));
-	else
+	else if (rc == MQTT_UNCONFIRMED)
 		log_warn("front: no PUBACK for %s of %s within %d ms", topic, event_subject(ev),
 			 f->publish_timeout_ms);
+	else /* at once: no connection, or the broker stalled (mqtt_publish_wait) */
+		log_warn("front: %s of %s not sent: the broker is not answering", topic,
+			 event_subject(ev));
 	free(payload);
 	return rc;
 }
