@@ -20,6 +20,7 @@ static const char *const topic_suffixes[EVENT_KIND_COUNT] = {
 	/* the admin's events */
 	[EVENT_RESTOCK] = "inventory/restock",
 	[EVENT_PRODUCT] = "inventory/product",
+	[EVENT_ORDER_STATUS] = "order/status",
 };
 
 /* The admin's events: decoded and encoded in their own block at the end. */
@@ -261,6 +262,85 @@ int event_items_from_json(const cJSON *items, struct event *ev, int with_prices,
 	return 0;
 }
 
+/* --- order/status ---------------------------------------------------------- */
+
+static const char *const status_words[] = { "pending", "confirmed", "rejected", "canceled" };
+static const int status_ranks[] = { 0, 1, 1, 2 };
+
+int event_status_rank(const char *status)
+{
+	for (size_t i = 0; status != NULL && i < sizeof status_words / sizeof *status_words; i++) {
+		if (strcmp(status, status_words[i]) == 0)
+			return status_ranks[i];
+	}
+	return -1;
+}
+
+static int known_reason(const char *reason)
+{
+	for (size_t i = 0; i < sizeof out_of_stock_reasons / sizeof *out_of_stock_reasons; i++) {
+		if (strcmp(reason, out_of_stock_reasons[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The sku of a rejection where it applies: absent, or a valid SKU. */
+static int optional_sku(const cJSON *root, struct event *ev, char *err, size_t errlen)
+{
+	if (cJSON_GetObjectItemCaseSensitive(root, "sku") != NULL &&
+	    (json_string(root, "sku", ev->sku, sizeof ev->sku) != 0 || !event_sku_valid(ev->sku))) {
+		snprintf(err, errlen, "sku must be a valid SKU");
+		return -1;
+	}
+	return 0;
+}
+
+/* status one of the four words; total_cents, when present, a whole number;
+ * a rejection says why (reason, and sku where it applies). */
+static int decode_order_status(const cJSON *root, struct event *ev, char *err, size_t errlen)
+{
+	const cJSON *total = cJSON_GetObjectItemCaseSensitive(root, "total_cents");
+	long long v;
+
+	if (json_string(root, "status", ev->status, sizeof ev->status) != 0 ||
+	    event_status_rank(ev->status) < 0) {
+		snprintf(err, errlen, "status must be pending, confirmed, rejected or canceled");
+		return -1;
+	}
+	ev->total_cents = -1;
+	if (total != NULL) {
+		if (json_whole_number(total, 0, EVENT_MAX_PRICE_CENTS * EVENT_MAX_QTY * EVENT_MAX_ITEMS,
+				      &v) != 0) {
+			snprintf(err, errlen, "total_cents must be a whole number");
+			return -1;
+		}
+		ev->total_cents = v;
+	}
+	if ((cJSON_GetObjectItemCaseSensitive(root, "reason") != NULL ||
+	     strcmp(ev->status, "rejected") == 0) &&
+	    (json_string(root, "reason", ev->reason, sizeof ev->reason) != 0 ||
+	     !known_reason(ev->reason))) {
+		snprintf(err, errlen, "reason must be insufficient_stock, unknown_sku or invalid"
+			 " (and is required when rejected)");
+		return -1;
+	}
+	return optional_sku(root, ev, err, errlen);
+}
+
+static void encode_order_status(cJSON *root, const struct event *ev)
+{
+	cJSON_AddStringToObject(root, "status", ev->status);
+	if (ev->total_cents >= 0)
+		cJSON_AddNumberToObject(root, "total_cents", (double)ev->total_cents);
+	if (ev->reason[0] != '\0')
+		cJSON_AddStringToObject(root, "reason", ev->reason);
+	if (ev->sku[0] != '\0')
+		cJSON_AddStringToObject(root, "sku", ev->sku);
+}
+
+/* --- end order/status ------------------------------------------------------ */
+
 static int decode_fields(const cJSON *root, struct event *ev, char *err, size_t errlen)
 {
 	long long v;
@@ -302,21 +382,13 @@ static int decode_fields(const cJSON *root, struct event *ev, char *err, size_t 
 		return 0;
 	}
 	case EVENT_OUT_OF_STOCK: {
-		int known = 0;
-		if (json_string(root, "reason", ev->reason, sizeof ev->reason) == 0) {
-			for (size_t i = 0; i < sizeof out_of_stock_reasons / sizeof *out_of_stock_reasons; i++)
-				known |= strcmp(ev->reason, out_of_stock_reasons[i]) == 0;
-		}
-		if (!known) {
+		if (json_string(root, "reason", ev->reason, sizeof ev->reason) != 0 ||
+		    !known_reason(ev->reason)) {
 			snprintf(err, errlen, "reason must be insufficient_stock, unknown_sku or invalid");
 			return -1;
 		}
-		if (cJSON_GetObjectItemCaseSensitive(root, "sku") != NULL &&
-		    (json_string(root, "sku", ev->sku, sizeof ev->sku) != 0 ||
-		     !event_sku_valid(ev->sku))) {
-			snprintf(err, errlen, "sku must be a valid SKU");
+		if (optional_sku(root, ev, err, errlen) != 0)
 			return -1;
-		}
 		/* The items travel along so that an order not seen yet can be created. */
 		if (items != NULL && event_items_from_json(items, ev, 0, err, errlen) != 0)
 			return -1;
@@ -326,6 +398,8 @@ static int decode_fields(const cJSON *root, struct event *ev, char *err, size_t 
 	case EVENT_ORDER_CANCELED:
 	case EVENT_RELEASED:
 		return 0;
+	case EVENT_ORDER_STATUS:
+		return decode_order_status(root, ev, err, errlen);
 	case EVENT_RESTOCK: /* admin_decode's */
 	case EVENT_PRODUCT:
 	case EVENT_KIND_COUNT:
@@ -509,6 +583,9 @@ char *event_encode(const struct event *ev)
 			cJSON_AddItemToObject(root, "items", items_to_json(ev, 0));
 		if (ev->created_at[0] != '\0')
 			cJSON_AddStringToObject(root, "created_at", ev->created_at);
+		break;
+	case EVENT_ORDER_STATUS:
+		encode_order_status(root, ev);
 		break;
 	case EVENT_ORDER_CANCEL:
 	case EVENT_ORDER_CANCELED:

@@ -30,6 +30,9 @@ enum event_kind {
 	EVENT_RESTOCK,
 	EVENT_PRODUCT,
 	/* --- end of the admin's events --- */
+	/* --- order/status (push to the fronts' streams) --- */
+	EVENT_ORDER_STATUS,
+	/* --- end order/status --- */
 	EVENT_KIND_COUNT,
 };
 
@@ -48,7 +51,8 @@ struct event {
 				     * that of the send decided on (optional) */
 	long long total_cents;      /* in-stock */
 	char reason[32];            /* out-of-stock */
-	char sku[EVENT_SKU_MAX + 1]; /* out-of-stock, where it applies; restock and product */
+	char sku[EVENT_SKU_MAX + 1]; /* out-of-stock and a rejected order/status, where it
+				      * applies; restock and product */
 	/* --- the admin's events --- */
 	char restock_id[EVENT_ORDER_ID_LEN + 1]; /* restock: a lower-case UUID */
 	int restock_qty;                         /* restock: 1..EVENT_MAX_RESTOCK_QTY */
@@ -57,6 +61,10 @@ struct event {
 	char currency[4];                        /* product: three upper-case letters */
 	long long version;                       /* product: ms; the newest applies */
 	/* --- end of the admin's events --- */
+	/* --- order/status --- */
+	char status[16];            /* order/status: pending, confirmed, rejected, canceled;
+				     * its total_cents is -1 when the order is not priced */
+	/* --- end order/status --- */
 };
 
 /* "order/send" etc.: the topic without the prefix. */
@@ -71,6 +79,16 @@ int event_kind_from_topic(const char *prefix, const char *topic, enum event_kind
  * reason to err and returns -1. */
 int event_decode(enum event_kind kind, const char *payload, size_t len,
 		 struct event *out, char *err, size_t errlen);
+
+/* --- order/status ---------------------------------------------------------
+ * The order daemon publishes one per status change (docs/protocol.md §Topics):
+ * order_id, status, total_cents once priced, reason and sku of a rejection.
+ * The rank orders the statuses as an order moves on (pending 0, confirmed or
+ * rejected 1, canceled 2): a stream shows a status only when it outranks the
+ * last one shown, so duplicates and stale messages change nothing. -1 for a
+ * word that is no status. */
+int event_status_rank(const char *status);
+/* --- end order/status ----------------------------------------------------- */
 
 /* Encodes an event as JSON; the caller frees the result with free(). NULL on
  * allocation failure. */

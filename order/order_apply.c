@@ -1,4 +1,7 @@
-/* The shape every topic handler of the order daemon shares: load, join, save. */
+/* The shape every topic handler of the order daemon shares: load, join, save,
+ * and tell the fronts when the status changed. */
+#include <stdio.h>
+
 #include "order.h"
 
 /* Stamps the moment an order became final, and tells the lag how long new
@@ -14,6 +17,23 @@ static void note_progress(struct order *o, const struct event *ev, struct order_
 	}
 }
 
+/* One order/status per status change, in the outbox with the change itself
+ * (docs/protocol.md §Topics): a new order's first status counts as one, a run
+ * that leaves the status as it was (a duplicate, a late answer to a canceled
+ * order) publishes nothing. */
+static int publish_status(struct order *o, const struct order_record *rec)
+{
+	struct event ev = { .kind = EVENT_ORDER_STATUS, .total_cents = rec->total_cents };
+
+	snprintf(ev.order_id, sizeof ev.order_id, "%s", rec->order_id);
+	snprintf(ev.status, sizeof ev.status, "%s", order_status_name(rec->status));
+	if (rec->status == ORDER_REJECTED) {
+		snprintf(ev.reason, sizeof ev.reason, "%s", rec->reason);
+		snprintf(ev.sku, sizeof ev.sku, "%s", rec->reason_sku);
+	}
+	return outbox_add_event(&o->store.db, o->svc.prefix, &ev);
+}
+
 enum consumer_result order_apply(struct order *o, const struct event *ev,
 				 enum consumer_result (*change)(struct order *o,
 								const struct event *ev,
@@ -25,10 +45,15 @@ enum consumer_result order_apply(struct order *o, const struct event *ev,
 	enum consumer_result result = CONSUMER_DB_ERROR;
 
 	if (got != DB_LOOKUP_ERROR) {
+		enum order_status before = rec.status;
+
 		result = change(o, ev, &rec, got == DB_FOUND);
 		if (result == CONSUMER_APPLIED)
 			note_progress(o, ev, &rec, got == DB_FOUND);
 		if (result == CONSUMER_APPLIED && order_store_save(&o->store, &rec) != 0)
+			result = CONSUMER_DB_ERROR;
+		if (result == CONSUMER_APPLIED && (got == DB_MISSING || rec.status != before) &&
+		    publish_status(o, &rec) != 0)
 			result = CONSUMER_DB_ERROR;
 	}
 	order_record_free(&rec);

@@ -17,6 +17,8 @@
 #define FRONT_MAX_PEERS 32
 #define FRONT_DAEMON_TIMEOUT_MS 2000
 #define FRONT_CATALOG_MAX_AGE_MS 200
+/* HTTP threads that order status streams never take (--sse-max) */
+#define FRONT_THREADS_FOR_REQUESTS 16
 
 /* What the retained status topics say of each service instance. */
 struct front_peers {
@@ -45,6 +47,18 @@ struct front_admission {
 	int64_t at_us[FRONT_ADMIT_RING]; /* CLOCK_MONOTONIC, never decreasing */
 };
 
+/* The open order-status streams of this front (order_stream.c). */
+struct front_stream;
+struct front_streams {
+	pthread_mutex_t lock;
+	pthread_condattr_t cond_attr; /* monotonic clock, for each stream's wake */
+	struct front_stream *head;
+	int open, max;
+	int stopping;
+	atomic_ulong refused;      /* 503 over max */
+	atomic_ulong bad_messages; /* order/status messages that did not decode */
+};
+
 struct front {
 	struct service_settings svc;
 	int port, inventory_port, order_port;
@@ -53,8 +67,10 @@ struct front {
 	const char *inventory_url, *order_url;
 	char inventory_url_buf[64], order_url_buf[64];
 	struct http_target inventory, order;
-	char topic_send[256], topic_cancel[256];
+	char topic_send[256], topic_cancel[256], topic_status[256];
 	char topic_restock[256], topic_product[256]; /* the admin's writes */
+	int sse_max;
+	struct front_streams streams;
 	struct mqtt *_Atomic mqtt; /* NULL until the first connect: HTTP starts before it */
 	struct mg_context *http;
 	struct front_peers peers;
@@ -186,6 +202,21 @@ int front_admin_restocks(struct mg_connection *conn, struct front *f);
 int front_pages_open(struct front *f, char *why, size_t size);
 void front_pages_close(struct front *f);
 int front_pages_reply(struct mg_connection *conn, struct front *f);
+
+/* GET /api/v1/orders/{id}/events (order_stream.c): the order's status at
+ * once, then each change the order daemon publishes on order/status, until a
+ * final status, 60 s, the client leaving or the front stopping; a 503 beyond
+ * f->streams.max streams at once. Holds its civetweb thread meanwhile. */
+int front_order_events(struct mg_connection *conn, struct front *f, const char *id);
+/* max streams at once; 0 or -1. */
+int front_streams_init(struct front_streams *s, int max);
+void front_streams_destroy(struct front_streams *s);
+/* An order/status message (on Paho's thread): wakes the streams of its order. */
+void front_streams_on_status(struct front_streams *s, const char *payload, size_t len);
+/* The front stops: every stream ends now (its client sees the end of the
+ * body and reconnects elsewhere), and no new one starts. */
+void front_streams_stop(struct front_streams *s);
+int front_streams_open(struct front_streams *s);
 
 int front_http_start(struct front *f);
 

@@ -66,6 +66,15 @@ static void write_metrics(FILE *out, void *ctx)
 	metrics_write_value(out, "shop_front_orders_in_flight_limit", "gauge",
 			    "the admission limit on orders in flight (0: none)",
 			    f->admit_max > 0 ? front_load_limit(f) : 0.0);
+	metrics_write_value(out, "shop_front_sse_streams", "gauge",
+			    "order status streams open now (at most SHOP_SSE_MAX)",
+			    front_streams_open(&f->streams));
+	metrics_write_value(out, "shop_front_sse_refused_total", "counter",
+			    "order status streams answered 503 over SHOP_SSE_MAX",
+			    (double)atomic_load(&f->streams.refused));
+	metrics_write_value(out, "shop_front_order_status_invalid_total", "counter",
+			    "order/status messages that did not decode (dropped)",
+			    (double)atomic_load(&f->streams.bad_messages));
 }
 
 static int reply_alive(struct mg_connection *conn, struct front *f)
@@ -87,6 +96,8 @@ static const struct front_route routes[] = {
 	/* before the next row, which would take "x/cancel" as an id */
 	{ "POST", "/api/v1/orders/{id}/cancel", "/api/v1/orders/{id}/cancel",
 	  .reply_id = front_cancel_order },
+	{ "GET", "/api/v1/orders/{id}/events", "/api/v1/orders/{id}/events", .id_first = 1,
+	  .reply_id = front_order_events },
 	/* A malformed id is a 400 whatever the method: a decoded %00 may have
 	 * cut "/cancel" off the path. */
 	{ "GET", "/api/v1/orders/{id}", "/api/v1/orders/{id}", .id_first = 1,

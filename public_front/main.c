@@ -1,6 +1,7 @@
 /* shop-front: the public HTTP API; turns orders and cancels into events on the bus. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "event.h"
 #include "front.h"
@@ -37,6 +38,8 @@ static void parse_settings(struct front *f, int argc, char **argv)
 		{ "--admit-max", "SHOP_ADMIT_MAX", SETTING_INT, &f->admit_max, 0, FRONT_ADMIT_RING - 1,
 		  "4096", NULL,
 		  "the most orders in flight the limit ever allows (0: no limit, never shed)" },
+		{ "--sse-max", "SHOP_SSE_MAX", SETTING_INT, &f->sse_max, 1, 4096, "64", NULL,
+		  "order status streams served at once (each holds an HTTP thread); 503 beyond" },
 		{ "--admin-token", "SHOP_ADMIN_TOKEN", SETTING_STRING, &f->admin_token, 0, 0, NULL,
 		  NULL, "bearer token of /api/v1/admin/ (unset: the admin API answers 403)" },
 		{ "--www-dir", "SHOP_WWW_DIR", SETTING_STRING, &f->www_dir, 0, 0,
@@ -48,6 +51,14 @@ static void parse_settings(struct front *f, int argc, char **argv)
 		exit(0);
 	if (r == SETTINGS_ERROR || service_settings_finish(&f->svc, "shop-front") != 0)
 		exit(2);
+	/* a stream holds a civetweb thread for up to a minute: the rest must
+	 * still serve the catalog, orders and health checks */
+	if (f->sse_max > f->http_threads - FRONT_THREADS_FOR_REQUESTS) {
+		fprintf(stderr, "shop-front: --sse-max %d leaves fewer than %d of the %d HTTP threads"
+			" (--http-threads) for other requests\n", f->sse_max,
+			FRONT_THREADS_FOR_REQUESTS, f->http_threads);
+		exit(2);
+	}
 	service_default_url(&f->inventory_url, f->inventory_url_buf, sizeof f->inventory_url_buf,
 			    "http", f->inventory_port);
 	service_default_url(&f->order_url, f->order_url_buf, sizeof f->order_url_buf, "http",
@@ -64,16 +75,31 @@ static void parse_settings(struct front *f, int argc, char **argv)
 	}
 }
 
+/* The front hears the services' status topics and order/status. */
+static void on_message(void *ctx, const char *topic, const char *payload, size_t len,
+		       int retained)
+{
+	struct front *f = ctx;
+
+	if (strcmp(topic, f->topic_status) == 0)
+		front_streams_on_status(&f->streams, payload, len);
+	else
+		front_peers_on_message(ctx, topic, payload, len, retained);
+}
+
+/* A clean session (persistent 0): what a front's streams did not hear while
+ * it was away is of no use later, and a client that reconnects reads the
+ * current status first (docs/protocol.md §Topics). */
 static void connect_bus(struct front *f)
 {
 	char status_filter[256];
-	const char *subs[] = { status_filter, NULL };
+	const char *subs[] = { status_filter, f->topic_status, NULL };
 	struct mqtt_config cfg = {
 		.url = f->svc.broker_url, .service = "front", .instance = f->svc.instance,
 		.prefix = f->svc.prefix, .persistent = 0, .announce = 1, .reconnect = 1,
 		.subscriptions = subs,
 		.username = f->svc.mqtt_username, .password = f->svc.mqtt_password,
-		.on_message = front_peers_on_message, .ctx = f,
+		.on_message = on_message, .ctx = f,
 	};
 
 	struct mqtt *m;
@@ -105,6 +131,9 @@ int main(int argc, char **argv)
 	event_topic(f.topic_cancel, sizeof f.topic_cancel, f.svc.prefix, EVENT_ORDER_CANCEL);
 	event_topic(f.topic_restock, sizeof f.topic_restock, f.svc.prefix, EVENT_RESTOCK);
 	event_topic(f.topic_product, sizeof f.topic_product, f.svc.prefix, EVENT_PRODUCT);
+	event_topic(f.topic_status, sizeof f.topic_status, f.svc.prefix, EVENT_ORDER_STATUS);
+	if (front_streams_init(&f.streams, f.sse_max) != 0)
+		fatal("cannot set up the order status streams");
 	if (front_pages_open(&f, why, sizeof why) != 0)
 		fatal("cannot serve the web pages from '%s' (--www-dir, SHOP_WWW_DIR): %s",
 		      f.www_dir, why);
@@ -124,10 +153,12 @@ int main(int argc, char **argv)
 	service_wait_for_stop();
 
 	log_info("front stopping");
+	front_streams_stop(&f.streams); /* else http_stop waits for them to end */
 	http_stop(f.http);
 	front_load_watch_stop(&f);
 	mqtt_stop(f.mqtt);
 	front_catalog_free(&f.catalog);
 	front_pages_close(&f);
+	front_streams_destroy(&f.streams);
 	return 0;
 }

@@ -426,7 +426,7 @@
       let order = null;
       try { order = JSON.parse(event.data); } catch (e) { return; }
       heard = true;
-      seen(w, order);
+      seen(w, order, 'stream');
     };
     stream.addEventListener('status', onStatus);
     stream.onmessage = onStatus;
@@ -454,7 +454,7 @@
     if (w.stopped) return;
     if (order) {
       if (w.id === currentId()) setMessage('order-note', noteFor(storedOrder(w.id)));
-      seen(w, order);
+      seen(w, order, 'poll');
       if (w.stopped) return;
     } else if (r && (r.status === 404 || r.status === 400) &&
                Date.now() - w.started > UNKNOWN_GRACE_MS) {
@@ -468,11 +468,14 @@
     w.timer = setTimeout(() => poll(w), w.delay);
   }
 
-  function seen(w, order) {
+  // source: 'stream' (pushed) or 'poll'; the status element says which
+  // brought the status it shows (data-source), for the curious and the tests.
+  function seen(w, order, source) {
     if (w.stopped || !order || order.order_id !== w.id) return;
     const before = (storedOrder(w.id) || {}).status;
     const o = updateStored(order);
     if (!o) return;
+    $('order-status').dataset.source = source;
     renderOrder();
     renderOrders();
     if (before !== o.status && o.status !== 'pending') fetchCatalog(); // stock moved
@@ -498,6 +501,7 @@
 
   function showOrder(id, focus) {
     save(KEYS.current, id);
+    delete $('order-status').dataset.source; // nothing heard of this order yet
     renderOrder();
     renderOrders();
     const o = storedOrder(id);

@@ -16,9 +16,9 @@ const ARGS = [
 // Runs in every page before its own scripts (Page.addScriptToEvaluateOnNewDocument,
 // which the page's CSP does not govern): records CSP violations and each text
 // the order status element shows, so a test sees "pending" even when it lasts
-// a few milliseconds.
+// a few milliseconds, and with it where the page got it (data-source).
 function pageRecorder() {
-  window.__shopTest = { csp: [], statuses: [] };
+  window.__shopTest = { csp: [], statuses: [], sources: [] };
   document.addEventListener('securitypolicyviolation', (e) => {
     window.__shopTest.csp.push({ directive: e.violatedDirective, blocked: e.blockedURI, sample: e.sample });
   });
@@ -28,6 +28,10 @@ function pageRecorder() {
       const seen = window.__shopTest.statuses;
       const text = el && el.dataset.orderId ? el.textContent : '';
       if (text && seen[seen.length - 1] !== text) seen.push(text);
+      // each status with what brought it (data-source: stream, poll, none)
+      const sources = window.__shopTest.sources;
+      const both = text ? text + '/' + (el.dataset.source || '') : '';
+      if (both && sources[sources.length - 1] !== both) sources.push(both);
     };
     new MutationObserver(note).observe(document.body, {
       subtree: true, childList: true, characterData: true, attributes: true,

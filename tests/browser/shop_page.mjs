@@ -58,6 +58,8 @@ async function orderView(page) {
       orderId: status ? status.dataset.orderId || null : null,
       status: status ? status.textContent : null,
       statuses: window.__shopTest.statuses.slice(),
+      sources: window.__shopTest.sources.slice(),
+      source: status ? status.dataset.source || null : null,
       total: q('[data-test=total]') ? q('[data-test=total]').textContent : null,
       totalVisible: Boolean(q('[data-test=total]') && q('[data-test=total]').offsetParent),
       reason: q('[data-test=reason]') ? q('[data-test=reason]').textContent : null,

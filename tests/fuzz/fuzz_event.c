@@ -85,6 +85,14 @@ static void check_valid(const struct event *ev)
 		FUZZ_CHECK(known, "reason '%s'", ev->reason);
 		FUZZ_CHECK(ev->sku[0] == '\0' || event_sku_valid(ev->sku), "sku '%s'", ev->sku);
 		break;
+	case EVENT_ORDER_STATUS:
+		FUZZ_CHECK(event_status_rank(ev->status) >= 0, "status '%s'", ev->status);
+		FUZZ_CHECK(ev->total_cents >= -1, "total_cents %lld", ev->total_cents);
+		FUZZ_CHECK(strcmp(ev->status, "rejected") != 0 || ev->reason[0] != '\0',
+			   "a rejection without a reason");
+		FUZZ_CHECK(ev->sku[0] == '\0' || event_sku_valid(ev->sku), "sku '%s'", ev->sku);
+		FUZZ_CHECK(ev->n_items == 0, "%d items on order/status", ev->n_items);
+		break;
 	default:
 		FUZZ_CHECK(ev->n_items == 0, "%d items on %s", ev->n_items,
 			   event_topic_suffix(ev->kind));
@@ -117,6 +125,7 @@ static void check_same(const struct event *a, const struct event *b)
 			   strcmp(a->name, b->name) == 0 && a->price_cents == b->price_cents &&
 			   strcmp(a->currency, b->currency) == 0 && a->version == b->version,
 		   "the admin's fields differ (%s)", event_topic_suffix(a->kind));
+	FUZZ_CHECK(strcmp(a->status, b->status) == 0, "status '%s' vs '%s'", a->status, b->status);
 }
 
 /* The items' texts: the plain one reads back as the same items, and the

@@ -91,6 +91,10 @@ static int build_seeds(uint64_t *rng, struct seeds *s)
 			snprintf(ev->currency, sizeof ev->currency, "EUR");
 			ev->version = 1;
 		}
+		if (k == EVENT_ORDER_STATUS) {
+			snprintf(ev->status, sizeof ev->status, "pending");
+			ev->total_cents = -1;
+		}
 		event_now_rfc3339(ev->created_at);
 		if ((s->built[k] = event_encode(ev)) == NULL) {
 			free(ev);

@@ -18,7 +18,7 @@ import re
 import shutil
 import subprocess
 
-from harness import (DEFAULT_CATALOG, REPO, assert_eq, assert_error_body, assert_in,
+from harness import (DEFAULT_CATALOG, REPO, Shop, SseStream, assert_eq, assert_error_body, assert_in,
                      assert_status, assert_true, child_env, read_raw_response, run_binary)
 
 BROWSER_DIR = os.path.join(REPO, "tests", "browser")
@@ -29,16 +29,17 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'se
        "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 LOAD_FAILED = r"Failed to load resource: "
-# Console errors the page causes on purpose and handles, by (text, path):
-# the status stream does not exist yet (the order id "{id}/events" is a 400;
-# later a 404 from an older front or a 503 over SHOP_SSE_MAX), and the page
-# falls back to polling; and an order the order daemon has not recorded yet
+# Console errors the page causes on purpose and handles, by (text, path): a
+# status stream over SHOP_SSE_MAX is a 503 and the page falls back to polling
+# (the front waits for an order just accepted, so a stream opened right after
+# the 202 is no 404); and an order the order daemon has not recorded yet
 # right after its 202 is a 404 while the page polls.
 EXPECTED_CONSOLE = [
-    (LOAD_FAILED + r"the server responded with a status of (400|404|503) .*",
+    (LOAD_FAILED + r"the server responded with a status of 503 .*",
      r"/api/v1/orders/%s/events" % UUID),
     (LOAD_FAILED + r"the server responded with a status of 404 .*", r"/api/v1/orders/%s" % UUID),
 ]
+ORDER_PATH = r"/api/v1/orders/%s" % UUID
 
 
 def price_text(cents, currency="EUR"):
@@ -129,6 +130,24 @@ def check_page_behaved(shop, report, expected_console=()):
                 controls["csp"])
 
 
+def order_requests(shop, report):
+    """(stream opens, polling GETs) of the order status the page made."""
+    origin = "http://127.0.0.1:%d" % shop.port("front")
+    paths = [r["url"][len(origin):] for r in report["requests"]
+             if r["method"] == "GET" and r["url"].startswith(origin + "/")]
+    return (sum(1 for p in paths if re.fullmatch(ORDER_PATH + "/events", p)),
+            sum(1 for p in paths if re.fullmatch(ORDER_PATH, p)))
+
+
+def expect_pushed(shop, report, view, status):
+    """The page showed status from the order status stream, not from polling."""
+    page_expect(report, "%s/stream" % status in view["sources"],
+                "the page showed %s from the stream (data-source)" % status, view["sources"])
+    streams, polls = order_requests(shop, report)
+    page_expect(report, streams >= 1 and polls == 0,
+                "the page opened the stream and never polled", (streams, polls))
+
+
 def admin_orders(shop):
     r = shop.get(ADMIN_ORDERS, {"Authorization": "Bearer " + shop.admin_token})
     assert_status(r, 200, "GET %s" % ADMIN_ORDERS)
@@ -153,6 +172,7 @@ def test_browser_checkout_confirmed_without_reload(shop):
     page_expect(report, view["totalVisible"] and not view["reasonVisible"],
                 "total shown, no reason, for a confirmed order", view)
     assert_eq(view["statusLive"], "polite", "the status is announced (aria-live)")
+    expect_pushed(shop, report, view, "confirmed")
     order = shop.wait_final(view["orderId"])
     assert_eq(order["status"], "confirmed", "the order's status through the API")
     assert_eq(order["total_cents"], pa + 2 * pb, "the order's total through the API")
@@ -166,6 +186,65 @@ def test_browser_checkout_confirmed_without_reload(shop):
     page_expect(report, seen["checkoutDisabledAfter"], "the cart is empty after the order")
     check_page_behaved(shop, report)
     shop.check_invariants()
+
+
+def test_browser_falls_back_to_polling_over_the_stream_limit(build):
+    """A front at its SHOP_SSE_MAX answers the page's stream 503: the page
+    polls instead and still shows the change without a reload. The one
+    stream slot is held by a stream of an order that stays pending (its
+    order/send queued for an inventory session that is gone, no re-drive
+    within the test)."""
+    with Shop(build, extra_args={"front": ["--sse-max", "1"],
+                                 "order": ["--redrive-s", "3600"]}) as shop:
+        shop.stop("inventory")
+        held = shop.order([{"sku": "MUG-001", "qty": 1}])
+        shop.wait_final(held, until=("pending",))
+        shop.set_instance("inventory", "it-other")
+        shop.start("inventory")
+        with SseStream(shop.port("front"), "/api/v1/orders/%s/events" % held) as s:
+            assert_eq(s.status, 200, "the stream that holds the one slot")
+            a, b = "MUG-001", "TEE-002"
+            report = run_page(shop, "checkout", a, b)
+            view = report["seen"]["view"]
+            assert_eq(view["statuses"], ["pending", "confirmed"], "the statuses the page showed")
+            page_expect(report, "confirmed/poll" in view["sources"],
+                        "the page showed confirmed from polling (data-source)", view["sources"])
+            streams, polls = order_requests(shop, report)
+            page_expect(report, streams >= 1 and polls >= 1,
+                        "the page tried the stream, then polled", (streams, polls))
+            page_expect(report, view["sameDocument"], "the status changed without a reload")
+            check_page_behaved(shop, report)
+            assert_true(shop.metric("front", "shop_front_sse_refused_total") >= 1.0,
+                        "the front refused the page's stream")
+
+
+class _BridgedShop:
+    """What run_page and check_page_behaved use of a Shop, for a ./shop run
+    with SHOP_EDGES=N: the page goes through haproxy."""
+
+    def __init__(self, build, run):
+        self.build = build
+        self.dir = run.dir
+        self._ports = {"front": run.front_port, "inventory": run.inventory_port}
+
+    def port(self, name):
+        return self._ports[name]
+
+
+def test_browser_bridged_checkout_pushed_through_haproxy(build):
+    """SHOP_EDGES=2: the page through haproxy, its stream on one front, the
+    order's status pushed from the core over that front's edge."""
+    from shop_run import ShopRun
+
+    with ShopRun(build, edges=2) as run:
+        shop = _BridgedShop(build, run)
+        a, b = "MUG-001", "MUG-002"  # of ./shop run's demo catalog
+        report = run_page(shop, "checkout", a, b)
+        view = report["seen"]["view"]
+        assert_eq(view["statuses"], ["pending", "confirmed"], "the statuses the page showed")
+        page_expect(report, view["sameDocument"], "the status changed without a reload")
+        expect_pushed(shop, report, view, "confirmed")
+        check_page_behaved(shop, report)
 
 
 def test_browser_double_click_orders_once(shop):
@@ -211,6 +290,7 @@ def test_browser_cancel_shows_canceled_and_stock_returns(shop):
     assert_eq(seen["whileConfirmed"], stock - 2, "available on the page while the order held 2")
     assert_eq(seen["after"], stock, "available on the page after the cancel")
     page_expect(report, not seen["view"]["cancelVisible"], "no cancel button on a canceled order")
+    expect_pushed(shop, report, seen["view"], "canceled")
     order = shop.wait_status(seen["view"]["orderId"], "canceled")
     assert_eq(order["status"], "canceled", "the order through the API")
     shop.wait_available(sku, stock)
@@ -229,6 +309,7 @@ def test_browser_rejected_order_says_why(shop):
                 "a rejected order shows its reason and no total", view)
     assert_in(sku, view["reason"], "[data-test=reason] names the product")
     assert_in("Not enough", view["reason"], "[data-test=reason] says why in words")
+    expect_pushed(shop, report, view, "rejected")
     order = shop.wait_final(view["orderId"])
     assert_eq((order["status"], order.get("reason"), order.get("sku")),
               ("rejected", "insufficient_stock", sku), "the order through the API")

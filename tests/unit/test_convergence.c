@@ -387,6 +387,9 @@ struct world {
 	struct inventory *inv;        /* the stores, opened once (see stores_reset) */
 	struct order *ord;
 	long long last_row[2];        /* outbox rows already put on the bus */
+	/* the order/status messages of each order, in outbox order (for the fronts) */
+	enum order_status pushed[MAX_ORDERS][4];
+	int n_pushed[MAX_ORDERS];
 	struct msg pool[MAX_MSGS];
 	int n_pool;
 	int dup_budget;
@@ -633,6 +636,25 @@ static struct consumer *consumer_of(struct world *w, int dest)
 	return dest == TO_INVENTORY ? &w->inv->consumer : &w->ord->consumer;
 }
 
+/* Records an order/status of the order daemon (only it may publish one). */
+static int note_pushed(struct world *w, int from, const struct event *ev)
+{
+	int o = order_index(ev->order_id);
+
+	if (!CHECK_EQ_INT(from, TO_ORDER) || !CHECK_TRUE(o >= 0))
+		return -1;
+	wlog(w, "      -> order/status %d %s\n", o, ev->status);
+	if (!CHECK_TRUE(w->n_pushed[o] < 4)) {
+		fprintf(stderr, "  (more than 3 status changes of order %d)\n", o);
+		return -1;
+	}
+	for (int k = ORDER_PENDING; k <= ORDER_CANCELED; k++) {
+		if (strcmp(ev->status, order_status_name((enum order_status)k)) == 0)
+			w->pushed[o][w->n_pushed[o]++] = (enum order_status)k;
+	}
+	return 0;
+}
+
 /* Puts the rows a store added to its outbox on the bus to the other side. */
 static int harvest(struct world *w, int from)
 {
@@ -658,6 +680,11 @@ static int harvest(struct world *w, int from)
 				from == TO_INVENTORY ? "inventory" : "order daemon", topic, payload, err);
 			rc = -1;
 			break;
+		}
+		/* order/status goes to the fronts, not to the other daemon */
+		if (kind == EVENT_ORDER_STATUS) {
+			rc = note_pushed(w, from, &ev);
+			continue;
 		}
 		/* The other side must subscribe to it: the inventory publishes
 		 * in-stock, out-of-stock, released; the order daemon order/canceled. */
@@ -1063,6 +1090,19 @@ static void check_final(struct world *w)
 		FAIL_IF(w, got != DB_FOUND, "order %d unknown to the inventory", o);
 		if (st < 0 || got != DB_FOUND)
 			continue;
+		/* order/status: one message per change, each outranking the
+		 * one before (the join only moves on), the last the final status */
+		FAIL_IF(w, w->n_pushed[o] == 0, "order %d never had an order/status", o);
+		FAIL_IF(w, w->n_pushed[o] > 0 && w->pushed[o][w->n_pushed[o] - 1] != (enum order_status)st,
+			"order %d is %s, its last order/status said %s", o,
+			order_status_name((enum order_status)st),
+			order_status_name(w->pushed[o][w->n_pushed[o] > 0 ? w->n_pushed[o] - 1 : 0]));
+		for (int k = 1; k < w->n_pushed[o]; k++)
+			FAIL_IF(w, event_status_rank(order_status_name(w->pushed[o][k])) <=
+				   event_status_rank(order_status_name(w->pushed[o][k - 1])),
+				"order %d: order/status %s after %s", o,
+				order_status_name(w->pushed[o][k]),
+				order_status_name(w->pushed[o][k - 1]));
 		/* final, and canceled exactly when canceled; then released */
 		FAIL_IF(w, st == ORDER_PENDING, "order %d still pending once every event was delivered", o);
 		FAIL_IF(w, (st == ORDER_CANCELED) != c->canceled[o], "order %d is %s, the case %s it", o,

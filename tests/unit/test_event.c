@@ -16,6 +16,7 @@ static const enum event_kind all_kinds[EVENT_KIND_COUNT] = {
 	EVENT_ORDER_SEND, EVENT_ORDER_CANCEL, EVENT_IN_STOCK,
 	EVENT_OUT_OF_STOCK, EVENT_ORDER_CANCELED, EVENT_RELEASED,
 	EVENT_RESTOCK, EVENT_PRODUCT,
+	EVENT_ORDER_STATUS,
 };
 
 /* --- helpers ------------------------------------------------------------ */
@@ -88,6 +89,7 @@ static void expect_same_event_at(const char *file, int line, const struct event 
 	CHECK_EQ_INT_AT(file, line, a->total_cents, b->total_cents);
 	CHECK_EQ_STR_AT(file, line, a->reason, b->reason);
 	CHECK_EQ_STR_AT(file, line, a->sku, b->sku);
+	CHECK_EQ_STR_AT(file, line, a->status, b->status);
 }
 
 /* Encodes ev, decodes the text as the same kind and compares every field;
@@ -487,6 +489,7 @@ static void test_topics(void)
 		{ "webshop/inventory/released", EVENT_RELEASED },
 		{ "webshop/inventory/restock", EVENT_RESTOCK },
 		{ "webshop/inventory/product", EVENT_PRODUCT },
+		{ "webshop/order/status", EVENT_ORDER_STATUS },
 	};
 	static const char *const bad[] = {
 		"webshop/order/sendx", "other/order/send", "webshop/order/send/", "webshop/",
@@ -517,6 +520,71 @@ static void test_topics(void)
 	CHECK_EQ_INT(event_kind_from_topic("", "inventory/released", &kind), 0);
 	CHECK_EQ_INT(kind, EVENT_RELEASED);
 	CHECK_EQ_STR(event_topic_suffix(EVENT_KIND_COUNT), "?");
+}
+
+/* --- order/status ------------------------------------------------------- */
+
+static void test_valid_order_status(void)
+{
+	struct event ev;
+
+	if (EXPECT_GOOD(EVENT_ORDER_STATUS, "{" V1_ID ",\"status\":\"pending\"}", &ev)) {
+		CHECK_EQ_STR(ev.status, "pending");
+		CHECK_EQ_INT(ev.total_cents, -1); /* not priced: absent, not 0 */
+		CHECK_EQ_STR(ev.reason, "");
+		EXPECT_ROUND_TRIP(&ev);
+	}
+	if (EXPECT_GOOD(EVENT_ORDER_STATUS,
+			"{" V1_ID ",\"status\":\"confirmed\",\"total_cents\":2450,\"extra\":[1]}", &ev)) {
+		CHECK_EQ_STR(ev.status, "confirmed");
+		CHECK_EQ_INT(ev.total_cents, 2450);
+		EXPECT_ROUND_TRIP(&ev);
+	}
+	/* a free order is priced too: 0 is a total */
+	if (EXPECT_GOOD(EVENT_ORDER_STATUS, "{" V1_ID ",\"status\":\"confirmed\",\"total_cents\":0}",
+			&ev)) {
+		CHECK_EQ_INT(ev.total_cents, 0);
+		EXPECT_ROUND_TRIP(&ev);
+	}
+	if (EXPECT_GOOD(EVENT_ORDER_STATUS,
+			"{" V1_ID ",\"status\":\"rejected\",\"reason\":\"insufficient_stock\",\"sku\":\"MUG-1\"}",
+			&ev)) {
+		CHECK_EQ_STR(ev.reason, "insufficient_stock");
+		CHECK_EQ_STR(ev.sku, "MUG-1");
+		EXPECT_ROUND_TRIP(&ev);
+	}
+	if (EXPECT_GOOD(EVENT_ORDER_STATUS, "{" V1_ID ",\"status\":\"canceled\",\"total_cents\":99}",
+			&ev)) {
+		CHECK_EQ_STR(ev.status, "canceled");
+		EXPECT_ROUND_TRIP(&ev);
+	}
+	CHECK_EQ_INT(event_status_rank("pending"), 0);
+	CHECK_EQ_INT(event_status_rank("confirmed"), 1);
+	CHECK_EQ_INT(event_status_rank("rejected"), 1);
+	CHECK_EQ_INT(event_status_rank("canceled"), 2);
+	CHECK_EQ_INT(event_status_rank("Pending"), -1);
+	CHECK_EQ_INT(event_status_rank(""), -1);
+	CHECK_EQ_INT(event_status_rank(NULL), -1);
+}
+
+static void test_bad_order_status(void)
+{
+	EXPECT_BAD(EVENT_ORDER_STATUS, "{" V1_ID "}");                          /* no status */
+	EXPECT_BAD(EVENT_ORDER_STATUS, "{" V1_ID ",\"status\":\"shipped\"}");
+	EXPECT_BAD(EVENT_ORDER_STATUS, "{" V1_ID ",\"status\":\"PENDING\"}");
+	EXPECT_BAD(EVENT_ORDER_STATUS, "{" V1_ID ",\"status\":1}");
+	EXPECT_BAD(EVENT_ORDER_STATUS, "{" V1_ID ",\"status\":\"pending-and-much-longer-than-that\"}");
+	EXPECT_BAD(EVENT_ORDER_STATUS, "{" V1_ID ",\"status\":\"confirmed\",\"total_cents\":-1}");
+	EXPECT_BAD(EVENT_ORDER_STATUS, "{" V1_ID ",\"status\":\"confirmed\",\"total_cents\":1.5}");
+	EXPECT_BAD(EVENT_ORDER_STATUS, "{" V1_ID ",\"status\":\"confirmed\",\"total_cents\":\"12\"}");
+	EXPECT_BAD(EVENT_ORDER_STATUS, "{" V1_ID ",\"status\":\"confirmed\",\"total_cents\":1e300}");
+	EXPECT_BAD(EVENT_ORDER_STATUS, "{" V1_ID ",\"status\":\"rejected\"}"); /* says not why */
+	EXPECT_BAD(EVENT_ORDER_STATUS, "{" V1_ID ",\"status\":\"rejected\",\"reason\":\"because\"}");
+	EXPECT_BAD(EVENT_ORDER_STATUS,
+		   "{" V1_ID ",\"status\":\"rejected\",\"reason\":\"unknown_sku\",\"sku\":\"a b\"}");
+	EXPECT_BAD(EVENT_ORDER_STATUS, "{\"v\":1,\"status\":\"pending\"}");  /* no order_id */
+	EXPECT_BAD(EVENT_ORDER_STATUS, "{\"v\":2,\"order_id\":\"" ID "\",\"status\":\"pending\"}");
+	EXPECT_BAD(EVENT_ORDER_STATUS, "{\"v\":1,\"order_id\":\"" ID_UPPER "\",\"status\":\"pending\"}");
 }
 
 static void test_sku_valid(void)
@@ -809,6 +877,8 @@ int main(void)
 	test_bad_in_stock();
 	test_bad_out_of_stock();
 	test_topics();
+	test_valid_order_status();
+	test_bad_order_status();
 	test_sku_valid();
 	test_order_id_valid();
 	test_utf8_valid();

@@ -9,6 +9,7 @@
 #include "test_order.h"
 
 #define T_CANCELED "webshop/order/canceled"
+#define T_STATUS "webshop/order/status"
 
 /* --- helpers ------------------------------------------------------------ */
 
@@ -22,6 +23,43 @@ static long long canceled_rows(struct order *o, const char *id)
 {
 	return test_sql_int(o->store.db.handle, "SELECT count(*) FROM outbox WHERE topic = '" T_CANCELED "'"
 		     " AND json_extract(payload, '$.order_id') = ?", id);
+}
+
+/* The statuses the order/status rows of an order say, in outbox order, as
+ * "pending,confirmed" ("" when none). */
+static void status_trail(struct order *o, const char *id, char *buf, size_t cap)
+{
+	sqlite3_stmt *st;
+
+	buf[0] = '\0';
+	if (sqlite3_prepare_v2(o->store.db.handle,
+			       "SELECT json_extract(payload, '$.status') FROM outbox WHERE topic = '"
+			       T_STATUS "' AND json_extract(payload, '$.order_id') = ? ORDER BY id",
+			       -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		size_t used = strlen(buf);
+		snprintf(buf + used, cap - used, "%s%s", used ? "," : "",
+			 (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+}
+
+static void expect_trail_at(const char *file, int line, struct order *o, const char *id,
+			    const char *want)
+{
+	char got[256];
+
+	status_trail(o, id, got, sizeof got);
+	CHECK_EQ_STR_AT(file, line, got, want);
+}
+#define EXPECT_TRAIL(o, id, want) expect_trail_at(__FILE__, __LINE__, o, id, want)
+
+static long long status_rows(struct order *o)
+{
+	return test_sql_int(o->store.db.handle,
+			    "SELECT count(*) FROM outbox WHERE topic = '" T_STATUS "'", NULL);
 }
 
 /* The fields a client or the other services can observe. */
@@ -109,7 +147,32 @@ static void test_send_then_outcomes(struct order *o)
 		for (int i = 0; i < n; i++)
 			order_record_free(&due[i]);
 	}
-	CHECK_EQ_INT(test_sql_int(o->store.db.handle, "SELECT count(*) FROM outbox", NULL), 0);
+	CHECK_EQ_INT(test_sql_int(o->store.db.handle,
+				  "SELECT count(*) FROM outbox WHERE topic != '" T_STATUS "'", NULL), 0);
+	/* but the fronts were told each status change, once */
+	EXPECT_TRAIL(o, ID1, "pending,confirmed");
+	EXPECT_TRAIL(o, ID2, "pending,rejected");
+	{
+		struct event ev;
+		char *payload = NULL;
+		sqlite3_stmt *st;
+
+		if (sqlite3_prepare_v2(o->store.db.handle,
+				       "SELECT payload FROM outbox WHERE topic = '" T_STATUS "'"
+				       " ORDER BY id DESC LIMIT 1", -1, &st, NULL) == SQLITE_OK) {
+			if (sqlite3_step(st) == SQLITE_ROW)
+				payload = strdup((const char *)sqlite3_column_text(st, 0));
+			sqlite3_finalize(st);
+		}
+		if (CHECK_TRUE(payload != NULL) && TEST_DECODE(EVENT_ORDER_STATUS, payload, &ev)) {
+			CHECK_EQ_STR(ev.order_id, ID2);
+			CHECK_EQ_STR(ev.status, "rejected");
+			CHECK_EQ_STR(ev.reason, "insufficient_stock");
+			CHECK_EQ_STR(ev.sku, "B");
+			CHECK_EQ_INT(ev.total_cents, -1);
+		}
+		free(payload);
+	}
 }
 
 static void test_cancel_wins(struct order *o)
@@ -121,11 +184,14 @@ static void test_cancel_wins(struct order *o)
 	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_CANCEL, ID1), CONSUMER_APPLIED);
 	EXPECT_RECORD(o, ID1, ORDER_CANCELED, ITEMS, ITEMS_PRICED, TOTAL, 0);
 	CHECK_EQ_INT(canceled_rows(o, ID1), 1);
-	CHECK_EQ_INT(test_sql_int(o->store.db.handle, "SELECT count(*) FROM outbox", NULL), rows + 1);
+	/* order/canceled for the inventory, order/status for the fronts */
+	CHECK_EQ_INT(test_sql_int(o->store.db.handle, "SELECT count(*) FROM outbox", NULL), rows + 2);
+	EXPECT_TRAIL(o, ID1, "pending,confirmed,canceled");
 	{
 		sqlite3_stmt *st;
 		if (sqlite3_prepare_v2(o->store.db.handle,
-				       "SELECT payload FROM outbox ORDER BY id DESC LIMIT 1", -1, &st,
+				       "SELECT payload FROM outbox WHERE topic = '" T_CANCELED "'"
+				       " ORDER BY id DESC LIMIT 1", -1, &st,
 				       NULL) == SQLITE_OK) {
 			if (sqlite3_step(st) == SQLITE_ROW)
 				payload = strdup((const char *)sqlite3_column_text(st, 0));
@@ -177,6 +243,10 @@ static void test_cancel_wins(struct order *o)
 	EXPECT_RECORD(o, ID3, ORDER_CANCELED, ITEMS, NULL, -1, 0);
 	CHECK_EQ_INT(APPLY(o, EVENT_IN_STOCK, ID3), CONSUMER_APPLIED);
 	EXPECT_RECORD(o, ID3, ORDER_CANCELED, ITEMS, ITEMS_PRICED, TOTAL, 0);
+	/* late answers, the release and a second cancel changed no status */
+	EXPECT_TRAIL(o, ID1, "pending,confirmed,canceled");
+	EXPECT_TRAIL(o, ID2, "pending,rejected,canceled");
+	EXPECT_TRAIL(o, ID3, "pending,canceled");
 }
 
 static void test_cancel_before_send(struct order *o)
@@ -184,12 +254,16 @@ static void test_cancel_before_send(struct order *o)
 	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_CANCEL, ID4), CONSUMER_APPLIED);
 	EXPECT_RECORD(o, ID4, ORDER_CANCELED, NULL, NULL, -1, 0);
 	CHECK_EQ_INT(canceled_rows(o, ID4), 1);
+	/* first seen canceled: its one status is canceled, and the send after
+	 * it (which fills in the items) is no change */
+	EXPECT_TRAIL(o, ID4, "canceled");
 	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID4), CONSUMER_APPLIED);
 	EXPECT_RECORD(o, ID4, ORDER_CANCELED, ITEMS, NULL, -1, 0);
 	/* and a duplicate of that send changes nothing */
 	CHECK_EQ_INT(APPLY(o, EVENT_ORDER_SEND, ID4), CONSUMER_APPLIED);
 	EXPECT_RECORD(o, ID4, ORDER_CANCELED, ITEMS, NULL, -1, 0);
 	CHECK_EQ_INT(canceled_rows(o, ID4), 1);
+	EXPECT_TRAIL(o, ID4, "canceled");
 }
 
 static void test_outcome_before_send(struct order *o)
@@ -285,12 +359,16 @@ static void test_duplicates_are_noops(struct order *o)
 	for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
 		for (size_t i = 0; i < sizeof ids / sizeof *ids; i++) {
 			struct snapshot before, after;
-			/* Apply once so the event is in the set, then again: no change. */
+			long long pushed;
+			/* Apply once so the event is in the set, then again: no
+			 * change, and no order/status for the fronts. */
 			CHECK_EQ_INT(APPLY(o, kinds[k], ids[i]), CONSUMER_APPLIED);
 			CHECK_EQ_INT(snap(o, ids[i], &before), DB_FOUND);
+			pushed = status_rows(o);
 			CHECK_EQ_INT(APPLY(o, kinds[k], ids[i]), CONSUMER_APPLIED);
 			CHECK_EQ_INT(snap(o, ids[i], &after), DB_FOUND);
 			expect_same_snapshot_at(__FILE__, __LINE__, &after, &before);
+			CHECK_EQ_INT(status_rows(o), pushed);
 		}
 	}
 }

@@ -4,6 +4,7 @@ they use from here (`from harness import Shop, assert_eq`).
 - checks: assertion helpers (assert_eq, assert_status, Cases, wait_until, ...)
 - http_client: HTTP requests to the front and the daemons
 - bus: the tests' MQTT client (paho-mqtt)
+- sse: a Server-Sent Events reader (the order status stream)
 - processes: the build's binaries, free ports, the children and their signals
 - shop: the Shop under test and the invariants of docs/protocol.md
 The pytest fixtures `build` and `shop` are in ../conftest.py.
@@ -16,6 +17,7 @@ from .http_client import Resp, http_request, read_raw_response
 from .processes import (BINARY_FLAGS, BINARY_PATHS, COMMON_FLAGS, MOSQUITTO, REPO, SERVICES, Build, Proc,
                         child_env, describe_status, free_ports, port_open, run_binary,
                         sanitizer_findings)
+from .sse import SseStream
 from .shop import DEFAULT_CATALOG, FINAL, Shop, new_order_id, random_items, rfc3339_now
 
 __all__ = [
@@ -25,5 +27,6 @@ __all__ = [
     "Resp", "http_request", "read_raw_response",
     "BINARY_FLAGS", "BINARY_PATHS", "COMMON_FLAGS", "MOSQUITTO", "REPO", "SERVICES", "Build", "Proc",
     "child_env", "describe_status", "free_ports", "port_open", "run_binary", "sanitizer_findings",
+    "SseStream",
     "DEFAULT_CATALOG", "FINAL", "Shop", "new_order_id", "random_items", "rfc3339_now",
 ]
