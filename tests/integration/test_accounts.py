@@ -16,12 +16,11 @@ import uuid
 
 import paho.mqtt.client as mqtt
 
-from harness import (MOSQUITTO, REPO, BusClient, assert_eq, assert_in, assert_true, child_env,
+from harness import (CONFIGURE, MOSQUITTO, BusClient, assert_eq, assert_in, assert_true, child_env,
                      free_ports, http_request, port_open, run_binary, wait_until)
 from shop_run import ShopRun
 
 PREFIX = "webshop/"
-CONFIGURE = os.path.join(REPO, "broker", "configure")
 ACCOUNTS = ("front", "inventory", "order", "bridge", "harness", "monitor")
 
 # The Accounts table (docs/protocol.md), written out again here: the test holds the

@@ -55,7 +55,8 @@ def run_tool(build, args, timeout=20.0, env=None):
 
 
 def bus(shop):
-    return ["--broker-url", shop.broker_url]
+    """The broker and the harness account (docs/protocol.md §Accounts)."""
+    return ["--broker-url", shop.broker_url] + shop.replay_login()
 
 
 def front(shop):

@@ -12,6 +12,7 @@ from .checks import _short
 # the checkout: tests/integration/harness/ is three levels below it
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 MOSQUITTO = "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else "mosquitto"
+CONFIGURE = os.path.join(REPO, "broker", "configure")
 
 # Flags each binary must document (docs/internals.md, "Settings of each binary").
 COMMON_FLAGS = ["--mqtt-username", "--mqtt-password", "--mqtt-password-file", "--data-dir", "--bind", "--broker-port", "--broker-url", "--topic-prefix",
