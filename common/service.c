@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http.h"
 #include "log.h"
 
 volatile sig_atomic_t service_stopping = 0;
@@ -132,6 +133,15 @@ int service_settings_finish(struct service_settings *s, const char *program)
 					s->mqtt_password_buf, sizeof s->mqtt_password_buf, program,
 					"--mqtt-password-file", "--mqtt-password") != 0)
 		return -1;
+	if (settings_password_from_file(&s->internal_token, s->internal_token_file,
+					s->internal_token_buf, sizeof s->internal_token_buf, program,
+					"--internal-token-file", "--internal-token") != 0)
+		return -1;
+	if (s->internal_token != NULL && !http_token_valid(s->internal_token)) {
+		fprintf(stderr, "%s: invalid internal token: 1 to 255 printable ASCII characters, "
+			"no spaces (--internal-token, --internal-token-file)\n", program);
+		return -1;
+	}
 	if (!instance_valid(s->instance)) {
 		fprintf(stderr, "%s: invalid --instance '%s': 1 to 64 of A-Z a-z 0-9 _ . -\n",
 			program, s->instance);

@@ -103,6 +103,7 @@ static int handle(struct mg_connection *conn, void *ctx)
 {
 	struct order *o = ctx;
 	const char *path = http_path(conn);
+	int status;
 
 	if (!http_method_reads(http_method(conn)))
 		return http_reply_not_allowed(conn, "GET, HEAD");
@@ -110,6 +111,9 @@ static int handle(struct mg_connection *conn, void *ctx)
 		return http_reply_health(conn, mqtt_is_ready(o->mqtt), order_lag_ms(o));
 	if (strcmp(path, "/metrics") == 0)
 		return http_reply_metrics(conn, write_metrics, o);
+	/* the rest hold every order id, which is all a cancel needs */
+	if ((status = http_internal_check(conn, o->svc.internal_token)) != 0)
+		return status;
 	if (strcmp(path, "/orders") == 0)
 		return reply_list(conn, o);
 	if (strncmp(path, "/orders/", 8) == 0)

@@ -13,6 +13,7 @@ static void parse_settings(struct front *f, int argc, char **argv)
 {
 	const struct setting table[] = {
 		SERVICE_SETTINGS_ROWS(f->svc),
+		SERVICE_PUBLIC_BIND_ROW(f->svc),
 		{ "--front-port", "SHOP_FRONT_PORT", SETTING_INT, &f->port, 1, 65535, "8080", NULL,
 		  "HTTP port of the public API" },
 		{ "--inventory-port", "SHOP_INVENTORY_PORT", SETTING_INT, &f->inventory_port, 1,
@@ -57,6 +58,9 @@ static void parse_settings(struct front *f, int argc, char **argv)
 			f->order_url);
 		exit(2);
 	}
+	/* docs/protocol.md §Settings: every call to the daemons carries the token */
+	http_target_set_bearer(&f->inventory, f->svc.internal_token);
+	http_target_set_bearer(&f->order, f->svc.internal_token);
 }
 
 static void connect_bus(struct front *f)

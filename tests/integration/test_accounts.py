@@ -426,9 +426,11 @@ def test_shop_run_accounts(build):
         # later event is applied, the front's would have been too
         control = str(uuid.uuid4())
         harness_client.publish(PREFIX + "inventory/in-stock", event.replace(forged, control))
-        wait_until(lambda: http_request(run.order_port, "GET", "/orders/" + control).status == 200,
+        auth = run.internal_auth()
+        wait_until(lambda: http_request(run.order_port, "GET", "/orders/" + control,
+                                        headers=auth).status == 200,
                    10, "the harness's in-stock creates order %s (positive control)" % control)
-        assert_eq(http_request(run.order_port, "GET", "/orders/" + forged).status, 404,
+        assert_eq(http_request(run.order_port, "GET", "/orders/" + forged, headers=auth).status, 404,
                   "the order daemon never saw the front's forged in-stock")
         harness_client.close()
         # shop-replay with the harness account, and without a password

@@ -15,14 +15,16 @@ MOSQUITTO = "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else 
 CONFIGURE = os.path.join(REPO, "broker", "configure")
 
 # Flags each binary must document (docs/internals.md, "Settings of each binary").
-COMMON_FLAGS = ["--mqtt-username", "--mqtt-password", "--mqtt-password-file", "--data-dir", "--bind", "--broker-port", "--broker-url", "--topic-prefix",
-                "--instance", "--log-level"]
+COMMON_FLAGS = ["--mqtt-username", "--mqtt-password", "--mqtt-password-file", "--data-dir",
+                "--broker-port", "--broker-url", "--topic-prefix", "--instance", "--log-level",
+                "--internal-token", "--internal-token-file"]
 BINARY_FLAGS = {
-    "front": COMMON_FLAGS + ["--front-port", "--inventory-port", "--order-port",
+    "front": COMMON_FLAGS + ["--bind", "--front-port", "--inventory-port", "--order-port",
                              "--inventory-url", "--order-url", "--publish-timeout-ms",
                              "--admin-token", "--www-dir"],
-    "inventory": COMMON_FLAGS + ["--inventory-port", "--sqlite-sync", "--catalog"],
-    "order": COMMON_FLAGS + ["--order-port", "--redrive-s", "--sqlite-sync"],
+    "inventory": COMMON_FLAGS + ["--internal-bind", "--inventory-port", "--sqlite-sync",
+                                 "--catalog"],
+    "order": COMMON_FLAGS + ["--internal-bind", "--order-port", "--redrive-s", "--sqlite-sync"],
 }
 BINARY_PATHS = {
     "front": "public_front/shop-front",

@@ -76,6 +76,9 @@ class Shop:
         self.extra_env = extra_env or {}
         self.instance = instance
         self.admin_token = "it-admin-" + uuid.uuid4().hex
+        # docs/protocol.md §Settings: the daemons' internal HTTP wants it on
+        # all but /healthz and /metrics; every service reads it from a file
+        self.internal_token = "it-internal-" + uuid.uuid4().hex
         self.instances = {}        # per-service --instance, where set_instance changed it
         self.procs = {}
         self.accepted = set()      # order ids the front answered 202 for
@@ -119,6 +122,10 @@ class Shop:
         with open(self.catalog_path, "w") as f:
             json.dump({"products": self.catalog}, f)
         self._write_broker_config()
+        self.internal_token_file = os.path.join(self.dir, "internal-token")
+        fd = os.open(self.internal_token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self.internal_token + "\n")
         self.procs["broker"] = Proc("broker", [MOSQUITTO, "-c", self.broker_conf],
                                     os.path.join(self.logs, "broker.out.log"), child_env())
         for name in SERVICES:
@@ -154,7 +161,8 @@ class Shop:
                 ("--broker-url", "SHOP_BROKER_URL", self.broker_url),
                 ("--instance", "SHOP_INSTANCE", self.instances.get(name, self.instance))]
         rows += [("--mqtt-username", "SHOP_MQTT_USERNAME", name),
-                 ("--mqtt-password-file", "SHOP_MQTT_PASSWORD_FILE", self.password_file(name))]
+                 ("--mqtt-password-file", "SHOP_MQTT_PASSWORD_FILE", self.password_file(name)),
+                 ("--internal-token-file", "SHOP_INTERNAL_TOKEN_FILE", self.internal_token_file)]
         if name == "inventory":
             rows += [("--inventory-port", "SHOP_INVENTORY_PORT", str(self.inventory_port)),
                      ("--catalog", "SHOP_CATALOG", self.catalog_path)]
@@ -372,11 +380,19 @@ class Shop:
     def post(self, path, body=None, headers=None, timeout=10.0):
         return self.request("POST", path, body, headers, timeout)
 
-    def inv(self, path):
-        return http_request(self.inventory_port, "GET", path)
+    def internal_auth(self, token=None):
+        """The header the daemons' internal HTTP wants (token: another one)."""
+        return {"Authorization": "Bearer %s" % (token or self.internal_token)}
 
-    def ord(self, path):
-        return http_request(self.order_port, "GET", path)
+    def inv(self, path, timeout=10.0):
+        """GET on the inventory's internal HTTP, with the internal token."""
+        return http_request(self.inventory_port, "GET", path, headers=self.internal_auth(),
+                            timeout=timeout)
+
+    def ord(self, path, timeout=10.0):
+        """GET on the order daemon's internal HTTP, with the internal token."""
+        return http_request(self.order_port, "GET", path, headers=self.internal_auth(),
+                            timeout=timeout)
 
     def metric(self, name, metric_name):
         """A sample of a service's /metrics ("front", "inventory", "order"), or None."""
