@@ -45,6 +45,13 @@ int64_t service_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t service_monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void service_deadline_after(struct timespec *ts, int ms)
 {
 	clock_gettime(CLOCK_REALTIME, ts);

@@ -83,6 +83,8 @@ void service_install_signals(void);
 void service_wait_for_stop(void);
 
 int64_t service_now_ms(void);
+/* CLOCK_MONOTONIC in ms: for ages and timeouts, which a clock step must not move. */
+int64_t service_monotonic_ms(void);
 void service_sleep_ms(int ms);
 /* The CLOCK_REALTIME time ms from now, for pthread_cond_timedwait. */
 struct timespec;

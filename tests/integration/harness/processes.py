@@ -21,7 +21,7 @@ COMMON_FLAGS = ["--mqtt-username", "--mqtt-password", "--mqtt-password-file", "-
 BINARY_FLAGS = {
     "front": COMMON_FLAGS + ["--bind", "--front-port", "--inventory-port", "--order-port",
                              "--inventory-url", "--order-url", "--publish-timeout-ms",
-                             "--admin-token", "--www-dir"],
+                             "--admin-token", "--www-dir", "--heartbeat-timeout-ms"],
     "inventory": COMMON_FLAGS + ["--internal-bind", "--inventory-port", "--sqlite-sync",
                                  "--catalog"],
     "order": COMMON_FLAGS + ["--internal-bind", "--order-port", "--redrive-s", "--sqlite-sync"],
