@@ -6,7 +6,8 @@ SHOP_BIND says, and wants the internal bearer token on all but /healthz and
 import os
 
 from harness import (Shop, assert_eq, assert_error_body, assert_in, assert_status, assert_true,
-                     free_ports, http_request, run_binary)
+                     free_ports, http_request, run_binary, wait_until)
+from shop_run import ShopRun
 
 # What the daemons' listings hold: every order id, which is all a cancel needs.
 LISTINGS = {"inventory": ("/catalog", "/stock", "/reservations"),
@@ -140,3 +141,42 @@ def test_internal_token_settings(build):
                 assert_eq(rc, 2, what + ": exit status (%s)" % err)
                 assert_eq(len(lines), 1, what + ": one line on stderr (%r)" % err)
                 assert_in(word, lines[0], what + ": the line names the setting")
+
+
+def test_shop_run_makes_and_passes_the_token(build):
+    """./shop run with SHOP_BIND=0.0.0.0: the daemons still listen on
+    127.0.0.1 only; $SHOP_DATA_DIR/internal-token is made (0600) and reaches
+    every service as a file, never on a command line or in the environment;
+    the listings want it, the shop works through the front."""
+    with ShopRun(build, extra_env={"SHOP_BIND": "0.0.0.0"}) as run:
+        assert_eq(listening_addresses(run.front_port), ["0.0.0.0"],
+                  "./shop run's front with SHOP_BIND=0.0.0.0 (positive control)")
+        for name, port in (("inventory", run.inventory_port), ("order", run.order_port)):
+            assert_eq(listening_addresses(port), ["127.0.0.1"],
+                      "./shop run's %s with SHOP_BIND=0.0.0.0" % name)
+        path = os.path.join(run.dir, "internal-token")
+        assert_eq(oct(os.stat(path).st_mode & 0o777), "0o600", "mode of internal-token")
+        with open(path) as f:
+            token = f.read().strip()
+        assert_true(len(token) >= 32, "a long random token", len(token))
+        for name in ("inventory", "order", "front"):
+            pid = run.part(name)["pid"]
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                argv = f.read().decode(errors="replace")
+            with open("/proc/%d/environ" % pid, "rb") as f:
+                env = f.read().decode(errors="replace")
+            assert_true(token not in argv and token not in env,
+                        "%s has the token neither on its command line nor in its environment"
+                        % name)
+            assert_in("SHOP_INTERNAL_TOKEN_FILE=" + path, env, "%s gets the token's file" % name)
+        r = http_request(run.order_port, "GET", "/orders")
+        assert_status(r, 401, "the order daemon's /orders without the token")
+        r = http_request(run.front_port, "POST", "/api/v1/orders",
+                         {"items": [{"sku": "MUG-001", "qty": 1}]})
+        assert_status(r, 202, "an order through ./shop run's front")
+        oid = r.body["order_id"]
+        wait_until(lambda: http_request(run.front_port, "GET", "/api/v1/orders/" + oid)
+                   .body.get("status") == "confirmed", 15, "the order confirmed")
+        r = http_request(run.order_port, "GET", "/orders/" + oid, headers=run.internal_auth())
+        assert_status(r, 200, "the order daemon's /orders/{id} with ./shop run's token")
+        assert_eq(run.stop(), 0, "./shop run's exit status after SIGTERM")
