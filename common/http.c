@@ -399,18 +399,6 @@ int http_token_equal(const char *a, const char *b)
 	return diff == 0;
 }
 
-int http_token_valid(const char *token)
-{
-	size_t n = strlen(token);
-
-	if (n == 0 || n > 255)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (token[i] <= ' ' || token[i] > '~')
-			return 0;
-	return 1;
-}
-
 int http_bearer_check(struct mg_connection *conn, const struct http_bearer *b)
 {
 	const char *auth = mg_get_header(conn, "Authorization");

@@ -68,8 +68,6 @@ int http_bearer_check(struct mg_connection *conn, const struct http_bearer *b);
 int http_internal_check(struct mg_connection *conn, const char *token);
 /* Whether a and b are equal, in time that does not depend on where they differ. */
 int http_token_equal(const char *a, const char *b);
-/* A token fit for a header line: 1 to 255 printable ASCII characters, no space. */
-int http_token_valid(const char *token);
 
 /* GET /healthz of a daemon: 200 while the broker connection is up, else 503;
  * lag_ms (consumer's lag) tells the front how far behind the daemon runs. */

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
 #include "log.h"
 #include "settings.h"
 
@@ -41,7 +40,7 @@ int http_target_set_bearer(struct http_target *target, const char *token)
 	target->auth[0] = '\0';
 	if (token == NULL)
 		return 0;
-	if (!http_token_valid(token))
+	if (!settings_token_valid(token))
 		return -1;
 	n = snprintf(target->auth, sizeof target->auth, "Authorization: Bearer %s\r\n", token);
 	if (n < 0 || (size_t)n >= sizeof target->auth) {

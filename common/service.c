@@ -8,7 +8,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "http.h"
 #include "log.h"
 
 volatile sig_atomic_t service_stopping = 0;
@@ -144,7 +143,7 @@ int service_settings_finish(struct service_settings *s, const char *program)
 					s->internal_token_buf, sizeof s->internal_token_buf, program,
 					"--internal-token-file", "--internal-token") != 0)
 		return -1;
-	if (s->internal_token != NULL && !http_token_valid(s->internal_token)) {
+	if (s->internal_token != NULL && !settings_token_valid(s->internal_token)) {
 		fprintf(stderr, "%s: invalid internal token: 1 to 255 printable ASCII characters, "
 			"no spaces (--internal-token, --internal-token-file)\n", program);
 		return -1;
