@@ -61,9 +61,13 @@ static void parse_settings(struct front *f, int argc, char **argv)
 			f->order_url);
 		exit(2);
 	}
-	/* docs/protocol.md §Settings: every call to the daemons carries the token */
-	http_target_set_bearer(&f->inventory, f->svc.internal_token);
-	http_target_set_bearer(&f->order, f->svc.internal_token);
+	/* docs/protocol.md §Settings: every call to the daemons carries the token
+	 * (service_settings_finish checked it fits a header line) */
+	if (http_target_set_bearer(&f->inventory, f->svc.internal_token) != 0 ||
+	    http_target_set_bearer(&f->order, f->svc.internal_token) != 0) {
+		fprintf(stderr, "shop-front: the internal token does not fit a header line\n");
+		exit(2);
+	}
 }
 
 static void connect_bus(struct front *f)
