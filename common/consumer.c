@@ -39,7 +39,9 @@ static int consumer_txn_run(struct db *db, void *arg)
 		return -1;
 	if (t->result == CONSUMER_CONFLICT)
 		return dead_letter_add(db, t->topic, t->payload, t->len,
-				       "conflict: same order_id with other items");
+				       t->ev->kind == EVENT_RESTOCK
+					       ? "conflict: same restock_id with another sku or qty"
+					       : "conflict: same order_id with other items");
 	return 0;
 }
 
@@ -128,8 +130,8 @@ void consumer_on_message(void *ctx, const char *topic, const char *payload, size
 		atomic_fetch_add(&c->dead_letters, 1);
 	if (t.ev != NULL && t.result == CONSUMER_CONFLICT) {
 		atomic_fetch_add(&c->conflicts, 1);
-		log_warn("consumer: order %s on %s conflicts with the recorded one; dead-lettered",
-			 ev->order_id, topic);
+		log_warn("consumer: %s on %s conflicts with the recorded one; dead-lettered",
+			 event_subject(ev), topic);
 	}
 	if (t.ev != NULL && t.result == CONSUMER_APPLIED)
 		atomic_fetch_add(&c->applied, 1);

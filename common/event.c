@@ -17,7 +17,14 @@ static const char *const topic_suffixes[EVENT_KIND_COUNT] = {
 	[EVENT_OUT_OF_STOCK] = "inventory/out-of-stock",
 	[EVENT_ORDER_CANCELED] = "order/canceled",
 	[EVENT_RELEASED] = "inventory/released",
+	/* the admin's events */
+	[EVENT_RESTOCK] = "inventory/restock",
+	[EVENT_PRODUCT] = "inventory/product",
 };
+
+/* The admin's events: decoded and encoded in their own block at the end. */
+static int admin_decode(const cJSON *root, struct event *ev, char *err, size_t errlen);
+static char *admin_encode(const struct event *ev);
 
 static const char *const out_of_stock_reasons[] = {
 	"insufficient_stock", "unknown_sku", "invalid",
@@ -319,6 +326,8 @@ static int decode_fields(const cJSON *root, struct event *ev, char *err, size_t 
 	case EVENT_ORDER_CANCELED:
 	case EVENT_RELEASED:
 		return 0;
+	case EVENT_RESTOCK: /* admin_decode's */
+	case EVENT_PRODUCT:
 	case EVENT_KIND_COUNT:
 		break;
 	}
@@ -405,6 +414,10 @@ int event_decode(enum event_kind kind, const char *payload, size_t len,
 			 EVENT_SCHEMA_VERSION);
 		goto out;
 	}
+	if (event_kind_is_admin(kind)) {
+		rc = admin_decode(root, out, err, errlen);
+		goto out;
+	}
 	if (json_string(root, "order_id", out->order_id, sizeof out->order_id) != 0 ||
 	    !event_order_id_valid(out->order_id)) {
 		snprintf(err, errlen, "order_id must be a lower-case UUID");
@@ -469,6 +482,10 @@ char *event_encode(const struct event *ev)
 	cJSON *root = cJSON_CreateObject();
 	char *text = NULL;
 
+	if (event_kind_is_admin(ev->kind)) {
+		cJSON_Delete(root);
+		return admin_encode(ev);
+	}
 	if (root == NULL)
 		return NULL;
 	cJSON_AddNumberToObject(root, "v", EVENT_SCHEMA_VERSION);
@@ -496,6 +513,8 @@ char *event_encode(const struct event *ev)
 	case EVENT_ORDER_CANCEL:
 	case EVENT_ORDER_CANCELED:
 	case EVENT_RELEASED:
+	case EVENT_RESTOCK: /* admin_encode's */
+	case EVENT_PRODUCT:
 	case EVENT_KIND_COUNT:
 		break;
 	}
@@ -503,3 +522,165 @@ char *event_encode(const struct event *ev)
 	cJSON_Delete(root);
 	return text;
 }
+
+/* --- the admin's events: inventory/restock and inventory/product ---------
+ * (docs/protocol.md §Topics). They name no order: a restock is applied once
+ * per restock_id, a product change by its version. */
+
+int event_kind_is_admin(enum event_kind kind)
+{
+	return kind == EVENT_RESTOCK || kind == EVENT_PRODUCT;
+}
+
+const char *event_subject(const struct event *ev)
+{
+	if (ev->kind == EVENT_RESTOCK)
+		return ev->restock_id;
+	if (ev->kind == EVENT_PRODUCT)
+		return ev->sku;
+	return ev->order_id;
+}
+
+int event_currency_valid(const char *currency)
+{
+	for (int i = 0; i < 3; i++) {
+		if (currency[i] < 'A' || currency[i] > 'Z')
+			return 0;
+	}
+	return currency[3] == '\0';
+}
+
+int event_product_name_valid(const char *name, char *err, size_t errlen)
+{
+	size_t chars = 0, len = strlen(name);
+
+	if (!event_utf8_valid(name, len)) {
+		snprintf(err, errlen, "name must be UTF-8");
+		return -1;
+	}
+	for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			snprintf(err, errlen, "name must hold no control characters");
+			return -1;
+		}
+		chars += (*p & 0xC0) != 0x80; /* count the first byte of each character */
+	}
+	if (chars < 1 || chars > EVENT_NAME_MAX_CHARS) {
+		snprintf(err, errlen, "name must be 1 to %d characters", EVENT_NAME_MAX_CHARS);
+		return -1;
+	}
+	return 0;
+}
+
+/* The sku field of a restock or product; 0, or -1 with the reason. */
+static int admin_sku(const cJSON *obj, struct event *ev, char *err, size_t errlen)
+{
+	const cJSON *sku = cJSON_GetObjectItemCaseSensitive(obj, "sku");
+
+	if (!cJSON_IsString(sku) || sku->valuestring == NULL || !event_sku_valid(sku->valuestring)) {
+		snprintf(err, errlen, "sku must be 1 to %d characters of A-Z a-z 0-9 . _ -",
+			 EVENT_SKU_MAX);
+		return -1;
+	}
+	snprintf(ev->sku, sizeof ev->sku, "%s", sku->valuestring);
+	return 0;
+}
+
+int event_product_from_json(const cJSON *obj, struct event *ev, const char *currency_default,
+			    char *err, size_t errlen)
+{
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(obj, "name");
+	const cJSON *currency = cJSON_GetObjectItemCaseSensitive(obj, "currency");
+
+	if (admin_sku(obj, ev, err, errlen) != 0)
+		return -1;
+	if (!cJSON_IsString(name) || name->valuestring == NULL ||
+	    strlen(name->valuestring) > EVENT_NAME_MAX_BYTES) {
+		snprintf(err, errlen, "name must be a string of 1 to %d characters",
+			 EVENT_NAME_MAX_CHARS);
+		return -1;
+	}
+	if (event_product_name_valid(name->valuestring, err, errlen) != 0)
+		return -1;
+	snprintf(ev->name, sizeof ev->name, "%s", name->valuestring);
+	if (json_whole_number(cJSON_GetObjectItemCaseSensitive(obj, "price_cents"), 0,
+			      EVENT_MAX_PRICE_CENTS, &ev->price_cents) != 0) {
+		snprintf(err, errlen, "price_cents must be a whole number from 0 to %lld",
+			 EVENT_MAX_PRICE_CENTS);
+		return -1;
+	}
+	if (currency == NULL && currency_default != NULL) {
+		snprintf(ev->currency, sizeof ev->currency, "%s", currency_default);
+		return 0;
+	}
+	if (!cJSON_IsString(currency) || currency->valuestring == NULL ||
+	    !event_currency_valid(currency->valuestring)) {
+		snprintf(err, errlen, "currency must be three upper-case letters (EUR)");
+		return -1;
+	}
+	snprintf(ev->currency, sizeof ev->currency, "%s", currency->valuestring);
+	return 0;
+}
+
+int event_restock_qty_from_json(const cJSON *obj, struct event *ev, char *err, size_t errlen)
+{
+	long long qty;
+
+	if (json_whole_number(cJSON_GetObjectItemCaseSensitive(obj, "qty"), 1,
+			      EVENT_MAX_RESTOCK_QTY, &qty) != 0) {
+		snprintf(err, errlen, "qty must be a whole number from 1 to %d",
+			 EVENT_MAX_RESTOCK_QTY);
+		return -1;
+	}
+	ev->restock_qty = (int)qty;
+	return 0;
+}
+
+static int admin_decode(const cJSON *root, struct event *ev, char *err, size_t errlen)
+{
+	if (ev->kind == EVENT_RESTOCK) {
+		if (json_string(root, "restock_id", ev->restock_id, sizeof ev->restock_id) != 0 ||
+		    !event_order_id_valid(ev->restock_id)) {
+			snprintf(err, errlen, "restock_id must be a lower-case UUID");
+			return -1;
+		}
+		if (admin_sku(root, ev, err, errlen) != 0)
+			return -1;
+		return event_restock_qty_from_json(root, ev, err, errlen);
+	}
+	if (event_product_from_json(root, ev, NULL, err, errlen) != 0)
+		return -1;
+	if (json_whole_number(cJSON_GetObjectItemCaseSensitive(root, "version"), 0,
+			      EVENT_MAX_VERSION, &ev->version) != 0) {
+		snprintf(err, errlen, "version must be a whole number of ms from 0 to %lld",
+			 EVENT_MAX_VERSION);
+		return -1;
+	}
+	return 0;
+}
+
+static char *admin_encode(const struct event *ev)
+{
+	cJSON *root = cJSON_CreateObject();
+	char *text;
+
+	if (root == NULL)
+		return NULL;
+	cJSON_AddNumberToObject(root, "v", EVENT_SCHEMA_VERSION);
+	if (ev->kind == EVENT_RESTOCK) {
+		cJSON_AddStringToObject(root, "restock_id", ev->restock_id);
+		cJSON_AddStringToObject(root, "sku", ev->sku);
+		cJSON_AddNumberToObject(root, "qty", ev->restock_qty);
+	} else {
+		cJSON_AddStringToObject(root, "sku", ev->sku);
+		cJSON_AddStringToObject(root, "name", ev->name);
+		cJSON_AddNumberToObject(root, "price_cents", (double)ev->price_cents);
+		cJSON_AddStringToObject(root, "currency", ev->currency);
+		cJSON_AddNumberToObject(root, "version", (double)ev->version);
+	}
+	text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	return text;
+}
+
+/* --- end of the admin's events --- */

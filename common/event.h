@@ -12,6 +12,12 @@
 #define EVENT_MAX_PRICE_CENTS 100000000LL
 #define EVENT_MAX_PAYLOAD (64 * 1024) /* bytes of one payload */
 #define EVENT_ORDER_ID_LEN 36
+/* --- the admin's events: limits (docs/protocol.md §Topics) --- */
+#define EVENT_MAX_RESTOCK_QTY 1000000
+#define EVENT_NAME_MAX_CHARS 200      /* characters (code points) of a product name */
+#define EVENT_NAME_MAX_BYTES (EVENT_NAME_MAX_CHARS * 4)
+#define EVENT_MAX_VERSION 9007199254740991LL /* 2^53 - 1: exact in a JSON number */
+/* --- end of the admin's limits --- */
 
 enum event_kind {
 	EVENT_ORDER_SEND = 0,
@@ -20,6 +26,10 @@ enum event_kind {
 	EVENT_OUT_OF_STOCK,
 	EVENT_ORDER_CANCELED,
 	EVENT_RELEASED,
+	/* --- the admin's events (inventory/restock, inventory/product) --- */
+	EVENT_RESTOCK,
+	EVENT_PRODUCT,
+	/* --- end of the admin's events --- */
 	EVENT_KIND_COUNT,
 };
 
@@ -38,7 +48,15 @@ struct event {
 				     * that of the send decided on (optional) */
 	long long total_cents;      /* in-stock */
 	char reason[32];            /* out-of-stock */
-	char sku[EVENT_SKU_MAX + 1]; /* out-of-stock, where it applies */
+	char sku[EVENT_SKU_MAX + 1]; /* out-of-stock, where it applies; restock and product */
+	/* --- the admin's events --- */
+	char restock_id[EVENT_ORDER_ID_LEN + 1]; /* restock: a lower-case UUID */
+	int restock_qty;                         /* restock: 1..EVENT_MAX_RESTOCK_QTY */
+	char name[EVENT_NAME_MAX_BYTES + 1];     /* product: 1..200 characters of UTF-8 */
+	long long price_cents;                   /* product: 0..EVENT_MAX_PRICE_CENTS */
+	char currency[4];                        /* product: three upper-case letters */
+	long long version;                       /* product: ms; the newest applies */
+	/* --- end of the admin's events --- */
 };
 
 /* "order/send" etc.: the topic without the prefix. */
@@ -87,5 +105,23 @@ void event_rfc3339(int64_t ms, char buf[40]);
 int event_time_ms(const char *rfc3339, int64_t *ms);
 /* True when the string is valid UTF-8 of the given length. */
 int event_utf8_valid(const char *s, size_t len);
+
+/* --- the admin's events --- */
+/* True for the kinds that carry no order_id (restock, product). */
+int event_kind_is_admin(enum event_kind kind);
+/* What names the event in a log line: its order_id, restock_id or sku. */
+const char *event_subject(const struct event *ev);
+/* A product's fields, shared by the event codec and the front's body check;
+ * 0, or -1 with the reason in err. */
+int event_product_name_valid(const char *name, char *err, size_t errlen);
+int event_currency_valid(const char *currency);
+/* Reads sku, name, price_cents and currency (optional when currency_default
+ * is not NULL) of a JSON object into ev; 0, or -1 with the reason in err. */
+int event_product_from_json(const struct cJSON *obj, struct event *ev,
+			    const char *currency_default, char *err, size_t errlen);
+/* Reads "qty" of a restock (1..EVENT_MAX_RESTOCK_QTY) into ev->restock_qty. */
+int event_restock_qty_from_json(const struct cJSON *obj, struct event *ev, char *err,
+				size_t errlen);
+/* --- end of the admin's events --- */
 
 #endif

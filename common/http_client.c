@@ -102,6 +102,18 @@ int http_client_get(const struct http_target *target, const char *path, int time
 int http_client_get_with(const struct http_target *target, const char *path, const char *headers,
 			 int timeout_ms, struct http_response *out)
 {
+	return http_client_request(target, "GET", path, headers, timeout_ms, out);
+}
+
+int http_client_post(const struct http_target *target, const char *path, int timeout_ms,
+		     struct http_response *out)
+{
+	return http_client_request(target, "POST", path, "Content-Length: 0\r\n", timeout_ms, out);
+}
+
+int http_client_request(const struct http_target *target, const char *method, const char *path,
+			const char *headers, int timeout_ms, struct http_response *out)
+{
 	char err[256] = "";
 	struct mg_connection *conn;
 	const struct mg_response_info *ri;
@@ -114,8 +126,8 @@ int http_client_get_with(const struct http_target *target, const char *path, con
 			  err);
 		return -1;
 	}
-	mg_printf(conn, "GET %s HTTP/1.1\r\nHost: %s:%d\r\n%s%sConnection: close\r\n\r\n", path,
-		  target->host, target->port, target->auth, headers ? headers : "");
+	mg_printf(conn, "%s %s HTTP/1.1\r\nHost: %s:%d\r\n%s%sConnection: close\r\n\r\n", method,
+		  path, target->host, target->port, target->auth, headers ? headers : "");
 	if (mg_get_response(conn, err, sizeof err, timeout_ms) < 0) {
 		log_debug("http client: no answer from %s:%d%s: %s", target->host, target->port,
 			  path, err);

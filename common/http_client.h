@@ -29,6 +29,12 @@ int http_client_get(const struct http_target *target, const char *path, int time
 /* The same with extra request header lines ("Name: value\r\n" each, or NULL). */
 int http_client_get_with(const struct http_target *target, const char *path, const char *headers,
 			 int timeout_ms, struct http_response *out);
+/* POST path with an empty body (an action such as a re-drive). */
+int http_client_post(const struct http_target *target, const char *path, int timeout_ms,
+		     struct http_response *out);
+/* Any method; headers as for http_client_get_with. */
+int http_client_request(const struct http_target *target, const char *method, const char *path,
+			const char *headers, int timeout_ms, struct http_response *out);
 void http_response_free(struct http_response *r);
 
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "broker_url.h"
 #include "log.h"
 #include "nodelay.h"
 #include "service.h"
@@ -25,8 +26,12 @@ struct mqtt {
 	char status_topic[256];
 	char subscriptions[MQTT_MAX_SUBSCRIPTIONS][256]; /* copied: cfg's may not live on */
 	int n_subscriptions;
+	char *brokers[BROKER_URL_MAX]; /* cfg.url split at its commas; owned */
+	int n_brokers;
+	char broker[256]; /* the one connected to last (lock) */
 	atomic_int connected;
 	atomic_int ready;
+	atomic_int stalled; /* see mqtt_publish_wait */
 	pthread_mutex_t lock;
 	pthread_cond_t changed; /* connection, publishes in flight, disconnect */
 	int connect_failed;
@@ -130,10 +135,19 @@ static void on_subscribed(void *ctx, MQTTAsync_successData *resp)
 {
 	struct mqtt *m = ctx;
 
+	char broker[sizeof m->broker];
+
 	(void)resp;
 	atomic_store(&m->ready, 1);
 	publish_status(m, "online");
-	log_info("mqtt: connected to %s as %s, subscribed", m->cfg.url, m->client_id);
+	pthread_mutex_lock(&m->lock);
+	memcpy(broker, m->broker, sizeof broker);
+	pthread_mutex_unlock(&m->lock);
+	if (broker[0] != '\0' || m->n_brokers == 1)
+		log_info("mqtt: connected to %s as %s, subscribed", broker[0] ? broker : m->cfg.url,
+			 m->client_id);
+	else /* a reconnect: Paho does not say which of the list it reached */
+		log_info("mqtt: connected to one of %s as %s, subscribed", m->cfg.url, m->client_id);
 	if (m->cfg.on_ready != NULL)
 		m->cfg.on_ready(m->cfg.ctx);
 	mqtt_signal(m);
@@ -156,6 +170,7 @@ static void on_connected(void *ctx, char *cause)
 	int n = 0;
 
 	(void)cause;
+	atomic_store(&m->stalled, 0);
 	atomic_store(&m->connected, 1);
 	mqtt_signal(m);
 	pthread_mutex_lock(&m->lock);
@@ -173,6 +188,19 @@ static void on_connected(void *ctx, char *cause)
 	opts.context = m;
 	if (MQTTAsync_subscribeMany(m->client, n, topics, qos, &opts) != MQTTASYNC_SUCCESS)
 		log_warn("mqtt: cannot subscribe at %s", m->cfg.url);
+}
+
+/* Paho names the broker of the list it reached, on the first connect only
+ * (it calls onSuccess once; reconnects get only on_connected). */
+static void on_connect_succeeded(void *ctx, MQTTAsync_successData *resp)
+{
+	struct mqtt *m = ctx;
+
+	if (resp == NULL || resp->alt.connect.serverURI == NULL)
+		return;
+	pthread_mutex_lock(&m->lock);
+	snprintf(m->broker, sizeof m->broker, "%s", resp->alt.connect.serverURI);
+	pthread_mutex_unlock(&m->lock);
 }
 
 static void on_connect_failed(void *ctx, MQTTAsync_failureData *resp)
@@ -193,7 +221,10 @@ static void on_connection_lost(void *ctx, char *cause)
 
 	atomic_store(&m->connected, 0);
 	atomic_store(&m->ready, 0);
-	mqtt_signal(m); /* a tool waiting for room or PUBACKs gives up */
+	pthread_mutex_lock(&m->lock);
+	m->broker[0] = '\0'; /* Paho names only the first connect's broker */
+	pthread_cond_broadcast(&m->changed); /* a tool waiting for room or PUBACKs gives up */
+	pthread_mutex_unlock(&m->lock);
 	if (m->cfg.reconnect)
 		log_warn("mqtt: lost connection to %s (%s), reconnecting", m->cfg.url,
 			 cause ? cause : "no reason given");
@@ -236,6 +267,10 @@ static void publish_finished(struct publish_done *done, int ok)
 	m->in_flight--;
 	if (!ok)
 		m->failed++;
+	/* A PUBACK shows the broker answers again; with nothing left in
+	 * flight there is nothing left to wait for either. */
+	if ((ok || m->in_flight == 0) && atomic_exchange(&m->stalled, 0))
+		log_info("mqtt: the broker answers again; publishing resumes");
 	pthread_cond_broadcast(&m->changed);
 	pthread_mutex_unlock(&m->lock);
 	if (fn != NULL)
@@ -290,16 +325,27 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t 
 static int publish_wait(struct mqtt *m, const char *topic, const void *payload, size_t len,
 			int retained, int timeout_ms)
 {
-	struct waiter *w = waiter_new();
+	struct waiter *w;
 
-	if (w == NULL)
+	/* Fail fast (docs/protocol.md §Settings, SHOP_BROKER_URL): with no
+	 * connection mqtt_publish refuses at once; a stalled broker has just
+	 * let a publish time out, and the next one would wait as long. */
+	if (m == NULL || atomic_load(&m->stalled) || (w = waiter_new()) == NULL)
 		return -1;
 	if (mqtt_publish(m, topic, payload, len, retained, waiter_finish, w) != 0) {
 		waiter_release(w); /* the callback's share */
 		waiter_release(w);
 		return -1;
 	}
-	return waiter_wait(w, timeout_ms) ? 0 : MQTT_UNCONFIRMED;
+	if (waiter_wait(w, timeout_ms))
+		return 0;
+	pthread_mutex_lock(&m->lock);
+	/* in flight still: it may yet be acknowledged, which ends the stall */
+	if (m->in_flight > 0 && atomic_load(&m->connected) && !atomic_exchange(&m->stalled, 1))
+		log_warn("mqtt: no PUBACK from the broker within %d ms; publishes are refused at "
+			 "once until it answers or the connection is made again", timeout_ms);
+	pthread_mutex_unlock(&m->lock);
+	return MQTT_UNCONFIRMED;
 }
 
 int mqtt_publish_wait(struct mqtt *m, const char *topic, const void *payload, size_t len,
@@ -409,7 +455,7 @@ int mqtt_subscribe(struct mqtt *m, const char *filter, int timeout_ms)
 
 int mqtt_is_ready(struct mqtt *m)
 {
-	return m != NULL && atomic_load(&m->ready);
+	return m != NULL && atomic_load(&m->ready) && !atomic_load(&m->stalled);
 }
 
 int mqtt_is_connected(struct mqtt *m)
@@ -428,6 +474,29 @@ const char *mqtt_start_failure(void)
 	return start_failure;
 }
 
+/* Splits cfg.url into m->brokers (heap copies, freed by mqtt_stop). */
+static int mqtt_split_brokers(struct mqtt *m)
+{
+	const char *entry = m->cfg.url;
+	char bad[160];
+
+	if (broker_url_list_check(m->cfg.url, bad, sizeof bad) != 0) {
+		START_FAILED("invalid broker URL '%.100s' (expected tcp://host:port)", bad);
+		return -1;
+	}
+	for (;;) {
+		size_t len = strcspn(entry, ",");
+		if ((m->brokers[m->n_brokers] = strndup(entry, len)) == NULL) {
+			START_FAILED("out of memory");
+			return -1;
+		}
+		m->n_brokers++;
+		if (entry[len] == '\0')
+			return 0;
+		entry += len + 1;
+	}
+}
+
 static int mqtt_create(struct mqtt *m)
 {
 	MQTTAsync_createOptions create = MQTTAsync_createOptions_initializer;
@@ -438,7 +507,7 @@ static int mqtt_create(struct mqtt *m)
 	 * this even while connected, and refuses more (-12) past it: its default
 	 * of 100 is below the outbox's window and the front's threads. */
 	create.maxBufferedMessages = MQTT_MAX_BUFFERED;
-	if (MQTTAsync_createWithOptions(&m->client, m->cfg.url, m->client_id,
+	if (MQTTAsync_createWithOptions(&m->client, m->brokers[0], m->client_id,
 					MQTTCLIENT_PERSISTENCE_NONE, NULL, &create) != MQTTASYNC_SUCCESS) {
 		START_FAILED("invalid broker URL (expected tcp://host:port)");
 		return -1;
@@ -475,13 +544,22 @@ static int mqtt_connect_first(struct mqtt *m, int timeout_ms)
 	will.qos = 1;
 	opts.keepAliveInterval = 10;
 	opts.cleansession = m->cfg.persistent ? 0 : 1;
+	/* A list fails over in order: Paho tries each URI of serverURIs on
+	 * every (re)connect, from the first. The retry interval doubles from 1 s
+	 * and stays at 2 s: a broker back after an outage is found within 2 s
+	 * (docs/protocol.md §Settings, SHOP_BROKER_URL). */
+	if (m->n_brokers > 1) {
+		opts.serverURIs = m->brokers;
+		opts.serverURIcount = m->n_brokers;
+	}
 	opts.automaticReconnect = m->cfg.reconnect;
 	opts.minRetryInterval = 1;
-	opts.maxRetryInterval = 4;
+	opts.maxRetryInterval = 2;
 	opts.connectTimeout = (timeout_ms + 999) / 1000;
 	opts.will = m->cfg.announce ? &will : NULL;
 	opts.username = m->cfg.username;
 	opts.password = m->cfg.password;
+	opts.onSuccess = on_connect_succeeded;
 	opts.onFailure = on_connect_failed;
 	opts.context = m;
 	if (MQTTAsync_connect(m->client, &opts) != MQTTASYNC_SUCCESS) {
@@ -542,7 +620,7 @@ int mqtt_start(const struct mqtt_config *cfg, int timeout_ms, struct mqtt **out)
 		snprintf(m->status_topic, sizeof m->status_topic, "%sstatus/%s/%s", cfg->prefix,
 			 cfg->service, cfg->instance);
 	nodelay_enable();
-	if (mqtt_create(m) != 0 || mqtt_connect_first(m, timeout_ms) != 0) {
+	if (mqtt_split_brokers(m) != 0 || mqtt_create(m) != 0 || mqtt_connect_first(m, timeout_ms) != 0) {
 		mqtt_stop(m);
 		return -1;
 	}
@@ -586,6 +664,8 @@ void mqtt_stop(struct mqtt *m)
 	}
 	if (m->client != NULL)
 		MQTTAsync_destroy(&m->client);
+	for (int i = 0; i < m->n_brokers; i++)
+		free(m->brokers[i]);
 	pthread_mutex_destroy(&m->lock);
 	pthread_cond_destroy(&m->changed);
 	free(m);

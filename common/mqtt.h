@@ -19,7 +19,7 @@ typedef void (*mqtt_done_fn)(void *ctx, int ok);
 #define MQTT_MAX_BUFFERED 4096
 
 struct mqtt_config {
-	const char *url;
+	const char *url;      /* a broker URL, or several separated by commas: tried in order */
 	const char *service;  /* client id shop-<service>-<instance> */
 	const char *instance;
 	const char *prefix;   /* status topic <prefix>status/<service>/<instance> */
@@ -41,7 +41,8 @@ const char *mqtt_start_failure(void);
 /* Publishes "offline" (announce), disconnects and frees; NULL is fine. */
 void mqtt_stop(struct mqtt *m);
 
-/* Connected and subscribed. */
+/* Connected, subscribed and answering: false while stalled (a publish got no
+ * PUBACK in time and none has come since; see mqtt_publish_wait). */
 int mqtt_is_ready(struct mqtt *m);
 /* Connected; without reconnect, false for good once the connection is lost. */
 int mqtt_is_connected(struct mqtt *m);
@@ -61,9 +62,12 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t 
 int mqtt_publish_once(struct mqtt *m, const char *topic, const void *payload, size_t len);
 
 /* Publishes at QoS 1 and waits for the PUBACK: 0 acknowledged, -1 not sent
- * (not connected, refused), MQTT_UNCONFIRMED handed to Paho but no PUBACK in
- * time or the send failed: the broker may still have it. Never call it from
- * a Paho callback. */
+ * (not connected, stalled, refused), MQTT_UNCONFIRMED handed to Paho but no
+ * PUBACK in time or the send failed: the broker may still have it. After an
+ * MQTT_UNCONFIRMED timeout the client is stalled: further calls return -1 at
+ * once, without waiting, until a PUBACK arrives, the publishes in flight have
+ * all ended, or it reconnects (a frozen or cut-off broker costs one timeout,
+ * not one per request). Never call it from a Paho callback. */
 #define MQTT_UNCONFIRMED (-2)
 int mqtt_publish_wait(struct mqtt *m, const char *topic, const void *payload, size_t len,
 		      int timeout_ms);

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "broker_url.h"
 #include "log.h"
 
 volatile sig_atomic_t service_stopping = 0;
@@ -84,20 +85,6 @@ void service_default_url(const char **value, char *buf, size_t len, const char *
 	*value = buf;
 }
 
-/* Paho's schemes; anything else fails deep inside the first connect. */
-static int broker_url_valid(const char *url)
-{
-	static const char *const schemes[] = { "tcp://", "mqtt://", "ssl://", "mqtts://",
-					       "ws://", "wss://" };
-
-	for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
-		size_t n = strlen(schemes[i]);
-		if (strncmp(url, schemes[i], n) == 0 && url[n] != '\0')
-			return 1;
-	}
-	return 0;
-}
-
 /* The prefix starts every topic the shop publishes and subscribes to: MQTT
  * wildcards there would make its filters match other topics, and no one may
  * publish to a topic with a wildcard. */
@@ -118,6 +105,7 @@ static int instance_valid(const char *instance)
 int service_settings_finish(struct service_settings *s, const char *program)
 {
 	enum log_level level = LOG_LEVEL_INFO;
+	char bad[160];
 
 	service_default_url(&s->broker_url, s->broker_url_buf, sizeof s->broker_url_buf,
 			    "tcp", s->broker_port);
@@ -125,9 +113,10 @@ int service_settings_finish(struct service_settings *s, const char *program)
 		fprintf(stderr, "%s: invalid log level '%s'\n", program, s->log_level);
 		return -1;
 	}
-	if (!broker_url_valid(s->broker_url)) {
-		fprintf(stderr, "%s: invalid --broker-url '%s': expected tcp://host:port\n", program,
-			s->broker_url);
+	if (broker_url_list_check(s->broker_url, bad, sizeof bad) != 0) {
+		fprintf(stderr,
+			"%s: invalid --broker-url '%s': expected tcp://host:port, or several of them separated by commas\n",
+			program, bad);
 		return -1;
 	}
 	if (!topic_prefix_valid(s->prefix)) {

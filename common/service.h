@@ -34,7 +34,8 @@ struct service_settings {
 	{ "--broker-port", "SHOP_BROKER_PORT", SETTING_INT, &(s).broker_port, 1, 65535,  \
 	  "1883", NULL, "MQTT port, used when --broker-url is not given" },               \
 	{ "--broker-url", "SHOP_BROKER_URL", SETTING_STRING, &(s).broker_url, 0, 0, NULL, \
-	  NULL, "broker to connect to (default tcp://127.0.0.1:<broker-port>)" },         \
+	  NULL, "broker(s) to connect to, a comma list tried in order "                   \
+	  "(default tcp://127.0.0.1:<broker-port>)" },                                    \
 	{ "--topic-prefix", "SHOP_TOPIC_PREFIX", SETTING_STRING, &(s).prefix, 0, 0,       \
 	  "webshop/", NULL, "prefix of every topic" },                                    \
 	{ "--instance", "SHOP_INSTANCE", SETTING_STRING, &(s).instance, 0, 0, "main",     \

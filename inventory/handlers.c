@@ -6,6 +6,8 @@ static const struct consumer_handlers inventory_handlers = {
 	.apply = {
 		[EVENT_ORDER_SEND] = inventory_on_order_send,
 		[EVENT_ORDER_CANCELED] = inventory_on_order_canceled,
+		[EVENT_RESTOCK] = inventory_on_restock,
+		[EVENT_PRODUCT] = inventory_on_product,
 	},
 };
 

@@ -1,4 +1,5 @@
-/* The inventory's internal HTTP API: catalog, stock, reservations, health, metrics. */
+/* The inventory's internal HTTP API: catalog, stock, reservations, restocks,
+ * dead letters, health, metrics. */
 #include <cjson/cJSON.h>
 #include <string.h>
 
@@ -46,6 +47,15 @@ static int handle(struct mg_connection *conn, void *ctx)
 		return reply_json_or_503(conn, inventory_store_catalog_json(&inv->store));
 	if (strcmp(path, "/stock") == 0)
 		return reply_json_or_503(conn, inventory_store_stock_json(&inv->store));
+	if (strcmp(path, "/restocks") == 0)
+		return reply_json_or_503(conn, inventory_store_restocks_json(&inv->store));
+	if (strcmp(path, "/dead-letters") == 0) {
+		cJSON *list;
+		pthread_mutex_lock(&inv->store.lock);
+		list = dead_letter_list_json(&inv->store.db, DEAD_LETTER_LIST_MAX);
+		pthread_mutex_unlock(&inv->store.lock);
+		return reply_json_or_503(conn, list);
+	}
 	if (strcmp(path, "/reservations") == 0)
 		return reply_json_or_503(conn, inventory_store_reservations_json(&inv->store, NULL));
 	if (strncmp(path, "/reservations/", 14) == 0) {

@@ -35,6 +35,8 @@ enum consumer_result inventory_on_order_send(struct consumer_daemon *daemon,
 					     const struct event *ev);
 enum consumer_result inventory_on_order_canceled(struct consumer_daemon *daemon,
 						 const struct event *ev);
+enum consumer_result inventory_on_restock(struct consumer_daemon *daemon, const struct event *ev);
+enum consumer_result inventory_on_product(struct consumer_daemon *daemon, const struct event *ev);
 
 /* Serves the internal HTTP API; 0 or -1 (logged). */
 int inventory_http_start(struct inventory *inv);

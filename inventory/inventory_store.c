@@ -13,7 +13,11 @@
 
 enum {
 	ST_FIND, ST_PRODUCT, ST_TAKE, ST_LINE, ST_INSERT, ST_SET_ITEMS, ST_GIVE_BACK,
-	ST_DROP_LINES, ST_SET_STATUS, ST_CATALOG, ST_STOCK, ST_LIST, ST_ONE, ST_SLOTS
+	ST_DROP_LINES, ST_SET_STATUS, ST_CATALOG, ST_STOCK, ST_LIST, ST_ONE,
+	/* the admin's events */
+	ST_RESTOCK_FIND, ST_RESTOCK_INSERT, ST_RESTOCK_ADD, ST_PRODUCT_INSERT, ST_PRODUCT_UPDATE,
+	ST_PARKED_ADD, ST_PARKED_MARK, ST_RESTOCK_LIST, ST_DEAD_LETTERS,
+	ST_SLOTS
 };
 _Static_assert(ST_SLOTS <= CONSUMER_STORE_SLOTS,
 	       "the inventory store's statements would take the consumer's slots");
@@ -30,7 +34,30 @@ static const char schema[] =
 	" outcome_topic TEXT, outcome_payload TEXT);"
 	"CREATE TABLE IF NOT EXISTS reservation_lines("
 	" order_id TEXT NOT NULL, sku TEXT NOT NULL, qty INTEGER NOT NULL,"
-	" PRIMARY KEY (order_id, sku)) WITHOUT ROWID;";
+	" PRIMARY KEY (order_id, sku)) WITHOUT ROWID;"
+	/* Each restock once (docs/protocol.md §Topics): applied_at is NULL while
+	 * its SKU is unknown, and set when the product appears. */
+	"CREATE TABLE IF NOT EXISTS restocks("
+	" restock_id TEXT PRIMARY KEY, sku TEXT NOT NULL, qty INTEGER NOT NULL,"
+	" applied_at INTEGER);"
+	"CREATE INDEX IF NOT EXISTS restocks_parked ON restocks(sku) WHERE applied_at IS NULL;";
+
+/* A database from before the admin's events has no products.version: add it
+ * (0, older than any product event, for the rows the catalog loaded). */
+static int add_version_column(struct db *db)
+{
+	sqlite3_stmt *st;
+	int has = 0;
+
+	if (sqlite3_prepare_v2(db->handle,
+			       "SELECT count(*) FROM pragma_table_info('products') WHERE name = 'version'",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		has = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return has ? 0 : db_exec(db, "ALTER TABLE products ADD COLUMN version INTEGER NOT NULL DEFAULT 0");
+}
 
 const char *inventory_reservation_status_name(enum reservation_status status)
 {
@@ -39,7 +66,14 @@ const char *inventory_reservation_status_name(enum reservation_status status)
 
 int inventory_store_open(struct inventory_store *s, const char *path, const char *sync)
 {
-	return consumer_db_open(&s->db, &s->lock, path, sync, schema);
+	if (consumer_db_open(&s->db, &s->lock, path, sync, schema) != 0)
+		return -1;
+	if (add_version_column(&s->db) != 0) {
+		log_warn("inventory: cannot add products.version to %s", path);
+		consumer_db_close(&s->db, &s->lock);
+		return -1;
+	}
+	return 0;
 }
 
 void inventory_store_close(struct inventory_store *s)
@@ -355,7 +389,10 @@ struct cJSON *inventory_store_catalog_json(struct inventory_store *s)
 struct cJSON *inventory_store_stock_json(struct inventory_store *s)
 {
 	return products_json(s, ST_STOCK,
-			     "SELECT p.sku AS sku, p.initial AS initial, p.restocked AS restocked,"
+			     "SELECT p.sku AS sku, p.name AS name, p.price_cents AS price_cents,"
+			     " p.currency AS currency, p.version AS version, p.initial AS initial,"
+			     " (SELECT coalesce(sum(qty), 0) FROM restocks r"
+			     "  WHERE r.sku = p.sku AND r.applied_at IS NOT NULL) AS restocked,"
 			     " p.available AS available,"
 			     " (SELECT coalesce(sum(qty), 0) FROM reservation_lines l WHERE l.sku = p.sku)"
 			     " AS reserved FROM products p ORDER BY p.sku");
@@ -402,4 +439,136 @@ struct cJSON *inventory_store_reservations_json(struct inventory_store *s, const
 	}
 	pthread_mutex_unlock(&s->lock);
 	return result;
+}
+
+/* The admin's events: restocks and product changes ---------------------- */
+
+enum inventory_restock_result inventory_store_restock(struct inventory_store *s,
+						      const struct event *ev, int64_t now_ms)
+{
+	sqlite3_stmt *st;
+	enum db_lookup got;
+	long long price, available;
+
+	got = db_lookup_row(&s->db, ST_RESTOCK_FIND,
+			    "SELECT sku, qty FROM restocks WHERE restock_id = ?", ev->restock_id, &st);
+	if (got == DB_LOOKUP_ERROR)
+		return INVENTORY_RESTOCK_ERROR;
+	if (got == DB_FOUND) {
+		int same = strcmp((const char *)sqlite3_column_text(st, 0), ev->sku) == 0 &&
+			   sqlite3_column_int64(st, 1) == ev->restock_qty;
+		sqlite3_reset(st);
+		return same ? INVENTORY_RESTOCK_DUPLICATE : INVENTORY_RESTOCK_CONFLICT;
+	}
+	got = product_lookup(s, ev->sku, &price, &available);
+	if (got == DB_LOOKUP_ERROR)
+		return INVENTORY_RESTOCK_ERROR;
+	st = db_stmt(&s->db, ST_RESTOCK_INSERT,
+		     "INSERT INTO restocks(restock_id, sku, qty, applied_at) VALUES(?, ?, ?, ?)");
+	if (st == NULL)
+		return INVENTORY_RESTOCK_ERROR;
+	sqlite3_bind_text(st, 1, ev->restock_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ev->sku, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, ev->restock_qty);
+	if (got == DB_FOUND)
+		sqlite3_bind_int64(st, 4, now_ms);
+	else
+		sqlite3_bind_null(st, 4);
+	if (db_step_done(&s->db, st) != 0)
+		return INVENTORY_RESTOCK_ERROR;
+	if (got == DB_MISSING)
+		return INVENTORY_RESTOCK_PARKED;
+	st = db_stmt(&s->db, ST_RESTOCK_ADD,
+		     "UPDATE products SET available = available + ?1, restocked = restocked + ?1"
+		     " WHERE sku = ?2");
+	if (st == NULL)
+		return INVENTORY_RESTOCK_ERROR;
+	sqlite3_bind_int(st, 1, ev->restock_qty);
+	sqlite3_bind_text(st, 2, ev->sku, -1, SQLITE_STATIC);
+	return db_step_done(&s->db, st) == 0 ? INVENTORY_RESTOCK_APPLIED : INVENTORY_RESTOCK_ERROR;
+}
+
+/* Applies the restocks that waited for this SKU to exist. */
+static int apply_parked_restocks(struct inventory_store *s, const char *sku, int64_t now_ms)
+{
+	sqlite3_stmt *st = db_stmt(&s->db, ST_PARKED_ADD,
+		"UPDATE products SET"
+		" available = available + (SELECT coalesce(sum(qty), 0) FROM restocks"
+		"  WHERE sku = ?1 AND applied_at IS NULL),"
+		" restocked = restocked + (SELECT coalesce(sum(qty), 0) FROM restocks"
+		"  WHERE sku = ?1 AND applied_at IS NULL)"
+		" WHERE sku = ?1");
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, sku, -1, SQLITE_STATIC);
+	if (db_step_done(&s->db, st) != 0)
+		return -1;
+	st = db_stmt(&s->db, ST_PARKED_MARK,
+		     "UPDATE restocks SET applied_at = ?2 WHERE sku = ?1 AND applied_at IS NULL");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, sku, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now_ms);
+	return db_step_done(&s->db, st);
+}
+
+static void bind_product(sqlite3_stmt *st, const struct event *ev)
+{
+	sqlite3_bind_text(st, 1, ev->sku, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ev->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, ev->price_cents);
+	sqlite3_bind_text(st, 4, ev->currency, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, ev->version);
+}
+
+enum inventory_product_result inventory_store_product(struct inventory_store *s,
+						      const struct event *ev, int64_t now_ms)
+{
+	long long price, available;
+	enum db_lookup got = product_lookup(s, ev->sku, &price, &available);
+	sqlite3_stmt *st;
+
+	if (got == DB_LOOKUP_ERROR)
+		return INVENTORY_PRODUCT_ERROR;
+	if (got == DB_MISSING) {
+		st = db_stmt(&s->db, ST_PRODUCT_INSERT,
+			     "INSERT INTO products(sku, name, price_cents, currency, version, initial,"
+			     " restocked, available) VALUES(?1, ?2, ?3, ?4, ?5, 0, 0, 0)");
+		if (st == NULL)
+			return INVENTORY_PRODUCT_ERROR;
+		bind_product(st, ev);
+		if (db_step_done(&s->db, st) != 0 || apply_parked_restocks(s, ev->sku, now_ms) != 0)
+			return INVENTORY_PRODUCT_ERROR;
+		return INVENTORY_PRODUCT_CREATED;
+	}
+	/* The newest version wins; two changes of the same version are ordered
+	 * by their content, so that any order of arrival ends the same. */
+	st = db_stmt(&s->db, ST_PRODUCT_UPDATE,
+		     "UPDATE products SET name = ?2, price_cents = ?3, currency = ?4, version = ?5"
+		     " WHERE sku = ?1 AND (version < ?5 OR (version = ?5 AND"
+		     " (name, price_cents, currency) < (?2, ?3, ?4)))");
+	if (st == NULL)
+		return INVENTORY_PRODUCT_ERROR;
+	bind_product(st, ev);
+	if (db_step_done(&s->db, st) != 0)
+		return INVENTORY_PRODUCT_ERROR;
+	return sqlite3_changes(s->db.handle) > 0 ? INVENTORY_PRODUCT_UPDATED : INVENTORY_PRODUCT_STALE;
+}
+
+struct cJSON *inventory_store_restocks_json(struct inventory_store *s)
+{
+	cJSON *root, *rows;
+
+	pthread_mutex_lock(&s->lock);
+	rows = db_rows_json(&s->db, ST_RESTOCK_LIST,
+			    "SELECT restock_id, sku, qty, applied_at FROM restocks"
+			    " ORDER BY applied_at IS NULL DESC, applied_at, restock_id");
+	pthread_mutex_unlock(&s->lock);
+	if (rows == NULL || (root = cJSON_CreateObject()) == NULL) {
+		cJSON_Delete(rows);
+		return NULL;
+	}
+	cJSON_AddItemToObject(root, "restocks", rows);
+	return root;
 }

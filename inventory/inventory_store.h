@@ -3,6 +3,7 @@
 #define INVENTORY_STORE_H
 
 #include <pthread.h>
+#include <stdint.h>
 
 #include "db.h"
 #include "event.h"
@@ -52,10 +53,39 @@ int inventory_store_set_items(struct inventory_store *s, const char *order_id, c
 /* Gives a reservation's stock back and marks it released. */
 int inventory_store_release(struct inventory_store *s, const char *order_id);
 
+/* The admin's events (docs/protocol.md §Topics), inside the caller's
+ * transaction. A restock applies once per restock_id; one of an unknown SKU
+ * is kept (parked) and applied when the product appears, so that a restock
+ * and the product event that creates its SKU converge in either order. */
+enum inventory_restock_result {
+	INVENTORY_RESTOCK_APPLIED,   /* stock added */
+	INVENTORY_RESTOCK_PARKED,    /* recorded; the SKU is unknown yet */
+	INVENTORY_RESTOCK_DUPLICATE, /* this restock_id was seen: nothing changes */
+	INVENTORY_RESTOCK_CONFLICT,  /* this restock_id was seen with another sku or qty */
+	INVENTORY_RESTOCK_ERROR = -1,
+};
+enum inventory_restock_result inventory_store_restock(struct inventory_store *s,
+						      const struct event *ev, int64_t now_ms);
+
+/* A product change applies when its version is newer than the stored one
+ * (at the same version, the greater (name, price, currency) wins); an
+ * unknown SKU is created with 0 stock plus its parked restocks. Reservations
+ * take the price current when they are made. */
+enum inventory_product_result {
+	INVENTORY_PRODUCT_CREATED,
+	INVENTORY_PRODUCT_UPDATED,
+	INVENTORY_PRODUCT_STALE, /* not newer than the stored version: nothing changes */
+	INVENTORY_PRODUCT_ERROR = -1,
+};
+enum inventory_product_result inventory_store_product(struct inventory_store *s,
+						      const struct event *ev, int64_t now_ms);
+
 /* Reads for HTTP (take the lock themselves); the caller frees the JSON. */
 struct cJSON *inventory_store_catalog_json(struct inventory_store *s);
 struct cJSON *inventory_store_stock_json(struct inventory_store *s);
 struct cJSON *inventory_store_reservations_json(struct inventory_store *s, const char *order_id);
+/* {"restocks":[{restock_id, sku, qty, applied_at (ms, null while parked)}]} */
+struct cJSON *inventory_store_restocks_json(struct inventory_store *s);
 
 const char *inventory_reservation_status_name(enum reservation_status status);
 

@@ -1,5 +1,7 @@
-/* The order daemon's internal HTTP API: one order, all orders, health, metrics. */
+/* The order daemon's internal HTTP API: one order, all orders, the admin's
+ * re-drive, dead letters, health, metrics. */
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "http.h"
@@ -99,13 +101,74 @@ static int reply_one(struct mg_connection *conn, struct order *o, const char *id
 	return status;
 }
 
+#define REDRIVE_SUFFIX "/redrive"
+
+/* POST /orders/{id}/redrive: 202 re-driven, 404 unknown, 409 nothing owed. */
+static int reply_redrive(struct mg_connection *conn, struct order *o, const char *path)
+{
+	char id[EVENT_ORDER_ID_LEN + 1], body[128];
+	size_t len = strlen(path) - strlen("/orders/") - strlen(REDRIVE_SUFFIX);
+
+	if (len != EVENT_ORDER_ID_LEN)
+		return http_reply_error(conn, 400, "invalid_order_id", "an order id is a lower-case UUID");
+	memcpy(id, path + strlen("/orders/"), len);
+	id[len] = '\0';
+	if (!event_order_id_valid(id))
+		return http_reply_error(conn, 400, "invalid_order_id", "an order id is a lower-case UUID");
+	switch (order_redrive_now(o, id, service_now_ms())) {
+	case ORDER_REDRIVE_NOW_DUE:
+		snprintf(body, sizeof body, "{\"order_id\":\"%s\",\"redriven\":true}", id);
+		return http_reply(conn, 202, "application/json", body, strlen(body), NULL);
+	case ORDER_REDRIVE_NOW_UNKNOWN:
+		return http_reply_error(conn, 404, "not_found", "no order with id %s", id);
+	case ORDER_REDRIVE_NOW_NOTHING_OWED:
+		return http_reply_error(conn, 409, "not_stuck",
+					"order %s is final: there is nothing to re-drive", id);
+	case ORDER_REDRIVE_NOW_ERROR:
+		break;
+	}
+	return http_reply_error(conn, 503, "store_unavailable", "the database cannot be written");
+}
+
+static int reply_dead_letters(struct mg_connection *conn, struct order *o)
+{
+	cJSON *list;
+	int status;
+
+	pthread_mutex_lock(&o->store.lock);
+	list = dead_letter_list_json(&o->store.db, DEAD_LETTER_LIST_MAX);
+	pthread_mutex_unlock(&o->store.lock);
+	if (list == NULL)
+		return http_reply_error(conn, 503, "store_unavailable", "the database cannot be read");
+	status = http_reply_json(conn, 200, list);
+	cJSON_Delete(list);
+	return status;
+}
+
+static int is_redrive_path(const char *path)
+{
+	size_t n = strlen(path), s = strlen(REDRIVE_SUFFIX);
+
+	return strncmp(path, "/orders/", 8) == 0 && n > 8 + s &&
+	       strcmp(path + n - s, REDRIVE_SUFFIX) == 0;
+}
+
 static int handle(struct mg_connection *conn, void *ctx)
 {
 	struct order *o = ctx;
 	const char *path = http_path(conn);
+	const char *method = http_method(conn);
 	int status;
 
-	if (!http_method_reads(http_method(conn)))
+	if (path != NULL && is_redrive_path(path)) {
+		if (method == NULL || strcmp(method, "POST") != 0)
+			return http_reply_not_allowed(conn, "POST");
+		/* acting on an order is guarded like the listings */
+		if ((status = http_internal_check(conn, o->svc.internal_token)) != 0)
+			return status;
+		return reply_redrive(conn, o, path);
+	}
+	if (!http_method_reads(method))
 		return http_reply_not_allowed(conn, "GET, HEAD");
 	if (strcmp(path, "/healthz") == 0)
 		return http_reply_health(conn, mqtt_is_ready(o->mqtt), order_lag_ms(o));
@@ -114,6 +177,8 @@ static int handle(struct mg_connection *conn, void *ctx)
 	/* the rest hold every order id, which is all a cancel needs */
 	if ((status = http_internal_check(conn, o->svc.internal_token)) != 0)
 		return status;
+	if (strcmp(path, "/dead-letters") == 0)
+		return reply_dead_letters(conn, o);
 	if (strcmp(path, "/orders") == 0)
 		return reply_list(conn, o);
 	if (strncmp(path, "/orders/", 8) == 0)

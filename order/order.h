@@ -71,6 +71,18 @@ int64_t order_redrive_first(const struct order *o);
  * orders it re-drove, or -1. The re-drive thread calls it twice a second. */
 int order_redrive_sweep(struct order *o, int64_t now_ms);
 
+/* The admin's re-drive of one order (POST /orders/{id}/redrive): makes it
+ * due now and sweeps at once, so its owed event is in the outbox when this
+ * returns. */
+enum order_redrive_now_result {
+	ORDER_REDRIVE_NOW_DUE,           /* re-driven */
+	ORDER_REDRIVE_NOW_UNKNOWN,       /* no such order */
+	ORDER_REDRIVE_NOW_NOTHING_OWED,  /* final, or canceled and released */
+	ORDER_REDRIVE_NOW_ERROR = -1,
+};
+enum order_redrive_now_result order_redrive_now(struct order *o, const char *order_id,
+						int64_t now_ms);
+
 int order_redrive_start(struct order *o);
 void order_redrive_stop(struct order *o);
 

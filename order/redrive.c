@@ -101,6 +101,58 @@ int order_redrive_sweep(struct order *o, int64_t now_ms)
 	return rc;
 }
 
+struct redrive_now {
+	struct order *o;
+	const char *order_id;
+	int64_t now_ms;
+	enum order_redrive_now_result result;
+};
+
+static int redrive_now_txn(struct db *db, void *arg)
+{
+	struct redrive_now *r = arg;
+	struct order_record rec;
+	enum db_lookup got = order_store_load(&r->o->store, r->order_id, &rec);
+	int rc = 0;
+
+	(void)db;
+	if (got == DB_LOOKUP_ERROR) {
+		rc = -1;
+	} else if (got == DB_MISSING) {
+		r->result = ORDER_REDRIVE_NOW_UNKNOWN;
+	} else if (rec.status == ORDER_PENDING || (rec.status == ORDER_CANCELED && !rec.released)) {
+		rec.next_redrive_ms = r->now_ms;
+		rc = order_store_save(&r->o->store, &rec);
+		r->result = ORDER_REDRIVE_NOW_DUE;
+	} else {
+		r->result = ORDER_REDRIVE_NOW_NOTHING_OWED;
+	}
+	order_record_free(&rec);
+	return rc;
+}
+
+enum order_redrive_now_result order_redrive_now(struct order *o, const char *order_id,
+						int64_t now_ms)
+{
+	struct redrive_now r = { .o = o, .order_id = order_id, .now_ms = now_ms };
+	int rc;
+
+	pthread_mutex_lock(&o->store.lock);
+	rc = db_transaction(&o->store.db, redrive_now_txn, &r);
+	pthread_mutex_unlock(&o->store.lock);
+	if (rc != 0)
+		return ORDER_REDRIVE_NOW_ERROR;
+	if (r.result == ORDER_REDRIVE_NOW_DUE) {
+		int n = order_redrive_sweep(o, now_ms);
+		if (n < 0)
+			return ORDER_REDRIVE_NOW_ERROR;
+		log_info("redrive: order %s re-driven on request (%d events)", order_id, n);
+		if (o->outbox != NULL)
+			outbox_wake(o->outbox);
+	}
+	return r.result;
+}
+
 static void *redrive_main(void *arg)
 {
 	struct order *o = arg;

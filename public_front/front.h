@@ -52,6 +52,7 @@ struct front {
 	char inventory_url_buf[64], order_url_buf[64];
 	struct http_target inventory, order;
 	char topic_send[256], topic_cancel[256];
+	char topic_restock[256], topic_product[256]; /* the admin's writes */
 	struct mqtt *_Atomic mqtt; /* NULL until the first connect: HTTP starts before it */
 	struct mg_context *http;
 	struct front_peers peers;
@@ -89,8 +90,10 @@ struct front_route {
 	const char *label;   /* route="..." of the requests metric */
 	int admin;           /* the admin token is checked first, whatever the answer */
 	int id_first;        /* a malformed {id} is a 400 whatever the method */
+	int id_sku;          /* the {id} is a SKU, not an order id */
 	int (*reply)(struct mg_connection *conn, struct front *f);
-	/* instead of reply on a pattern with {id}: id is a valid order id */
+	/* instead of reply on a pattern with {id}: id is a valid order id (a
+	 * valid SKU on an id_sku row) */
 	int (*reply_id)(struct mg_connection *conn, struct front *f, const char *id);
 };
 
@@ -98,12 +101,12 @@ enum front_route_result {
 	FRONT_ROUTE_FOUND,     /* route answers it, with id when its pattern has one */
 	FRONT_ROUTE_NO_PATH,   /* 404: no route matches the path */
 	FRONT_ROUTE_NO_METHOD, /* 405: route matches the path; allow lists its methods */
-	FRONT_ROUTE_BAD_ID,    /* 400: route matches the path, its {id} is no order id */
+	FRONT_ROUTE_BAD_ID,    /* 400: route matches the path, its {id} is no order id (SKU) */
 };
 
 struct front_route_match {
 	const struct front_route *route; /* NULL for FRONT_ROUTE_NO_PATH */
-	char id[EVENT_ORDER_ID_LEN + 1]; /* FRONT_ROUTE_FOUND: the {id}, else "" */
+	char id[EVENT_SKU_MAX + 1];      /* FRONT_ROUTE_FOUND: the {id}, else "" */
 	char allow[32];                  /* FRONT_ROUTE_NO_METHOD: "GET, HEAD", "POST" */
 };
 
@@ -117,6 +120,22 @@ enum front_route_result front_route_find(const char *method, const char *path,
 int front_post_order(struct mg_connection *conn, struct front *f);
 int front_get_order(struct mg_connection *conn, struct front *f, const char *id);
 int front_cancel_order(struct mg_connection *conn, struct front *f, const char *id);
+
+/* What the writing routes share (write_path.c). */
+#define FRONT_IDEMPOTENCY_KEY_MAX 200
+/* True when the request says Content-Type: application/json. */
+int front_json_content_type(struct mg_connection *conn);
+/* The id of what a POST creates: from its Idempotency-Key (within scope,
+ * e.g. a SKU; NULL for none) when it has one, else random. 0, or -1 when
+ * the key is not 1 to FRONT_IDEMPOTENCY_KEY_MAX printable ASCII characters. */
+int front_idempotent_id(struct mg_connection *conn, const char *scope,
+			char id[EVENT_ORDER_ID_LEN + 1]);
+/* Publishes ev at QoS 1 and waits for the PUBACK: 0, or mqtt_publish_wait's
+ * error (MQTT_UNCONFIRMED: the broker may still have it). */
+int front_publish_event(struct front *f, const char *topic, const struct event *ev);
+/* Reads a request body of at most FRONT_MAX_BODY bytes into *body (the
+ * caller frees it); 0, or replies itself (413, 400) and returns the status. */
+int front_read_body(struct mg_connection *conn, char **body, size_t *len);
 
 /* Relays a daemon's answer to the client (relay.c): 200 as is, 404 as
  * not_found, anything else 503; r is NULL when the daemon could not be
@@ -150,8 +169,15 @@ int front_admin_orders(struct mg_connection *conn, struct front *f);
 int front_admin_stock(struct mg_connection *conn, struct front *f);
 int front_admin_reservations(struct mg_connection *conn, struct front *f);
 int front_admin_not_found(struct mg_connection *conn, struct front *f);
+/* The admin's writes (admin_write.c, docs/protocol.md §HTTP API): 202 once
+ * the broker has the event; the re-drive and the listings go to the daemons. */
+int front_admin_post_product(struct mg_connection *conn, struct front *f);
+int front_admin_restock(struct mg_connection *conn, struct front *f, const char *sku);
+int front_admin_redrive(struct mg_connection *conn, struct front *f, const char *id);
+int front_admin_dead_letters(struct mg_connection *conn, struct front *f);
+int front_admin_restocks(struct mg_connection *conn, struct front *f);
 
-/* The web pages (pages.c): GET/HEAD / and /static/<file> from www_dir.
+/* The web pages (pages.c): GET/HEAD /, /admin and /static/<file> from www_dir.
  * front_pages_open opens www_dir at start and checks it has index.html;
  * 0, or -1 with why[] saying what is wrong. */
 int front_pages_open(struct front *f, char *why, size_t size);

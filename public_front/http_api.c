@@ -127,14 +127,25 @@ static const struct front_route routes[] = {
 	{ "GET", "/api/v1/admin/stock", "/api/v1/admin", .admin = 1, .reply = front_admin_stock },
 	{ "GET", "/api/v1/admin/reservations", "/api/v1/admin", .admin = 1,
 	  .reply = front_admin_reservations },
+	{ "GET", "/api/v1/admin/dead-letters", "/api/v1/admin", .admin = 1,
+	  .reply = front_admin_dead_letters },
+	{ "GET", "/api/v1/admin/restocks", "/api/v1/admin", .admin = 1,
+	  .reply = front_admin_restocks },
+	{ "POST", "/api/v1/admin/products", "/api/v1/admin", .admin = 1,
+	  .reply = front_admin_post_product },
+	{ "POST", "/api/v1/admin/products/{id}/restock", "/api/v1/admin", .admin = 1, .id_sku = 1,
+	  .reply_id = front_admin_restock },
+	{ "POST", "/api/v1/admin/orders/{id}/redrive", "/api/v1/admin", .admin = 1,
+	  .reply_id = front_admin_redrive },
 	/* the token first, so that the admin API's paths are not told to strangers */
 	{ NULL, "/api/v1/admin/*", "/api/v1/admin", .admin = 1, .reply = front_admin_not_found },
 	{ "GET", "/api/v1/catalog", "/api/v1/catalog", .reply = front_catalog_reply },
 	{ "GET", "/healthz", "/healthz", .reply = reply_alive },
 	{ "GET", "/readyz", "/readyz", .reply = reply_ready },
 	{ "GET", "/metrics", "/metrics", .reply = reply_metrics },
-	/* the shop page and its files (pages.c) */
+	/* the shop page, the admin page and their files (pages.c) */
 	{ "GET", "/", "/", .reply = front_pages_reply },
+	{ "GET", "/admin", "/admin", .reply = front_pages_reply },
 	{ "GET", "/static/*", "/static", .reply = front_pages_reply },
 };
 
@@ -188,14 +199,15 @@ static void allow_add(char *allow, size_t cap, const char *row)
 		 strcmp(row, "GET") == 0 ? "GET, HEAD" : row);
 }
 
-/* Copies a {id} that is a valid order id into out; 0, or -1 when it is not. */
-static int order_id_copy(char out[EVENT_ORDER_ID_LEN + 1], const char *id, size_t len)
+/* Copies a {id} that is a valid order id (a valid SKU when sku) into out;
+ * 0, or -1 when it is not. */
+static int id_copy(char out[EVENT_SKU_MAX + 1], const char *id, size_t len, int sku)
 {
-	if (len != EVENT_ORDER_ID_LEN)
+	if (sku ? len > EVENT_SKU_MAX : len != EVENT_ORDER_ID_LEN)
 		return -1;
 	memcpy(out, id, len);
 	out[len] = '\0';
-	if (event_order_id_valid(out))
+	if (sku ? event_sku_valid(out) : event_order_id_valid(out))
 		return 0;
 	out[0] = '\0';
 	return -1;
@@ -217,7 +229,7 @@ enum front_route_result front_route_find(const char *method, const char *path,
 		/* The first row that matches the path decides; rows with the
 		 * same pattern and other methods share it. */
 		m->route = &routes[i];
-		id_ok = id == NULL || order_id_copy(m->id, id, id_len) == 0;
+		id_ok = id == NULL || id_copy(m->id, id, id_len, routes[i].id_sku) == 0;
 		if (routes[i].id_first && !id_ok)
 			return FRONT_ROUTE_BAD_ID;
 		for (size_t j = i; j < N_ROUTES; j++) {
@@ -255,6 +267,10 @@ static int route_request(struct mg_connection *conn, struct front *f, const char
 	case FRONT_ROUTE_NO_METHOD:
 		return http_reply_not_allowed(conn, m.allow);
 	case FRONT_ROUTE_BAD_ID:
+		if (m.route->id_sku)
+			return http_reply_error(conn, 400, "invalid_sku",
+						"a SKU is 1 to %d characters of A-Z a-z 0-9 . _ -",
+						EVENT_SKU_MAX);
 		return http_reply_error(conn, 400, "invalid_order_id",
 					"an order id is a lower-case UUID");
 	case FRONT_ROUTE_NO_PATH:

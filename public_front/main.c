@@ -111,6 +111,8 @@ int main(int argc, char **argv)
 	/* fit: service_settings_finish holds the prefix to 100 bytes */
 	event_topic(f.topic_send, sizeof f.topic_send, f.svc.prefix, EVENT_ORDER_SEND);
 	event_topic(f.topic_cancel, sizeof f.topic_cancel, f.svc.prefix, EVENT_ORDER_CANCEL);
+	event_topic(f.topic_restock, sizeof f.topic_restock, f.svc.prefix, EVENT_RESTOCK);
+	event_topic(f.topic_product, sizeof f.topic_product, f.svc.prefix, EVENT_PRODUCT);
 	if (front_pages_open(&f, why, sizeof why) != 0)
 		fatal("cannot serve the web pages from '%s' (--www-dir, SHOP_WWW_DIR): %s",
 		      f.www_dir, why);

@@ -4,80 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
-#include <uuid/uuid.h>
 
 #include "event.h"
 #include "front.h"
 #include "log.h"
 #include "order_body.h"
-
-#define IDEMPOTENCY_KEY_MAX 200
-
-/* Order ids from Idempotency-Key are UUID v5 in this namespace, so the same
- * key always names the same order and a retried POST cannot order twice. */
-static const uuid_t idempotency_namespace = {
-	0x6b, 0x1d, 0x5e, 0x3a, 0x9c, 0x2f, 0x4e, 0x71,
-	0x8a, 0x0b, 0x53, 0xd4, 0x2e, 0x67, 0xf1, 0x09,
-};
-
-static int json_content_type(struct mg_connection *conn)
-{
-	const char *type = mg_get_header(conn, "Content-Type");
-	size_t n = strlen("application/json");
-
-	return type != NULL && strncasecmp(type, "application/json", n) == 0 &&
-	       (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
-}
-
-/* Picks the order id: from the Idempotency-Key when given, else random. */
-static int choose_order_id(struct mg_connection *conn, char id[EVENT_ORDER_ID_LEN + 1])
-{
-	const char *key = mg_get_header(conn, "Idempotency-Key");
-	uuid_t u;
-
-	if (key == NULL) {
-		uuid_generate_random(u);
-	} else {
-		size_t len = strlen(key);
-		if (len == 0 || len > IDEMPOTENCY_KEY_MAX)
-			return -1;
-		for (size_t i = 0; i < len; i++) {
-			if (key[i] < 0x21 || key[i] > 0x7e)
-				return -1;
-		}
-		uuid_generate_sha1(u, idempotency_namespace, key, len);
-	}
-	uuid_unparse_lower(u, id);
-	return 0;
-}
-
-static double seconds_since(const struct timespec *start)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
-}
-
-/* Publishes and waits for the broker's PUBACK; 0 when acknowledged. */
-static int publish_event(struct front *f, const char *topic, const struct event *ev)
-{
-	struct timespec start;
-	char *payload = event_encode(ev);
-	int rc;
-
-	if (payload == NULL)
-		return -1;
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	rc = mqtt_publish_wait(f->mqtt, topic, payload, strlen(payload), f->publish_timeout_ms);
-	if (rc == 0)
-		metrics_observe(&f->publish_latency, seconds_since(&start));
-	else
-		log_warn("front: no PUBACK for %s of order %s within %d ms", topic, ev->order_id,
-			 f->publish_timeout_ms);
-	free(payload);
-	return rc;
-}
 
 static void withdraw_done(void *ctx, int ok)
 {
@@ -168,15 +99,8 @@ static int read_order_body(struct mg_connection *conn, struct event *ev)
 	char err[200];
 	int status = 0;
 
-	switch (http_read_body(conn, FRONT_MAX_BODY, &body, &len)) {
-	case HTTP_BODY_TOO_LARGE:
-		return http_reply_error(conn, 413, "body_too_large",
-					"the request body is over the limit of %d bytes", FRONT_MAX_BODY);
-	case HTTP_BODY_ERROR:
-		return http_reply_error(conn, 400, "invalid_body", "the request body could not be read");
-	case HTTP_BODY_OK:
-		break;
-	}
+	if ((status = front_read_body(conn, &body, &len)) != 0)
+		return status;
 	switch (order_body_parse(body, len, ev, err, sizeof err)) {
 	case ORDER_BODY_INVALID_JSON:
 		status = http_reply_error(conn, 400, "invalid_json", "the body is not valid JSON: %s", err);
@@ -197,7 +121,7 @@ int front_post_order(struct mg_connection *conn, struct front *f)
 	char location[96], body[128], extra[160];
 	int status, rc;
 
-	if (!json_content_type(conn))
+	if (!front_json_content_type(conn))
 		return http_reply_error(conn, 415, "unsupported_media_type",
 					"send the order as Content-Type: application/json");
 	ev = calloc(1, sizeof *ev);
@@ -207,10 +131,10 @@ int front_post_order(struct mg_connection *conn, struct front *f)
 	status = read_order_body(conn, ev);
 	if (status != 0)
 		goto out;
-	if (choose_order_id(conn, ev->order_id) != 0) {
+	if (front_idempotent_id(conn, NULL, ev->order_id) != 0) {
 		status = http_reply_error(conn, 400, "invalid_idempotency_key",
 					  "Idempotency-Key must be 1 to %d printable ASCII characters",
-					  IDEMPOTENCY_KEY_MAX);
+					  FRONT_IDEMPOTENCY_KEY_MAX);
 		goto out;
 	}
 	if (mg_get_header(conn, "Idempotency-Key") != NULL && idempotency_conflict(f, ev)) {
@@ -226,7 +150,7 @@ int front_post_order(struct mg_connection *conn, struct front *f)
 		goto out;
 	}
 	event_now_rfc3339(ev->created_at);
-	rc = publish_event(f, f->topic_send, ev);
+	rc = front_publish_event(f, f->topic_send, ev);
 	if (rc != 0) {
 		status = reply_not_placed(conn, f, ev, rc);
 		goto out;
@@ -287,7 +211,7 @@ int front_cancel_order(struct mg_connection *conn, struct front *f, const char *
 		return http_reply_error(conn, 503, "order_service_unavailable",
 					"the order service answered %d", r.status);
 	snprintf(ev.order_id, sizeof ev.order_id, "%s", id);
-	if (publish_event(f, f->topic_cancel, &ev) != 0)
+	if (front_publish_event(f, f->topic_cancel, &ev) != 0)
 		return http_reply_error(conn, 503, "broker_unavailable",
 					"the cancel could not be handed to the message broker; try again");
 	snprintf(body, sizeof body, "{\"order_id\":\"%s\",\"status\":\"cancel_requested\"}", id);

@@ -1,4 +1,4 @@
-/* The web pages: GET/HEAD / and /static/<file>, plain files from the www dir. */
+/* The web pages: GET/HEAD /, /admin and /static/<file>, plain files from the www dir. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -143,7 +143,12 @@ int front_pages_reply(struct mg_connection *conn, struct front *f)
 	size_t len;
 	int status;
 
-	name = strcmp(path, "/") == 0 ? "index.html" : path + strlen(STATIC_PREFIX);
+	if (strcmp(path, "/") == 0)
+		name = "index.html";
+	else if (strcmp(path, "/admin") == 0)
+		name = "admin.html";
+	else
+		name = path + strlen(STATIC_PREFIX);
 	type = servable_type(name);
 	if (type == NULL)
 		return http_reply_error(conn, 404, "not_found", "no such path");

@@ -2,7 +2,7 @@
 // what it saw as one JSON line; tests/integration/test_browser.py asserts on it.
 //
 //   node shop_page.mjs --url http://127.0.0.1:PORT/ --scenario NAME --out DIR
-//        [--foreign URL] [--sku SKU ...]
+//        [--foreign URL] [--sku SKU ...] [--token ADMIN-TOKEN]
 //
 // The report: { scenario, ok, error?, screenshots: [...], seen: {...},
 // requests, console, pageErrors, csp, navigations, controls }. A screenshot of
@@ -17,6 +17,7 @@ const { values: opts } = parseArgs({
     out: { type: 'string', default: '.' },
     foreign: { type: 'string' },
     sku: { type: 'string', multiple: true, default: [] },
+    token: { type: 'string' },
   },
 });
 
@@ -217,6 +218,43 @@ const scenarios = {
       outlineUnfocused, outlineFocused, tabsToAdd, cartLines, tabsToCheckout, focusAfter,
       view: await orderView(page),
     };
+  },
+
+  // The admin page: a wrong token is refused with an error; the right one
+  // shows the stock; a restock there shows on the shop page.
+  async admin(page, shots) {
+    const [sku] = opts.sku;
+    const row = `[data-test=stock-row][data-sku="${sku}"]`;
+    await page.goto(new URL('/admin', opts.url).href);
+    await page.locator('[data-test=admin-token]').fill('wrong-' + opts.token);
+    await page.locator('[data-test=login]').click();
+    const error = page.locator('[data-test=admin-error]');
+    await page.waitForFunction(() => document.querySelector('[data-test=admin-error]').textContent !== '');
+    const wrongToken = {
+      error: await error.textContent(),
+      stockShown: await page.locator('[data-test=stock-row]').count(),
+    };
+    shots.push(await screenshot(page, opts.out, 'browser-admin-wrong-token'));
+    await page.locator('[data-test=admin-token]').fill(opts.token);
+    await page.locator('[data-test=login]').click();
+    await page.locator(row).waitFor();
+    const before = Number(await page.locator(`${row} [data-test=available]`).textContent());
+    await page.locator(`${row} [data-test=restock-qty]`).fill('7');
+    await page.locator(`${row} [data-test=restock]`).click();
+    await page.waitForFunction(([sel, want]) => {
+      const el = document.querySelector(sel + ' [data-test=available]');
+      return el && Number(el.textContent) === want;
+    }, [row, before + 7]);
+    const afterAdmin = Number(await page.locator(`${row} [data-test=available]`).textContent());
+    shots.push(await screenshot(page, opts.out, 'browser-admin-page'));
+    const tokenKept = await page.evaluate(() => sessionStorage.getItem('shop.admin.token') !== null);
+    // a reload of the tab keeps the login (sessionStorage)
+    await page.reload();
+    await page.locator(row).waitFor();
+    const afterReload = Number(await page.locator(`${row} [data-test=available]`).textContent());
+    await openShop(page);
+    const shopShows = await available(page, sku);
+    return { wrongToken, before, afterAdmin, tokenKept, afterReload, shopShows };
   },
 
   // A phone: taps, one column, nothing wider than the screen.

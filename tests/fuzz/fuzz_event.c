@@ -19,14 +19,43 @@ static const char *const reasons[] = { "insufficient_stock", "unknown_sku", "inv
 /* A string field is NUL-terminated within its array. */
 #define TERMINATED(field) (memchr((field), '\0', sizeof(field)) != NULL)
 
+/* What the inventory's restock and product handlers take for granted. */
+static void check_admin(const struct event *ev)
+{
+	char err[200];
+
+	FUZZ_CHECK(ev->n_items == 0 && ev->order_id[0] == '\0', "an order's fields on %s",
+		   event_topic_suffix(ev->kind));
+	FUZZ_CHECK(TERMINATED(ev->sku) && event_sku_valid(ev->sku), "sku '%.70s'", ev->sku);
+	if (ev->kind == EVENT_RESTOCK) {
+		FUZZ_CHECK(event_order_id_valid(ev->restock_id), "restock id '%.40s'", ev->restock_id);
+		FUZZ_CHECK(ev->restock_qty >= 1 && ev->restock_qty <= EVENT_MAX_RESTOCK_QTY, "qty %d",
+			   ev->restock_qty);
+		return;
+	}
+	FUZZ_CHECK(event_product_name_valid(ev->name, err, sizeof err) == 0, "name '%.70s'",
+		   ev->name);
+	FUZZ_CHECK(ev->price_cents >= 0 && ev->price_cents <= EVENT_MAX_PRICE_CENTS, "price %lld",
+		   ev->price_cents);
+	FUZZ_CHECK(event_currency_valid(ev->currency), "currency '%.8s'", ev->currency);
+	FUZZ_CHECK(ev->version >= 0 && ev->version <= EVENT_MAX_VERSION, "version %lld",
+		   ev->version);
+}
+
 /* What every handler takes for granted of a decoded event. */
 static void check_valid(const struct event *ev)
 {
 	long long sum = 0;
 	int known = 0;
 
-	FUZZ_CHECK(TERMINATED(ev->order_id) && event_order_id_valid(ev->order_id),
-		   "order id '%.40s'", ev->order_id);
+	FUZZ_CHECK(TERMINATED(ev->order_id) && TERMINATED(ev->restock_id) && TERMINATED(ev->name) &&
+			   TERMINATED(ev->currency),
+		   "a string field without its NUL");
+	if (event_kind_is_admin(ev->kind)) {
+		check_admin(ev);
+		return;
+	}
+	FUZZ_CHECK(event_order_id_valid(ev->order_id), "order id '%.40s'", ev->order_id);
 	FUZZ_CHECK(ev->n_items >= 0 && ev->n_items <= EVENT_MAX_ITEMS, "%d items", ev->n_items);
 	FUZZ_CHECK(TERMINATED(ev->created_at) && TERMINATED(ev->reason) && TERMINATED(ev->sku),
 		   "a string field without its NUL");
@@ -84,6 +113,10 @@ static void check_same(const struct event *a, const struct event *b)
 		   b->total_cents);
 	FUZZ_CHECK(strcmp(a->reason, b->reason) == 0, "reason '%s' vs '%s'", a->reason, b->reason);
 	FUZZ_CHECK(strcmp(a->sku, b->sku) == 0, "sku '%s' vs '%s'", a->sku, b->sku);
+	FUZZ_CHECK(strcmp(a->restock_id, b->restock_id) == 0 && a->restock_qty == b->restock_qty &&
+			   strcmp(a->name, b->name) == 0 && a->price_cents == b->price_cents &&
+			   strcmp(a->currency, b->currency) == 0 && a->version == b->version,
+		   "the admin's fields differ (%s)", event_topic_suffix(a->kind));
 }
 
 /* The items' texts: the plain one reads back as the same items, and the

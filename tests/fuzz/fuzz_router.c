@@ -49,8 +49,9 @@ static void check_match(const char *method, const char *path, enum front_route_r
 			   "row %s has %s reply", m->route->pattern,
 			   m->route->reply ? "two kinds of" : "no");
 		if (m->route->reply_id != NULL) {
-			FUZZ_CHECK(event_order_id_valid(m->id), "id '%s' of '%.80s' handed on",
-				   m->id, path);
+			FUZZ_CHECK(m->route->id_sku ? event_sku_valid(m->id)
+						    : event_order_id_valid(m->id),
+				   "id '%s' of '%.80s' handed on", m->id, path);
 			FUZZ_CHECK(strstr(path, m->id) != NULL, "id '%s' not in '%.80s'", m->id,
 				   path);
 		}

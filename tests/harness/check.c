@@ -37,7 +37,7 @@ struct check_options {
 
 /* What one round of GETs saw. */
 struct snapshot {
-	cJSON *stock, *reservations, *orders, *catalog;
+	cJSON *stock, *reservations, *orders, *catalog, *restocks;
 	int front_ready;
 	char *raw;       /* every body, one after another: equal raw, equal state */
 	size_t raw_len;
@@ -51,6 +51,7 @@ static void snapshot_free(struct snapshot *s)
 	cJSON_Delete(s->reservations);
 	cJSON_Delete(s->orders);
 	cJSON_Delete(s->catalog);
+	cJSON_Delete(s->restocks);
 	free(s->raw);
 	memset(s, 0, sizeof *s);
 }
@@ -160,11 +161,13 @@ static int snapshot_take(struct snapshot *s, const struct check_options *o)
 		if (fetch(s, &o->admin, "/api/v1/admin/stock", "products", &s->stock) != 0 ||
 		    fetch(s, &o->admin, "/api/v1/admin/reservations", "reservations",
 			  &s->reservations) != 0 ||
-		    fetch(s, &o->admin, "/api/v1/admin/orders", "orders", &s->orders) != 0)
+		    fetch(s, &o->admin, "/api/v1/admin/orders", "orders", &s->orders) != 0 ||
+		    fetch(s, &o->admin, "/api/v1/admin/restocks", "restocks", &s->restocks) != 0)
 			return -1;
 	} else if (fetch(s, &o->inventory, "/stock", "products", &s->stock) != 0 ||
 		   fetch(s, &o->inventory, "/reservations", "reservations", &s->reservations) != 0 ||
-		   fetch(s, &o->order, "/orders", "orders", &s->orders) != 0) {
+		   fetch(s, &o->order, "/orders", "orders", &s->orders) != 0 ||
+		   fetch(s, &o->inventory, "/restocks", "restocks", &s->restocks) != 0) {
 		return -1;
 	}
 	if (o->no_front)
@@ -178,7 +181,9 @@ static int snapshot_take(struct snapshot *s, const struct check_options *o)
 /* Evaluates a snapshot; 1 when everything passed. */
 static int evaluate(const struct snapshot *s, struct invariant_result res[INVARIANTS_COUNT])
 {
-	struct shop_view v = { s->stock, s->reservations, s->orders, s->catalog, s->front_ready };
+	struct shop_view v = { .stock = s->stock, .reservations = s->reservations,
+			       .orders = s->orders, .restocks = s->restocks, .catalog = s->catalog,
+			       .front_ready = s->front_ready };
 	int all = 1;
 
 	invariants_evaluate(&v, res);

@@ -5,10 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Broker URL schemes Paho's MQTTAsync_create takes; anything else is a typo
- * better reported as a bad flag (exit 2) than as an unreachable broker. */
-static const char *const url_schemes[] = { "tcp://", "mqtt://", "ssl://", "mqtts://",
-					   "ws://", "wss://" };
+#include "broker_url.h"
 
 void cli_print_settings(FILE *out, const struct setting *table, int count)
 {
@@ -130,6 +127,8 @@ static enum cli_result help_or_version(const struct cli_spec *spec, int n_flags,
 
 static int finish_common(struct cli_common *c, const char *program)
 {
+	char bad[160];
+
 	if (settings_password_from_file(&c->password, c->password_file, c->password_buf,
 					sizeof c->password_buf, program, "--password-file",
 					"--password") != 0)
@@ -139,12 +138,13 @@ static int finish_common(struct cli_common *c, const char *program)
 			 c->broker_port);
 		c->broker_url = c->broker_url_buf;
 	}
-	for (size_t i = 0; i < sizeof url_schemes / sizeof *url_schemes; i++) {
-		if (strncmp(c->broker_url, url_schemes[i], strlen(url_schemes[i])) == 0)
-			return 0;
-	}
-	fprintf(stderr, "%s: invalid broker URL '%s': expected tcp://host:port\n", program,
-		c->broker_url);
+	/* a typo is better reported as a bad flag (exit 2) than as an
+	 * unreachable broker */
+	if (broker_url_list_check(c->broker_url, bad, sizeof bad) == 0)
+		return 0;
+	fprintf(stderr,
+		"%s: invalid --broker-url '%s': expected tcp://host:port, or several of them separated by commas\n",
+		program, bad);
 	return -1;
 }
 

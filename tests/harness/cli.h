@@ -27,7 +27,8 @@ struct cli_common {
 	{ "--broker-port", "SHOP_BROKER_PORT", SETTING_INT, &(c).broker_port, 1, 65535,       \
 	  "1883", NULL, "MQTT port, used when --broker-url is not given" },                   \
 	{ "--broker-url", "SHOP_BROKER_URL", SETTING_STRING, &(c).broker_url, 0, 0, NULL,     \
-	  NULL, "broker to connect to (default tcp://127.0.0.1:<broker-port>)" },             \
+	  NULL, "broker(s) to connect to, a comma list tried in order "                       \
+	  "(default tcp://127.0.0.1:<broker-port>)" },                                        \
 	{ "--topic-prefix", "SHOP_TOPIC_PREFIX", SETTING_STRING, &(c).prefix, 0, 0,           \
 	  "webshop/", NULL, "prefix of every shop topic" },                                   \
 	{ "--username", "SHOP_MQTT_USERNAME", SETTING_STRING, &(c).username, 0, 0, NULL,      \

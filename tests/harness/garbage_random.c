@@ -82,6 +82,15 @@ static int build_seeds(uint64_t *rng, struct seeds *s)
 			ev->items[0].unit_price_cents = ev->total_cents = 1200;
 		if (k == EVENT_OUT_OF_STOCK)
 			snprintf(ev->reason, sizeof ev->reason, "insufficient_stock");
+		if (k == EVENT_RESTOCK || k == EVENT_PRODUCT) {
+			random_uuid(rng, ev->restock_id);
+			snprintf(ev->sku, sizeof ev->sku, "MUG-001");
+			ev->restock_qty = 1;
+			snprintf(ev->name, sizeof ev->name, "Mug");
+			ev->price_cents = 1200;
+			snprintf(ev->currency, sizeof ev->currency, "EUR");
+			ev->version = 1;
+		}
 		event_now_rfc3339(ev->created_at);
 		if ((s->built[k] = event_encode(ev)) == NULL) {
 			free(ev);

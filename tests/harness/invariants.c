@@ -152,8 +152,44 @@ static struct held *held_find(struct held *h, int n, const char *sku)
 	return NULL;
 }
 
-static void check_stock(const cJSON *products, const cJSON *orders, struct invariant_result *r)
+/* Each product's restocked is what the restocks applied to it add up to
+ * (each restock_id once, docs/protocol.md §Topics); kept restocks of a SKU
+ * that is no product are counted in *parked. */
+static void check_restocks(const cJSON *products, const cJSON *restocks, struct findings *f,
+			   long long *parked)
 {
+	const cJSON *p, *k;
+
+	*parked = 0;
+	cJSON_ArrayForEach(k, restocks) {
+		const cJSON *at = cJSON_GetObjectItemCaseSensitive(k, "applied_at");
+		if (at == NULL || cJSON_IsNull(at))
+			(*parked)++;
+	}
+	cJSON_ArrayForEach(p, products) {
+		const char *sku = str_of(p, "sku");
+		long long applied = 0;
+
+		cJSON_ArrayForEach(k, restocks) {
+			const cJSON *at = cJSON_GetObjectItemCaseSensitive(k, "applied_at");
+			if (strcmp(str_of(k, "sku"), sku) != 0)
+				continue;
+			if (at != NULL && !cJSON_IsNull(at))
+				applied += num_of(k, "qty");
+			else
+				finding(f, "restock %s of the known %s is not applied",
+					str_of(k, "restock_id"), sku);
+		}
+		if (applied != num_of(p, "restocked"))
+			finding(f, "%s restocked=%lld but its applied restocks add up to %lld", sku,
+				num_of(p, "restocked"), applied);
+	}
+}
+
+static void check_stock(const cJSON *products, const cJSON *orders, const cJSON *restocks,
+			struct invariant_result *r)
+{
+	long long parked = 0;
 	struct findings f = { "", 0 };
 	int n = cJSON_GetArraySize(products);
 	struct held *held = calloc((size_t)n + 1, sizeof *held);
@@ -182,6 +218,7 @@ static void check_stock(const cJSON *products, const cJSON *orders, struct invar
 					str_of(o, "order_id"), num_of(it, "qty"), str_of(it, "sku"));
 		}
 	}
+	check_restocks(products, restocks, &f, &parked);
 	k = 0;
 	cJSON_ArrayForEach(p, products) {
 		const char *sku = str_of(p, "sku");
@@ -201,7 +238,8 @@ static void check_stock(const cJSON *products, const cJSON *orders, struct invar
 	}
 	snprintf(figures, sizeof figures,
 		 "%d products, initial+restocked %lld = available %lld + reserved %lld; "
-		 "confirmed orders hold %lld", n, total, avail, reserved, confirmed);
+		 "confirmed orders hold %lld; %d restocks (%lld kept for unknown SKUs)", n, total,
+		 avail, reserved, confirmed, cJSON_GetArraySize(restocks), parked);
 	finish(r, "2 stock adds up", figures, &f);
 	free(held);
 }
@@ -375,10 +413,11 @@ void invariants_evaluate(const struct shop_view *v, struct invariant_result out[
 	const cJSON *products = list_or(v->stock, "products", none);
 	const cJSON *orders = list_or(v->orders, "orders", none);
 	const cJSON *reservations = list_or(v->reservations, "reservations", none);
+	const cJSON *restocks = list_or(v->restocks, "restocks", none);
 
 	memset(out, 0, sizeof *out * INVARIANTS_COUNT);
 	check_available(products, &out[INVARIANT_AVAILABLE]);
-	check_stock(products, orders, &out[INVARIANT_STOCK]);
+	check_stock(products, orders, restocks, &out[INVARIANT_STOCK]);
 	check_final(orders, &out[INVARIANT_FINAL]);
 	check_agree(orders, reservations, &out[INVARIANT_AGREE]);
 	if (v->catalog != NULL)

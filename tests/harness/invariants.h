@@ -11,6 +11,7 @@ struct shop_view {
 	const struct cJSON *stock;        /* inventory GET /stock (front: admin/stock) */
 	const struct cJSON *reservations; /* inventory GET /reservations (admin/reservations) */
 	const struct cJSON *orders;       /* order daemon GET /orders (admin/orders) */
+	const struct cJSON *restocks;     /* inventory GET /restocks (admin/restocks) */
 	const struct cJSON *catalog;      /* front GET /api/v1/catalog; NULL: front not checked */
 	int front_ready;                  /* HTTP status of the front's /readyz */
 };

@@ -7,7 +7,9 @@ through the API. Every scenario also checks that the page asked nothing of
 another origin, had no error and broke no Content-Security-Policy rule; the
 recorders of those are shown to work by positive controls (a request to
 another origin, a console error, an uncaught exception, an inline style).
-The screenshots go to <data dir>/browser/, kept when a test fails.
+The screenshots go to <data dir>/browser/, kept when a test fails; with
+SHOP_UPDATE_SCREENSHOTS=1 the admin test also copies its screenshot of the
+admin page to docs/screenshots/ (the README shows it).
 """
 
 import json
@@ -47,7 +49,7 @@ def catalog_entry(sku):
     return next(p for p in DEFAULT_CATALOG if p["sku"] == sku)
 
 
-def run_page(shop, scenario, *skus):
+def run_page(shop, scenario, *skus, token=None):
     """Runs one scenario in chromium; returns its report (a dict)."""
     node = shutil.which("node")
     assert_true(node is not None, "node is not installed (./shop test installs nodejs and npm)")
@@ -61,6 +63,8 @@ def run_page(shop, scenario, *skus):
             "--out", out, "--foreign", "http://127.0.0.1:%d/healthz" % shop.port("inventory")]
     for sku in skus:
         argv += ["--sku", sku]
+    if token is not None:
+        argv += ["--token", token]
     timeout = 120 * shop.build.slow
     try:
         p = subprocess.run(argv, cwd=BROWSER_DIR, env=child_env(), stdin=subprocess.DEVNULL,
@@ -335,3 +339,31 @@ def test_browser_front_refuses_a_www_dir_without_index(build):
     code, out, err = run_binary(build, "front", ["--help"])
     assert_in("--www-dir", out, "--help lists --www-dir")
     assert_in("SHOP_WWW_DIR", out, "--help lists SHOP_WWW_DIR")
+
+
+def test_browser_admin_restock_shows_in_the_shop(shop):
+    sku = "CAP-003"
+    report = run_page(shop, "admin", sku, token=shop.admin_token)
+    seen = report["seen"]
+    page_expect(report, seen["wrongToken"]["error"] != "" and seen["wrongToken"]["stockShown"] == 0,
+                "a wrong token shows an error and no stock", seen["wrongToken"])
+    assert_eq(seen["before"], catalog_entry(sku)["stock"], "the admin page's available before")
+    assert_eq(seen["afterAdmin"], catalog_entry(sku)["stock"] + 7, "the admin page after restocking 7")
+    page_expect(report, seen["tokenKept"], "the token is kept in sessionStorage")
+    assert_eq(seen["afterReload"], seen["afterAdmin"], "the admin page after a reload of the tab")
+    assert_eq(seen["shopShows"], catalog_entry(sku)["stock"] + 7, "the shop page's available")
+    urls = [r["url"] for r in report["requests"]]
+    origin = "http://127.0.0.1:%d" % shop.port("front")
+    for own in ("/admin", "/static/admin.js", "/static/admin.css", "/api/v1/admin/stock"):
+        page_expect(report, origin + own in urls, "the admin page's own GET %s" % own, urls)
+    # the wrong token's 403 is the one console error the browser reports
+    check_page_behaved(shop, report,
+                       expected_console=[(r"Failed to load resource: .*403.*", r"/api/v1/admin/stock")])
+    if os.environ.get("SHOP_UPDATE_SCREENSHOTS") == "1":
+        shot = [p for p in report["screenshots"] if p.endswith("/browser-admin-page.png")]
+        os.makedirs(os.path.join(REPO, "docs", "screenshots"), exist_ok=True)
+        shutil.copyfile(shot[0], os.path.join(REPO, "docs", "screenshots", "admin.png"))
+    restocks = shop.get("/api/v1/admin/restocks", {"Authorization": "Bearer " + shop.admin_token})
+    assert_eq([(r["sku"], r["qty"]) for r in restocks.body["restocks"]], [(sku, 7)],
+              "one restock of 7 (one click, one Idempotency-Key)")
+    shop.check_invariants()

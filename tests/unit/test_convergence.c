@@ -60,7 +60,17 @@
  *    it saw, as nothing tells the order daemon which one the inventory kept.
  *
  * Then an exhaustive part (exhaustive_sets): small sets of up to 7 events,
- * every permutation of each, once and with every delivery doubled. */
+ * every permutation of each, once and with every delivery doubled.
+ *
+ * Last, the admin's events (admin_cases): inventory/restock and
+ * inventory/product, with order/sends among them, each delivered one to
+ * three times in random orders to the inventory. Every ordering must end
+ * with the products and restocks the events themselves decide (the newest
+ * version of each product, at the same version the greater content; each
+ * restock once, a restock of a SKU no product event created kept, not
+ * applied), and invariant 2 with restocks: initial + restocked = available
+ * + reserved. Without orders, available must be the same in every ordering
+ * too. */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -541,6 +551,19 @@ static void stores_close(void)
 	consumer_destroy(&the_ord.consumer);
 }
 
+/* Empties the inventory's tables but its products; 0 or not. */
+static int inventory_clear(struct db *inv)
+{
+	int rc = 0;
+
+	rc |= run_stmt(inv, "DELETE FROM reservations");
+	rc |= run_stmt(inv, "DELETE FROM reservation_lines");
+	rc |= run_stmt(inv, "DELETE FROM outbox");
+	rc |= run_stmt(inv, "DELETE FROM dead_letters");
+	rc |= run_stmt(inv, "DELETE FROM restocks");
+	return rc;
+}
+
 /* Empties both stores; a new catalog is loaded from the case's file, the
  * same one only gets its stock back. */
 static int stores_reset(const struct test_case *c)
@@ -550,10 +573,7 @@ static int stores_reset(const struct test_case *c)
 	struct db *inv = &the_inv.store.db, *ord = &the_ord.store.db;
 	int rc = 0;
 
-	rc |= run_stmt(inv, "DELETE FROM reservations");
-	rc |= run_stmt(inv, "DELETE FROM reservation_lines");
-	rc |= run_stmt(inv, "DELETE FROM outbox");
-	rc |= run_stmt(inv, "DELETE FROM dead_letters");
+	rc |= inventory_clear(inv);
 	rc |= run_stmt(ord, "DELETE FROM orders");
 	rc |= run_stmt(ord, "DELETE FROM outbox");
 	rc |= run_stmt(ord, "DELETE FROM dead_letters");
@@ -1491,6 +1511,259 @@ static long run_set(const struct event_set *set, int index, struct stats *st, in
 	return runs;
 }
 
+/* --- the admin's events: restocks and product changes ------------------- */
+
+#define ADMIN_CASES 300
+#define ADMIN_ORDERINGS 6
+#define ADMIN_MAX_EVENTS 14
+#define ADMIN_N_SKUS 5
+/* A and B are in the catalog; N1 and N2 only come from product events; N3
+ * never does (its restocks stay kept). */
+static const char *const admin_skus[ADMIN_N_SKUS] = { "A", "B", "N1", "N2", "N3" };
+static const char *const admin_names[2] = { "x", "y" };
+
+struct admin_event {
+	enum event_kind kind;
+	int sku, qty, order;                 /* restock, order/send */
+	int version, name, price;            /* product */
+	char id[EVENT_ORDER_ID_LEN + 1];     /* restock_id or order_id */
+};
+
+/* What the events decide for one SKU. */
+struct admin_expect {
+	int exists, version, name, price;
+	long long initial, restocked;
+};
+
+static void admin_payload(const struct admin_event *e, char *buf, size_t cap)
+{
+	if (e->kind == EVENT_RESTOCK)
+		snprintf(buf, cap, "{\"v\":1,\"restock_id\":\"%s\",\"sku\":\"%s\",\"qty\":%d}", e->id,
+			 admin_skus[e->sku], e->qty);
+	else if (e->kind == EVENT_PRODUCT)
+		snprintf(buf, cap,
+			 "{\"v\":1,\"sku\":\"%s\",\"name\":\"%s\",\"price_cents\":%d,"
+			 "\"currency\":\"EUR\",\"version\":%d}",
+			 admin_skus[e->sku], admin_names[e->name], e->price, e->version);
+	else
+		snprintf(buf, cap,
+			 "{\"v\":1,\"order_id\":\"%s\",\"items\":[{\"sku\":\"%s\",\"qty\":%d}],"
+			 "\"created_at\":\"2024-05-01T12:00:00.000Z\"}",
+			 e->id, admin_skus[e->sku], e->qty);
+}
+
+static int admin_gen(struct rng *r, struct admin_event *ev, int with_orders)
+{
+	int n = 0, restocks = 1 + rng_below(r, 5), products = 1 + rng_below(r, 4);
+	int orders = with_orders ? 1 + rng_below(r, 3) : 0;
+
+	for (int i = 0; i < restocks; i++, n++) {
+		ev[n] = (struct admin_event){ .kind = EVENT_RESTOCK, .sku = rng_below(r, ADMIN_N_SKUS),
+					      .qty = 1 + rng_below(r, 5) };
+		snprintf(ev[n].id, sizeof ev[n].id, "aaaaaaaa-0000-4000-8000-%012d", i);
+	}
+	for (int i = 0; i < products; i++, n++)
+		/* A, N1, N2; versions 0..2 so that ties and the catalog's 0 occur */
+		ev[n] = (struct admin_event){ .kind = EVENT_PRODUCT, .sku = i % 2 ? 2 + rng_below(r, 2) : 0,
+					      .version = rng_below(r, 3), .name = rng_below(r, 2),
+					      .price = 100 * (1 + rng_below(r, 2)) };
+	for (int i = 0; i < orders; i++, n++) {
+		ev[n] = (struct admin_event){ .kind = EVENT_ORDER_SEND, .sku = rng_below(r, 3),
+					      .qty = 1 + rng_below(r, 4) };
+		snprintf(ev[n].id, sizeof ev[n].id, "%s", order_ids[i]);
+	}
+	return n;
+}
+
+/* The state the events decide, computed without the store. */
+static void admin_expected(const struct admin_event *ev, int n, struct admin_expect *x)
+{
+	memset(x, 0, sizeof *x * ADMIN_N_SKUS);
+	/* the catalog: A 250 cents, 10; B 1000 cents, 5 (prices[], stock 10 and 5) */
+	x[0] = (struct admin_expect){ 1, 0, -1, prices[0], 10, 0 };
+	x[1] = (struct admin_expect){ 1, 0, -1, prices[1], 5, 0 };
+	for (int i = 0; i < n; i++) {
+		const struct admin_event *e = &ev[i];
+		struct admin_expect *p = &x[e->sku];
+		if (e->kind != EVENT_PRODUCT)
+			continue;
+		if (!p->exists) {
+			*p = (struct admin_expect){ 1, e->version, e->name, e->price, 0, 0 };
+			continue;
+		}
+		/* (version, name, price) greatest wins; the catalog's name sorts
+		 * below "x" and "y" only by its version here (0 < any tie is
+		 * broken by content: see the note in admin_check) */
+		if (e->version > p->version ||
+		    (e->version == p->version &&
+		     (p->name < 0 ? strcmp("Apple mug", admin_names[e->name]) < 0
+				  : (e->name > p->name || (e->name == p->name && e->price > p->price))))) {
+			p->version = e->version;
+			p->name = e->name;
+			p->price = e->price;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		if (ev[i].kind == EVENT_RESTOCK && x[ev[i].sku].exists)
+			x[ev[i].sku].restocked += ev[i].qty;
+	}
+}
+
+static long long admin_q(const char *sql, const char *sku)
+{
+	return q_int(&the_inv.store.db, sql, sku);
+}
+
+/* Checks one ordering's end against what the events decide; appends the
+ * state that must not depend on the ordering to state. Returns failures. */
+static int admin_check(const struct admin_expect *x, int with_orders, char *state, size_t cap)
+{
+	int failures = check_failures;
+	size_t used = strlen(state);
+
+	for (int k = 0; k < ADMIN_N_SKUS; k++) {
+		const char *sku = admin_skus[k];
+		long long exists = admin_q("SELECT count(*) FROM products WHERE sku = ?", sku);
+		long long available = admin_q("SELECT available FROM products WHERE sku = ?", sku);
+		long long reserved = admin_q("SELECT coalesce(sum(qty), 0) FROM reservation_lines"
+					     " WHERE sku = ?", sku);
+		long long restocked = admin_q("SELECT restocked FROM products WHERE sku = ?", sku);
+
+		CHECK_EQ_INT(exists, x[k].exists);
+		if (!x[k].exists) {
+			CHECK_EQ_INT(admin_q("SELECT count(*) FROM restocks WHERE sku = ?"
+					     " AND applied_at IS NOT NULL", sku), 0);
+			continue;
+		}
+		CHECK_EQ_INT(admin_q("SELECT version FROM products WHERE sku = ?", sku), x[k].version);
+		CHECK_EQ_INT(admin_q("SELECT price_cents FROM products WHERE sku = ?", sku), x[k].price);
+		{
+			sqlite3_stmt *st = stmt_of(&the_inv.store.db,
+						   "SELECT name FROM products WHERE sku = ?");
+			const char *want = x[k].name >= 0 ? admin_names[x[k].name]
+				 : k == 0 ? "Apple mug" : "Blue tee";
+			if (st != NULL) {
+				sqlite3_bind_text(st, 1, sku, -1, SQLITE_STATIC);
+				CHECK_EQ_STR(sqlite3_step(st) == SQLITE_ROW
+						     ? (const char *)sqlite3_column_text(st, 0) : NULL,
+					     want);
+				sqlite3_reset(st);
+			}
+		}
+		CHECK_EQ_INT(restocked, x[k].restocked);
+		CHECK_EQ_INT(admin_q("SELECT count(*) FROM restocks WHERE sku = ? AND applied_at IS NULL",
+				     sku), 0);
+		/* invariant 2 with restocks, and 1 */
+		CHECK_EQ_INT(x[k].initial + restocked, available + reserved);
+		CHECK_TRUE(available >= 0);
+		used += (size_t)snprintf(state + used, cap - used, "%s v%lld %lld+%lld%s%lld;", sku,
+					 admin_q("SELECT version FROM products WHERE sku = ?", sku),
+					 x[k].initial, restocked, with_orders ? "" : " avail ",
+					 with_orders ? 0 : available);
+		if (used >= cap)
+			used = cap - 1;
+	}
+	{
+		/* each name as the store has it, compared across orderings */
+		sqlite3_stmt *st = stmt_of(&the_inv.store.db,
+					   "SELECT group_concat(sku || '=' || name, ',') FROM"
+					   " (SELECT sku, name FROM products ORDER BY sku)");
+		if (st != NULL && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+			snprintf(state + used, cap - used, "%s", sqlite3_column_text(st, 0));
+		if (st != NULL)
+			sqlite3_reset(st);
+	}
+	return check_failures - failures;
+}
+
+static int admin_reset(void)
+{
+	struct db *inv = &the_inv.store.db;
+	int rc = inventory_clear(inv);
+
+	rc |= run_stmt(inv, "DELETE FROM products");
+	rc |= run_stmt(inv, "INSERT INTO products(sku, name, price_cents, currency, initial, available)"
+			    " VALUES('A', 'Apple mug', 250, 'EUR', 10, 10), ('B', 'Blue tee', 1000, 'EUR', 5, 5)");
+	return rc;
+}
+
+/* Delivers the case's events (each one to three times) in a random order. */
+static int admin_deliver(struct rng *r, const struct admin_event *ev, int n, long *deliveries)
+{
+	int order[ADMIN_MAX_EVENTS * 3], m = 0;
+
+	for (int i = 0; i < n; i++) {
+		int times = 1 + rng_below(r, 3);
+		while (times-- > 0)
+			order[m++] = i;
+	}
+	for (int i = m - 1; i > 0; i--) {
+		int j = rng_below(r, i + 1), t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+	for (int i = 0; i < m; i++) {
+		static struct event decoded;
+		char payload[512], err[200];
+		const struct admin_event *e = &ev[order[i]];
+
+		admin_payload(e, payload, sizeof payload);
+		if (!CHECK_EQ_INT(event_decode(e->kind, payload, strlen(payload), &decoded, err,
+					       sizeof err), 0) ||
+		    !CHECK_EQ_INT(consumer_apply(&the_inv.consumer, &decoded, payload, strlen(payload)),
+				  CONSUMER_APPLIED))
+			return -1;
+		(*deliveries)++;
+	}
+	return 0;
+}
+
+static void admin_cases(uint64_t seed)
+{
+	struct timespec t0, t1;
+	long deliveries = 0, failing = 0, compared = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int c = 0; c < ADMIN_CASES && failing < MAX_REPORTED_CASES; c++) {
+		struct rng r = { mix64(seed ^ (0xad0000ULL + (uint64_t)c)) };
+		struct admin_event ev[ADMIN_MAX_EVENTS];
+		struct admin_expect x[ADMIN_N_SKUS];
+		char first[1024] = "", state[1024];
+		int with_orders = c % 2, n = admin_gen(&r, ev, with_orders), bad = 0;
+
+		admin_expected(ev, n, x);
+		for (int o = 0; o < ADMIN_ORDERINGS && !bad; o++) {
+			state[0] = '\0';
+			if (!CHECK_EQ_INT(admin_reset(), 0) || admin_deliver(&r, ev, n, &deliveries) != 0) {
+				bad = 1;
+				break;
+			}
+			bad = admin_check(x, with_orders, state, sizeof state) != 0;
+			if (o == 0) {
+				snprintf(first, sizeof first, "%s", state);
+			} else {
+				compared++;
+				bad |= !CHECK_EQ_STR(state, first);
+			}
+		}
+		if (bad) {
+			failing++;
+			fprintf(stderr, "admin case %d (seed %llu) failed: %d events\n", c,
+				(unsigned long long)seed, n);
+			for (int i = 0; i < n; i++) {
+				char payload[512];
+				admin_payload(&ev[i], payload, sizeof payload);
+				fprintf(stderr, "  %s %s\n", event_topic_suffix(ev[i].kind), payload);
+			}
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("admin events: %d cases of restocks and product changes (half with orders), %d"
+	       " orderings each, %ld deliveries; %ld final states compared; %ld failing cases;"
+	       " %.2fs\n", ADMIN_CASES, ADMIN_ORDERINGS, deliveries, compared, failing,
+	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t seed;
@@ -1563,6 +1836,7 @@ int main(int argc, char **argv)
 	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	if (st.failed_cases > 0)
 		printf("replay with: %s %llu %ld\n", argv[0], (unsigned long long)seed, cases);
+	admin_cases(seed);
 	stores_close();
 	if (devnull >= 0)
 		close(devnull);

@@ -15,6 +15,7 @@
 static const enum event_kind all_kinds[EVENT_KIND_COUNT] = {
 	EVENT_ORDER_SEND, EVENT_ORDER_CANCEL, EVENT_IN_STOCK,
 	EVENT_OUT_OF_STOCK, EVENT_ORDER_CANCELED, EVENT_RELEASED,
+	EVENT_RESTOCK, EVENT_PRODUCT,
 };
 
 /* --- helpers ------------------------------------------------------------ */
@@ -484,6 +485,8 @@ static void test_topics(void)
 		{ "webshop/inventory/out-of-stock", EVENT_OUT_OF_STOCK },
 		{ "webshop/order/canceled", EVENT_ORDER_CANCELED },
 		{ "webshop/inventory/released", EVENT_RELEASED },
+		{ "webshop/inventory/restock", EVENT_RESTOCK },
+		{ "webshop/inventory/product", EVENT_PRODUCT },
 	};
 	static const char *const bad[] = {
 		"webshop/order/sendx", "other/order/send", "webshop/order/send/", "webshop/",
@@ -683,6 +686,112 @@ static void test_time_ms(void)
 	CHECK_EQ_STR(now, "1970-01-01T00:00:00.007Z");
 }
 
+/* --- the admin's events: inventory/restock and inventory/product -------- */
+
+#define RESTOCK_HEAD "{\"v\":1,\"restock_id\":\"" ID "\","
+#define PRODUCT_OK "{\"v\":1,\"sku\":\"MUG-9\",\"name\":\"Mug\",\"price_cents\":1250,\"currency\":\"EUR\",\"version\":1700000000000}"
+
+static void test_valid_restock(void)
+{
+	struct event ev, again;
+
+	if (EXPECT_GOOD(EVENT_RESTOCK, RESTOCK_HEAD "\"sku\":\"MUG-001\",\"qty\":25,\"extra\":1}", &ev)) {
+		CHECK_EQ_STR(ev.restock_id, ID);
+		CHECK_EQ_STR(ev.sku, "MUG-001");
+		CHECK_EQ_INT(ev.restock_qty, 25);
+		CHECK_EQ_STR(event_subject(&ev), ID);
+	}
+	if (EXPECT_GOOD(EVENT_RESTOCK, RESTOCK_HEAD "\"sku\":\"A\",\"qty\":1000000}", &ev))
+		CHECK_EQ_INT(ev.restock_qty, 1000000);
+	if (EXPECT_GOOD(EVENT_RESTOCK, RESTOCK_HEAD "\"sku\":\"A\",\"qty\":7}", &ev)) {
+		char *text = event_encode(&ev);
+		if (CHECK_TRUE(text != NULL) && EXPECT_GOOD(EVENT_RESTOCK, text, &again)) {
+			CHECK_EQ_STR(again.restock_id, ev.restock_id);
+			CHECK_EQ_STR(again.sku, ev.sku);
+			CHECK_EQ_INT(again.restock_qty, ev.restock_qty);
+		}
+		free(text);
+	}
+	CHECK_TRUE(event_kind_is_admin(EVENT_RESTOCK));
+	CHECK_TRUE(event_kind_is_admin(EVENT_PRODUCT));
+	CHECK_TRUE(!event_kind_is_admin(EVENT_ORDER_SEND));
+}
+
+static void test_bad_restock(void)
+{
+	EXPECT_BAD(EVENT_RESTOCK, RESTOCK_HEAD "\"sku\":\"A\",\"qty\":0}");
+	EXPECT_BAD(EVENT_RESTOCK, RESTOCK_HEAD "\"sku\":\"A\",\"qty\":1000001}");
+	EXPECT_BAD(EVENT_RESTOCK, RESTOCK_HEAD "\"sku\":\"A\",\"qty\":-3}");
+	EXPECT_BAD(EVENT_RESTOCK, RESTOCK_HEAD "\"sku\":\"A\",\"qty\":1.5}");
+	EXPECT_BAD(EVENT_RESTOCK, RESTOCK_HEAD "\"sku\":\"A\",\"qty\":\"5\"}");
+	EXPECT_BAD(EVENT_RESTOCK, RESTOCK_HEAD "\"sku\":\"A\"}");
+	EXPECT_BAD(EVENT_RESTOCK, RESTOCK_HEAD "\"sku\":\"a b\",\"qty\":1}");
+	EXPECT_BAD(EVENT_RESTOCK, RESTOCK_HEAD "\"sku\":\"\",\"qty\":1}");
+	EXPECT_BAD(EVENT_RESTOCK, RESTOCK_HEAD "\"qty\":1}");
+	EXPECT_BAD(EVENT_RESTOCK, "{\"v\":1,\"restock_id\":\"" ID_UPPER "\",\"sku\":\"A\",\"qty\":1}");
+	EXPECT_BAD(EVENT_RESTOCK, "{\"v\":1,\"restock_id\":\"nope\",\"sku\":\"A\",\"qty\":1}");
+	EXPECT_BAD(EVENT_RESTOCK, "{\"v\":1,\"sku\":\"A\",\"qty\":1}");
+	EXPECT_BAD(EVENT_RESTOCK, "{\"v\":2,\"restock_id\":\"" ID "\",\"sku\":\"A\",\"qty\":1}");
+	EXPECT_BAD(EVENT_RESTOCK, "{\"restock_id\":\"" ID "\",\"sku\":\"A\",\"qty\":1}");
+	/* an order's payload is no restock */
+	EXPECT_BAD(EVENT_RESTOCK, "{" V1_ID "}");
+}
+
+static void test_valid_product(void)
+{
+	struct event ev, again;
+	char name[EVENT_NAME_MAX_BYTES + 256];
+
+	if (EXPECT_GOOD(EVENT_PRODUCT, PRODUCT_OK, &ev)) {
+		CHECK_EQ_STR(ev.sku, "MUG-9");
+		CHECK_EQ_STR(ev.name, "Mug");
+		CHECK_EQ_INT(ev.price_cents, 1250);
+		CHECK_EQ_STR(ev.currency, "EUR");
+		CHECK_EQ_INT(ev.version, 1700000000000LL);
+		CHECK_EQ_STR(event_subject(&ev), "MUG-9");
+		char *text = event_encode(&ev);
+		if (CHECK_TRUE(text != NULL) && EXPECT_GOOD(EVENT_PRODUCT, text, &again)) {
+			CHECK_EQ_STR(again.name, ev.name);
+			CHECK_EQ_INT(again.price_cents, ev.price_cents);
+			CHECK_EQ_STR(again.currency, ev.currency);
+			CHECK_EQ_INT(again.version, ev.version);
+		}
+		free(text);
+	}
+	/* 200 characters of four bytes each, a free price, the largest version */
+	strcpy(name, "{\"v\":1,\"sku\":\"A\",\"price_cents\":0,\"currency\":\"USD\",\"version\":9007199254740991,\"name\":\"");
+	for (int i = 0; i < EVENT_NAME_MAX_CHARS; i++)
+		strcat(name, "\xF0\x9F\x98\x80");
+	strcat(name, "\"}");
+	if (EXPECT_GOOD(EVENT_PRODUCT, name, &ev))
+		CHECK_EQ_INT((long long)strlen(ev.name), EVENT_NAME_MAX_BYTES);
+}
+
+static void test_bad_product(void)
+{
+	char name[EVENT_NAME_MAX_BYTES + 256];
+
+	EXPECT_BAD(EVENT_PRODUCT, "{\"v\":1,\"sku\":\"A\",\"name\":\"\",\"price_cents\":1,\"currency\":\"EUR\",\"version\":1}");
+	EXPECT_BAD(EVENT_PRODUCT, "{\"v\":1,\"sku\":\"A\",\"name\":\"a\\u0001b\",\"price_cents\":1,\"currency\":\"EUR\",\"version\":1}");
+	EXPECT_BAD(EVENT_PRODUCT, "{\"v\":1,\"sku\":\"A\",\"name\":7,\"price_cents\":1,\"currency\":\"EUR\",\"version\":1}");
+	EXPECT_BAD(EVENT_PRODUCT, "{\"v\":1,\"sku\":\"A\",\"name\":\"x\",\"price_cents\":-1,\"currency\":\"EUR\",\"version\":1}");
+	EXPECT_BAD(EVENT_PRODUCT, "{\"v\":1,\"sku\":\"A\",\"name\":\"x\",\"price_cents\":100000001,\"currency\":\"EUR\",\"version\":1}");
+	EXPECT_BAD(EVENT_PRODUCT, "{\"v\":1,\"sku\":\"A\",\"name\":\"x\",\"price_cents\":1,\"currency\":\"eur\",\"version\":1}");
+	EXPECT_BAD(EVENT_PRODUCT, "{\"v\":1,\"sku\":\"A\",\"name\":\"x\",\"price_cents\":1,\"currency\":\"EURO\",\"version\":1}");
+	/* the currency is optional in the front's body only */
+	EXPECT_BAD(EVENT_PRODUCT, "{\"v\":1,\"sku\":\"A\",\"name\":\"x\",\"price_cents\":1,\"version\":1}");
+	EXPECT_BAD(EVENT_PRODUCT, "{\"v\":1,\"sku\":\"A\",\"name\":\"x\",\"price_cents\":1,\"currency\":\"EUR\"}");
+	EXPECT_BAD(EVENT_PRODUCT, "{\"v\":1,\"sku\":\"A\",\"name\":\"x\",\"price_cents\":1,\"currency\":\"EUR\",\"version\":-1}");
+	EXPECT_BAD(EVENT_PRODUCT, "{\"v\":1,\"sku\":\"A\",\"name\":\"x\",\"price_cents\":1,\"currency\":\"EUR\",\"version\":9007199254740993}");
+	EXPECT_BAD(EVENT_PRODUCT, "{\"v\":1,\"sku\":\"A/B\",\"name\":\"x\",\"price_cents\":1,\"currency\":\"EUR\",\"version\":1}");
+	/* 201 characters */
+	strcpy(name, "{\"v\":1,\"sku\":\"A\",\"price_cents\":0,\"currency\":\"USD\",\"version\":1,\"name\":\"");
+	for (int i = 0; i <= EVENT_NAME_MAX_CHARS; i++)
+		strcat(name, "n");
+	strcat(name, "\"}");
+	EXPECT_BAD(EVENT_PRODUCT, name);
+}
+
 int main(void)
 {
 	log_init("test_event", LOG_LEVEL_WARN);
@@ -706,5 +815,9 @@ int main(void)
 	test_items_canonical();
 	test_now_rfc3339();
 	test_time_ms();
+	test_valid_restock();
+	test_bad_restock();
+	test_valid_product();
+	test_bad_product();
 	return check_summary("test_event");
 }

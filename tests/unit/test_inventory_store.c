@@ -193,6 +193,11 @@ static void check_invariants_at(const char *file, int line)
 		q_int("SELECT count(*) FROM products p WHERE p.initial + p.restocked !="
 		      " p.available + (SELECT coalesce(sum(l.qty), 0) FROM reservation_lines l"
 		      " WHERE l.sku = p.sku)", NULL), 0);
+	/* restocked is the sum of the restocks applied, each once */
+	CHECK_EQ_INT_AT(file, line,
+		q_int("SELECT count(*) FROM products p WHERE p.restocked != (SELECT"
+		      " coalesce(sum(r.qty), 0) FROM restocks r WHERE r.sku = p.sku"
+		      " AND r.applied_at IS NOT NULL)", NULL), 0);
 	CHECK_EQ_INT_AT(file, line, q_int("SELECT count(*) FROM products WHERE available < 0", NULL), 0);
 	/* Only reservations in state reserved hold lines. */
 	CHECK_EQ_INT_AT(file, line,
@@ -761,6 +766,177 @@ static void test_drain_product(void)
 	CHECK_INVARIANTS();
 }
 
+/* --- the admin's events: restocks and product changes ------------------ */
+
+static enum consumer_result restock_at(const char *file, int line, const char *id,
+				       const char *sku, int qty)
+{
+	char json[256];
+	struct event *ev = malloc(sizeof *ev);
+	enum consumer_result r = CONSUMER_DB_ERROR;
+
+	snprintf(json, sizeof json, "{\"v\":1,\"restock_id\":\"%s\",\"sku\":\"%s\",\"qty\":%d}", id,
+		 sku, qty);
+	if (ev != NULL && test_decode_at(file, line, EVENT_RESTOCK, json, ev))
+		r = consumer_apply(&inv.consumer, ev, json, strlen(json));
+	free(ev);
+	return r;
+}
+#define RESTOCK(id, sku, qty) restock_at(__FILE__, __LINE__, id, sku, qty)
+
+static enum consumer_result product_at(const char *file, int line, const char *sku,
+				       const char *name, long long price, long long version)
+{
+	char json[512];
+	struct event *ev = malloc(sizeof *ev);
+	enum consumer_result r = CONSUMER_DB_ERROR;
+
+	snprintf(json, sizeof json,
+		 "{\"v\":1,\"sku\":\"%s\",\"name\":\"%s\",\"price_cents\":%lld,\"currency\":\"EUR\","
+		 "\"version\":%lld}", sku, name, price, version);
+	if (ev != NULL && test_decode_at(file, line, EVENT_PRODUCT, json, ev))
+		r = consumer_apply(&inv.consumer, ev, json, strlen(json));
+	free(ev);
+	return r;
+}
+#define PRODUCT(sku, name, price, version) product_at(__FILE__, __LINE__, sku, name, price, version)
+
+static long long dead_letters(void)
+{
+	return q_int("SELECT count(*) FROM dead_letters", NULL);
+}
+
+static long long price_of(const char *sku)
+{
+	return q_int("SELECT price_cents FROM products WHERE sku = ?", sku);
+}
+
+static void test_restock_once(void)
+{
+	long long before = available("A"), letters = dead_letters(), outbox = outbox_rows();
+
+	CHECK_EQ_INT(RESTOCK(ID1, "A", 7), CONSUMER_APPLIED);
+	CHECK_EQ_INT(available("A"), before + 7);
+	/* the same restock again, twice: nothing more */
+	CHECK_EQ_INT(RESTOCK(ID1, "A", 7), CONSUMER_APPLIED);
+	CHECK_EQ_INT(RESTOCK(ID1, "A", 7), CONSUMER_APPLIED);
+	CHECK_EQ_INT(available("A"), before + 7);
+	/* positive control: another restock_id adds again */
+	CHECK_EQ_INT(RESTOCK(ID2, "A", 3), CONSUMER_APPLIED);
+	CHECK_EQ_INT(available("A"), before + 10);
+	CHECK_EQ_INT(q_int("SELECT restocked FROM products WHERE sku = ?", "A"), 10);
+	/* the same restock_id with another qty: dead-lettered, the first stands */
+	CHECK_EQ_INT(RESTOCK(ID1, "A", 70), CONSUMER_CONFLICT);
+	CHECK_EQ_INT(dead_letters(), letters + 1);
+	CHECK_EQ_INT(available("A"), before + 10);
+	/* a restock publishes nothing */
+	CHECK_EQ_INT(outbox_rows(), outbox);
+	CHECK_INVARIANTS();
+}
+
+static void test_restock_unknown_sku(void)
+{
+	/* kept until the product exists, then applied once */
+	CHECK_EQ_INT(RESTOCK(ID3, "NEW-1", 4), CONSUMER_APPLIED);
+	CHECK_EQ_INT(available("NEW-1"), -999); /* no product yet */
+	CHECK_EQ_INT(q_int("SELECT count(*) FROM restocks WHERE sku = ? AND applied_at IS NULL",
+			   "NEW-1"), 1);
+	CHECK_EQ_INT(PRODUCT("NEW-1", "New thing", 500, 100), CONSUMER_APPLIED);
+	CHECK_EQ_INT(available("NEW-1"), 4);
+	CHECK_EQ_INT(q_int("SELECT initial FROM products WHERE sku = ?", "NEW-1"), 0);
+	CHECK_EQ_INT(q_int("SELECT count(*) FROM restocks WHERE sku = ? AND applied_at IS NULL",
+			   "NEW-1"), 0);
+	/* the restock again, and the product again: nothing more */
+	CHECK_EQ_INT(RESTOCK(ID3, "NEW-1", 4), CONSUMER_APPLIED);
+	CHECK_EQ_INT(PRODUCT("NEW-1", "New thing", 500, 100), CONSUMER_APPLIED);
+	CHECK_EQ_INT(available("NEW-1"), 4);
+	CHECK_INVARIANTS();
+}
+
+static void test_product_versions(void)
+{
+	/* a new SKU starts with 0 stock */
+	CHECK_EQ_INT(PRODUCT("NEW-2", "Lamp", 1500, 1000), CONSUMER_APPLIED);
+	CHECK_EQ_INT(available("NEW-2"), 0);
+	CHECK_EQ_INT(price_of("NEW-2"), 1500);
+	/* newer applies */
+	CHECK_EQ_INT(PRODUCT("NEW-2", "Desk lamp", 1700, 2000), CONSUMER_APPLIED);
+	CHECK_EQ_INT(price_of("NEW-2"), 1700);
+	/* older changes nothing, name included */
+	CHECK_EQ_INT(PRODUCT("NEW-2", "Old lamp", 100, 1500), CONSUMER_APPLIED);
+	CHECK_EQ_INT(price_of("NEW-2"), 1700);
+	{
+		char *name = q_text2("SELECT name FROM products WHERE sku = ?", "NEW-2", NULL);
+		CHECK_EQ_STR(name, "Desk lamp");
+		free(name);
+	}
+	/* the same version with other content: the greater content wins in
+	 * either order (both orders are tried on two SKUs) */
+	CHECK_EQ_INT(PRODUCT("NEW-2", "Desk lamp", 1800, 2000), CONSUMER_APPLIED);
+	CHECK_EQ_INT(price_of("NEW-2"), 1800);
+	CHECK_EQ_INT(PRODUCT("NEW-2", "Desk lamp", 1700, 2000), CONSUMER_APPLIED);
+	CHECK_EQ_INT(price_of("NEW-2"), 1800);
+	CHECK_EQ_INT(PRODUCT("NEW-3", "Desk lamp", 1800, 2000), CONSUMER_APPLIED);
+	CHECK_EQ_INT(PRODUCT("NEW-3", "Desk lamp", 1700, 2000), CONSUMER_APPLIED);
+	CHECK_EQ_INT(price_of("NEW-3"), 1800);
+	/* a catalog product (version 0) takes any version */
+	CHECK_EQ_INT(PRODUCT("B", "Blue tee", 1000, 1), CONSUMER_APPLIED);
+	CHECK_EQ_INT(price_of("B"), 1000);
+	CHECK_INVARIANTS();
+}
+
+#define LATER1 "bbbbbbbb-0000-4000-8000-000000000001"
+#define LATER2 "bbbbbbbb-0000-4000-8000-000000000002"
+
+static void test_price_change_later_reservations(void)
+{
+	struct event out;
+	long long old_price;
+
+	CHECK_EQ_INT(RESTOCK(ID4, "NEW-2", 10), CONSUMER_APPLIED);
+	old_price = price_of("NEW-2");
+	CHECK_EQ_INT(SEND(LATER1, "[{\"sku\":\"NEW-2\",\"qty\":2}]"), CONSUMER_APPLIED);
+	if (LAST_ANSWER(EVENT_IN_STOCK, &out, NULL))
+		CHECK_EQ_INT(out.items[0].unit_price_cents, old_price);
+	CHECK_EQ_INT(PRODUCT("NEW-2", "Desk lamp", 2500, 3000), CONSUMER_APPLIED);
+	/* the earlier order's answer, repeated for a duplicate, keeps its price */
+	CHECK_EQ_INT(SEND(LATER1, "[{\"sku\":\"NEW-2\",\"qty\":2}]"), CONSUMER_APPLIED);
+	if (LAST_ANSWER(EVENT_IN_STOCK, &out, NULL)) {
+		CHECK_EQ_INT(out.items[0].unit_price_cents, old_price);
+		CHECK_EQ_INT(out.total_cents, old_price * 2);
+	}
+	/* an order after the change pays the new price */
+	CHECK_EQ_INT(SEND(LATER2, "[{\"sku\":\"NEW-2\",\"qty\":1}]"), CONSUMER_APPLIED);
+	if (LAST_ANSWER(EVENT_IN_STOCK, &out, NULL))
+		CHECK_EQ_INT(out.total_cents, 2500);
+	CHECK_EQ_INT(available("NEW-2"), 7);
+	CHECK_INVARIANTS();
+}
+
+static void test_stock_and_restocks_json(void)
+{
+	cJSON *stock = inventory_store_stock_json(&inv.store);
+	cJSON *restocks = inventory_store_restocks_json(&inv.store);
+	const cJSON *p;
+	int seen = 0;
+
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(stock, "products")) {
+		const char *sku = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "sku"));
+		if (sku == NULL || strcmp(sku, "NEW-1") != 0)
+			continue;
+		seen = 1;
+		CHECK_EQ_INT(cJSON_GetObjectItemCaseSensitive(p, "initial")->valueint, 0);
+		CHECK_EQ_INT(cJSON_GetObjectItemCaseSensitive(p, "restocked")->valueint, 4);
+		CHECK_EQ_INT(cJSON_GetObjectItemCaseSensitive(p, "available")->valueint, 4);
+		CHECK_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "name")),
+			     "New thing");
+	}
+	CHECK_TRUE(seen);
+	CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(restocks, "restocks")), 4);
+	cJSON_Delete(stock);
+	cJSON_Delete(restocks);
+}
+
 int main(void)
 {
 	char *catalog_path;
@@ -785,6 +961,11 @@ int main(void)
 		test_store_find();
 		test_conflict_repeats_outcome();
 		test_drain_product();
+		test_restock_once();
+		test_restock_unknown_sku();
+		test_product_versions();
+		test_price_change_later_reservations();
+		test_stock_and_restocks_json();
 		close_store(&inv);
 	}
 	test_bad_catalogs();

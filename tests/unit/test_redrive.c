@@ -173,11 +173,41 @@ static void test_canceled_until_released(void)
 	close_order(&o);
 }
 
+/* The admin's re-drive: a pending order gets its order/send again at once,
+ * before its time; an unknown one is told apart; a final one owes nothing. */
+static void test_redrive_now(void)
+{
+	struct order o;
+	char pending[EVENT_ORDER_ID_LEN + 1], confirmed[EVENT_ORDER_ID_LEN + 1];
+	char unknown[EVENT_ORDER_ID_LEN + 1];
+	int64_t now = service_now_ms();
+
+	if (!CHECK_EQ_INT(open_order(&o), 0))
+		return;
+	order_id(200, pending);
+	order_id(201, confirmed);
+	order_id(202, unknown);
+	CHECK_EQ_INT(APPLY(&o, EVENT_ORDER_SEND, pending), CONSUMER_APPLIED);
+	CHECK_EQ_INT(APPLY(&o, EVENT_ORDER_SEND, confirmed), CONSUMER_APPLIED);
+	CHECK_EQ_INT(APPLY(&o, EVENT_IN_STOCK, confirmed), CONSUMER_APPLIED);
+	/* not due yet: the sweep alone does nothing (positive control below) */
+	CHECK_EQ_INT(order_redrive_sweep(&o, now), 0);
+	CHECK_EQ_INT(outbox_rows(&o, T_SEND, pending), 0);
+	CHECK_EQ_INT(order_redrive_now(&o, pending, now), ORDER_REDRIVE_NOW_DUE);
+	CHECK_EQ_INT(outbox_rows(&o, T_SEND, pending), 1);
+	CHECK_EQ_INT(order_redrive_now(&o, confirmed, now), ORDER_REDRIVE_NOW_NOTHING_OWED);
+	CHECK_EQ_INT(outbox_rows(&o, T_SEND, confirmed), 0);
+	CHECK_EQ_INT(order_redrive_now(&o, unknown, now), ORDER_REDRIVE_NOW_UNKNOWN);
+	CHECK_EQ_INT(outbox_rows(&o, T_SEND, unknown), 0);
+	close_order(&o);
+}
+
 int main(void)
 {
 	log_init("test_redrive", LOG_LEVEL_WARN);
 	test_batch_bound();
 	test_backoff();
 	test_canceled_until_released();
+	test_redrive_now();
 	return check_summary("test_redrive");
 }

@@ -83,6 +83,7 @@ class Shop:
         self.procs = {}
         self.accepted = set()      # order ids the front answered 202 for
         self.cancel_accepted = set()  # order ids whose cancel got a 202
+        self.restocks_accepted = {}   # restock_id -> (sku, qty) the front answered 202 for
         self.dir = None
         self.broker_log = None     # set with the broker's config
         self.failed = False
@@ -360,6 +361,12 @@ class Shop:
     # -- HTTP ---------------------------------------------------------------
 
     def _record(self, method, path, resp):
+        if method == "POST" and resp.status == 202 and isinstance(resp.body, dict) \
+                and path.endswith("/restock") and isinstance(resp.body.get("restock_id"), str):
+            with self._lock:
+                self.restocks_accepted[resp.body["restock_id"]] = (resp.body.get("sku"),
+                                                                   resp.body.get("qty"))
+            return
         if method == "POST" and resp.status == 202 and isinstance(resp.body, dict):
             oid = resp.body.get("order_id")
             if isinstance(oid, str):
@@ -499,8 +506,10 @@ class Shop:
         assert_status(r, 200, "inventory GET /reservations")
         o = self.ord("/orders")
         assert_status(o, 200, "order GET /orders")
+        k = self.inv("/restocks")
+        assert_status(k, 200, "inventory GET /restocks")
         return {"stock": s.body["products"], "reservations": r.body["reservations"],
-                "orders": o.body["orders"]}
+                "orders": o.body["orders"], "restocks": k.body["restocks"]}
 
     @staticmethod
     def _canonical(snap):
@@ -541,6 +550,27 @@ class Shop:
             if sku not in stock:
                 problems.append("invariant 2: confirmed orders hold %d of %s, which the inventory "
                                 "does not know" % (held[sku], sku))
+        # 2, restocks: each restock the front accepted is applied once (or
+        # kept, when its SKU is unknown), and restocked is what they add up to
+        restocks = {r["restock_id"]: r for r in snap.get("restocks", [])}
+        applied = collections.Counter()
+        for r in restocks.values():
+            if r.get("applied_at") is not None:
+                applied[r["sku"]] += r["qty"]
+        for sku, p in stock.items():
+            if p.get("restocked", 0) != applied[sku]:
+                problems.append("invariant 2: %s restocked=%d but the applied restocks add up to %d"
+                                % (sku, p.get("restocked", 0), applied[sku]))
+        with self._lock:
+            accepted_restocks = dict(self.restocks_accepted)
+        for rid, (sku, qty) in sorted(accepted_restocks.items()):
+            r = restocks.get(rid)
+            if r is None:
+                problems.append("invariant 3: accepted restock %s of %s x%s is unknown to the "
+                                "inventory" % (rid, sku, qty))
+            elif r.get("applied_at") is None and sku in stock:
+                problems.append("invariant 3: accepted restock %s of the known %s is not applied"
+                                % (rid, sku))
         # 3. every accepted order is final
         with self._lock:
             accepted = set(self.accepted)

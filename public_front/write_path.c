@@ -1,0 +1,107 @@
+/* What the front's writing routes share (orders and the admin's writes): the
+ * JSON content type, ids derived from an Idempotency-Key, and publishing an
+ * event that counts only once the broker's PUBACK is in. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <uuid/uuid.h>
+
+#include "front.h"
+#include "log.h"
+
+/* Ids from Idempotency-Key are UUID v5 in this namespace, so the same key
+ * always names the same order (or restock) and a retried POST cannot act
+ * twice (docs/protocol.md §Crash safety). */
+static const uuid_t idempotency_namespace = {
+	0x6b, 0x1d, 0x5e, 0x3a, 0x9c, 0x2f, 0x4e, 0x71,
+	0x8a, 0x0b, 0x53, 0xd4, 0x2e, 0x67, 0xf1, 0x09,
+};
+
+int front_json_content_type(struct mg_connection *conn)
+{
+	const char *type = mg_get_header(conn, "Content-Type");
+	size_t n = strlen("application/json");
+
+	return type != NULL && strncasecmp(type, "application/json", n) == 0 &&
+	       (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
+}
+
+int front_idempotent_id(struct mg_connection *conn, const char *scope,
+			char id[EVENT_ORDER_ID_LEN + 1])
+{
+	const char *key = mg_get_header(conn, "Idempotency-Key");
+	char scoped[EVENT_SKU_MAX + 1 + FRONT_IDEMPOTENCY_KEY_MAX + 1];
+	uuid_t u;
+	size_t len;
+
+	if (key == NULL) {
+		uuid_generate_random(u);
+		uuid_unparse_lower(u, id);
+		return 0;
+	}
+	len = strlen(key);
+	if (len == 0 || len > FRONT_IDEMPOTENCY_KEY_MAX)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (key[i] < 0x21 || key[i] > 0x7e)
+			return -1;
+	}
+	if (scope == NULL) {
+		uuid_generate_sha1(u, idempotency_namespace, key, len);
+	} else {
+		/* "SKU key": a key is unique per resource, and a space is in
+		 * neither a SKU nor a key, so two pairs never hash alike. */
+		int n = snprintf(scoped, sizeof scoped, "%s %s", scope, key);
+		if (n < 0 || (size_t)n >= sizeof scoped)
+			return -1;
+		uuid_generate_sha1(u, idempotency_namespace, scoped, (size_t)n);
+	}
+	uuid_unparse_lower(u, id);
+	return 0;
+}
+
+static double seconds_since(const struct timespec *start)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+int front_publish_event(struct front *f, const char *topic, const struct event *ev)
+{
+	struct timespec start;
+	char *payload = event_encode(ev);
+	int rc;
+
+	if (payload == NULL)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	rc = mqtt_publish_wait(f->mqtt, topic, payload, strlen(payload), f->publish_timeout_ms);
+	if (rc == 0)
+		metrics_observe(&f->publish_latency, seconds_since(&start));
+	else if (rc == MQTT_UNCONFIRMED)
+		log_warn("front: no PUBACK for %s of %s within %d ms", topic, event_subject(ev),
+			 f->publish_timeout_ms);
+	else /* at once: no connection, or the broker stalled (mqtt_publish_wait) */
+		log_warn("front: %s of %s not sent: the broker is not answering", topic,
+			 event_subject(ev));
+	free(payload);
+	return rc;
+}
+
+int front_read_body(struct mg_connection *conn, char **body, size_t *len)
+{
+	*body = NULL;
+	*len = 0;
+	switch (http_read_body(conn, FRONT_MAX_BODY, body, len)) {
+	case HTTP_BODY_TOO_LARGE:
+		return http_reply_error(conn, 413, "body_too_large",
+					"the request body is over the limit of %d bytes", FRONT_MAX_BODY);
+	case HTTP_BODY_ERROR:
+		return http_reply_error(conn, 400, "invalid_body", "the request body could not be read");
+	case HTTP_BODY_OK:
+		break;
+	}
+	return 0;
+}
