@@ -356,8 +356,10 @@ def test_bridge_cut_makes_the_edge_fronts_unready(build):
                                  {"items": [{"sku": "MUG-001", "qty": 1}]})
                 if r.status == 202:  # a front haproxy still sent it to
                     ids.append(r.body["order_id"])
-                return r.status == 503 and not isinstance(r.body, dict)
-            wait_until(haproxy_refuses, 8, "haproxy answering 503 itself (no front ready)", 0.2)
+                # haproxy's own 503 (its errorfile), not a front's
+                return (r.status == 503 and isinstance(r.body, dict)
+                        and r.body.get("error") == "no_front_ready")
+            wait_until(haproxy_refuses, 8, "haproxy answering 503 no_front_ready itself", 0.2)
             seen = [posts_seen(port) for port in fronts]
             for i in range(5):
                 r = http_request(run.front_port, "POST", "/api/v1/orders",
