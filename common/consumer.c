@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dead_letter.h"
+#include "heartbeat.h"
 #include "log.h"
 #include "metrics.h"
 #include "mqtt.h"
@@ -261,11 +262,18 @@ int consumer_connect(struct consumer *c, const struct service_settings *svc,
 		return -1;
 	}
 	*out = subscriber;
-	return outbox_start(c->outbox, c->publisher);
+	if (outbox_start(c->outbox, c->publisher) != 0)
+		return -1;
+	/* docs/protocol.md §Topologies: the fronts judge a daemon alive by its
+	 * newest heartbeat, which says both connections (so its session) are up */
+	return heartbeat_start(c->publisher, subscriber, svc->prefix, service, svc->instance,
+			       HEARTBEAT_PERIOD_MS, &c->heartbeat);
 }
 
 void consumer_disconnect(struct consumer *c)
 {
+	heartbeat_stop(c->heartbeat);
+	c->heartbeat = NULL;
 	mqtt_stop(c->publisher);
 	c->publisher = NULL;
 }

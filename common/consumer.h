@@ -52,6 +52,7 @@ struct consumer {
 	const struct consumer_handlers *handlers;
 	atomic_ulong received, applied, conflicts, dead_letters, retries;
 	struct mqtt *publisher; /* the outbox's own connection */
+	struct heartbeat *heartbeat; /* on the publisher, while both connections are up */
 	struct lag lag;         /* on /healthz, the front sheds on it */
 };
 

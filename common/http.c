@@ -388,6 +388,49 @@ int http_method_reads(const char *method)
 	return method != NULL && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0);
 }
 
+int http_token_equal(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned char diff = la != lb;
+
+	/* every byte of a is looked at, whatever matched before */
+	for (size_t i = 0; i < la; i++)
+		diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+	return diff == 0;
+}
+
+int http_bearer_check(struct mg_connection *conn, const struct http_bearer *b)
+{
+	const char *auth = mg_get_header(conn, "Authorization");
+	size_t bearer = strlen("Bearer ");
+	char challenge[128];
+
+	if (b->token == NULL || b->token[0] == '\0')
+		return http_reply_error(conn, 403, b->off_code, "%s", b->off_message);
+	if (auth == NULL || strncasecmp(auth, "Bearer ", bearer) != 0) {
+		char message[128];
+		snprintf(challenge, sizeof challenge, "WWW-Authenticate: Bearer realm=\"%s\"\r\n",
+			 b->realm);
+		snprintf(message, sizeof message, "send Authorization: Bearer <%s>", b->what);
+		return http_reply_error_with(conn, 401, challenge, "unauthorized", message);
+	}
+	if (!http_token_equal(auth + bearer, b->token))
+		return http_reply_error(conn, 403, "forbidden", "wrong %s", b->what);
+	return 0;
+}
+
+int http_internal_check(struct mg_connection *conn, const char *token)
+{
+	const struct http_bearer internal = {
+		.token = token, .realm = "shop-internal", .what = "internal token",
+		.off_code = "internal_disabled",
+		.off_message = "no internal token is set: start the daemon with SHOP_INTERNAL_TOKEN "
+			       "or SHOP_INTERNAL_TOKEN_FILE (./shop run makes one)",
+	};
+
+	return http_bearer_check(conn, &internal);
+}
+
 int http_reply_health(struct mg_connection *conn, int broker_ready, long long lag_ms)
 {
 	char body[128];

@@ -51,6 +51,24 @@ const char *http_method(const struct mg_connection *conn);
  * no body to a HEAD). NULL is neither. */
 int http_method_reads(const char *method);
 
+/* A bearer token that http_bearer_check requires (docs/protocol.md §HTTP API
+ * for the admin API, §Settings for the daemons' internal HTTP). */
+struct http_bearer {
+	const char *token;            /* NULL or "": every request gets 403 off_code */
+	const char *realm;            /* of the 401's WWW-Authenticate */
+	const char *what;             /* "admin token": named in the messages */
+	const char *off_code, *off_message; /* the 403 when no token is set */
+};
+/* 0 when the request carries "Authorization: Bearer <token>" (compared in
+ * constant time); otherwise replies with the error body, 401 without the
+ * header, 403 with a wrong token, and returns that status. */
+int http_bearer_check(struct mg_connection *conn, const struct http_bearer *b);
+/* http_bearer_check for the daemons' internal HTTP, on everything but
+ * /healthz and /metrics (docs/protocol.md §Settings, SHOP_INTERNAL_TOKEN). */
+int http_internal_check(struct mg_connection *conn, const char *token);
+/* Whether a and b are equal, in time that does not depend on where they differ. */
+int http_token_equal(const char *a, const char *b);
+
 /* GET /healthz of a daemon: 200 while the broker connection is up, else 503;
  * lag_ms (consumer's lag) tells the front how far behind the daemon runs. */
 int http_reply_health(struct mg_connection *conn, int broker_ready, long long lag_ms);

@@ -2,6 +2,7 @@
 #include "http_client.h"
 
 #include <civetweb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,24 @@ int http_target_parse(const char *url, struct http_target *out)
 	memcpy(out->host, host, n);
 	out->host[n] = '\0';
 	out->port = (int)port;
+	out->auth[0] = '\0';
+	return 0;
+}
+
+int http_target_set_bearer(struct http_target *target, const char *token)
+{
+	int n;
+
+	target->auth[0] = '\0';
+	if (token == NULL)
+		return 0;
+	if (!settings_token_valid(token))
+		return -1;
+	n = snprintf(target->auth, sizeof target->auth, "Authorization: Bearer %s\r\n", token);
+	if (n < 0 || (size_t)n >= sizeof target->auth) {
+		target->auth[0] = '\0';
+		return -1;
+	}
 	return 0;
 }
 
@@ -107,8 +126,8 @@ int http_client_request(const struct http_target *target, const char *method, co
 			  err);
 		return -1;
 	}
-	mg_printf(conn, "%s %s HTTP/1.1\r\nHost: %s:%d\r\n%sConnection: close\r\n\r\n", method,
-		  path, target->host, target->port, headers ? headers : "");
+	mg_printf(conn, "%s %s HTTP/1.1\r\nHost: %s:%d\r\n%s%sConnection: close\r\n\r\n", method,
+		  path, target->host, target->port, target->auth, headers ? headers : "");
 	if (mg_get_response(conn, err, sizeof err, timeout_ms) < 0) {
 		log_debug("http client: no answer from %s:%d%s: %s", target->host, target->port,
 			  path, err);

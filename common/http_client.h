@@ -7,10 +7,14 @@
 struct http_target {
 	char host[128];
 	int port;
+	char auth[300]; /* "Authorization: Bearer <token>\r\n" sent with every request, or "" */
 };
 
-/* Parses "http://host:port" (no path); 0 or -1. */
+/* Parses "http://host:port" (no path); 0 or -1. No token. */
 int http_target_parse(const char *url, struct http_target *out);
+/* Sends "Authorization: Bearer <token>" with every request to target from now
+ * on (NULL: none). 0, or -1 for a token that does not fit a header line. */
+int http_target_set_bearer(struct http_target *target, const char *token);
 
 struct http_response {
 	int status;

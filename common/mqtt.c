@@ -400,6 +400,21 @@ long mqtt_drain(struct mqtt *m, int timeout_ms)
 	return missing;
 }
 
+int mqtt_publish_once(struct mqtt *m, const char *topic, const void *payload, size_t len)
+{
+	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
+	int rc;
+
+	if (m == NULL || !atomic_load(&m->connected))
+		return -1;
+	rc = MQTTAsync_send(m->client, topic, (int)len, payload, 0, 0, &opts);
+	if (rc != MQTTASYNC_SUCCESS) {
+		log_debug("mqtt: QoS 0 publish to %s refused (code %d)", topic, rc);
+		return -1;
+	}
+	return 0;
+}
+
 static void on_subscribe_answered(void *ctx, MQTTAsync_successData *resp)
 {
 	(void)resp;

@@ -56,6 +56,11 @@ int mqtt_subscribe(struct mqtt *m, const char *filter, int timeout_ms);
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len,
 		 int retained, mqtt_done_fn done, void *ctx);
 
+/* Publishes at QoS 0, not retained, if connected: never queued or retried,
+ * for signs of life whose old copies are worth nothing (heartbeats). 0 handed
+ * to Paho, -1 not. */
+int mqtt_publish_once(struct mqtt *m, const char *topic, const void *payload, size_t len);
+
 /* Publishes at QoS 1 and waits for the PUBACK: 0 acknowledged, -1 not sent
  * (not connected, stalled, refused), MQTT_UNCONFIRMED handed to Paho but no
  * PUBACK in time or the send failed: the broker may still have it. After an

@@ -45,6 +45,13 @@ int64_t service_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t service_monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void service_deadline_after(struct timespec *ts, int ms)
 {
 	clock_gettime(CLOCK_REALTIME, ts);
@@ -121,6 +128,15 @@ int service_settings_finish(struct service_settings *s, const char *program)
 					s->mqtt_password_buf, sizeof s->mqtt_password_buf, program,
 					"--mqtt-password-file", "--mqtt-password") != 0)
 		return -1;
+	if (settings_password_from_file(&s->internal_token, s->internal_token_file,
+					s->internal_token_buf, sizeof s->internal_token_buf, program,
+					"--internal-token-file", "--internal-token") != 0)
+		return -1;
+	if (s->internal_token != NULL && !settings_token_valid(s->internal_token)) {
+		fprintf(stderr, "%s: invalid internal token: 1 to 255 printable ASCII characters, "
+			"no spaces (--internal-token, --internal-token-file)\n", program);
+		return -1;
+	}
 	if (!instance_valid(s->instance)) {
 		fprintf(stderr, "%s: invalid --instance '%s': 1 to 64 of A-Z a-z 0-9 _ . -\n",
 			program, s->instance);

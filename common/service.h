@@ -18,16 +18,19 @@ struct service_settings {
 	const char *log_level;
 	const char *mqtt_username, *mqtt_password; /* NULL: anonymous */
 	const char *mqtt_password_file; /* read into mqtt_password_buf */
+	/* docs/protocol.md §Settings: the bearer token of the daemons' internal
+	 * HTTP (they require it, the front sends it); NULL: none */
+	const char *internal_token;
+	const char *internal_token_file; /* read into internal_token_buf */
 	char broker_url_buf[128];
 	char mqtt_password_buf[256];
+	char internal_token_buf[256];
 };
 
 /* The rows every binary's settings table starts with. */
 #define SERVICE_SETTINGS_ROWS(s)                                                         \
 	{ "--data-dir", "SHOP_DATA_DIR", SETTING_STRING, &(s).data_dir, 0, 0, "./var",    \
 	  NULL, "databases, broker data and logs" },                                      \
-	{ "--bind", "SHOP_BIND", SETTING_STRING, &(s).bind, 0, 0, "127.0.0.1", NULL,      \
-	  "address the HTTP listener binds" },                                            \
 	{ "--broker-port", "SHOP_BROKER_PORT", SETTING_INT, &(s).broker_port, 1, 65535,  \
 	  "1883", NULL, "MQTT port, used when --broker-url is not given" },               \
 	{ "--broker-url", "SHOP_BROKER_URL", SETTING_STRING, &(s).broker_url, 0, 0, NULL, \
@@ -44,11 +47,28 @@ struct service_settings {
 	  "file holding the password at the broker (one line)" },                         \
 	{ "--mqtt-password", "SHOP_MQTT_PASSWORD", SETTING_STRING, &(s).mqtt_password, 0, \
 	  0, NULL, NULL, "password itself (prefer --mqtt-password-file: flags show in ps)" }, \
+	{ "--internal-token-file", "SHOP_INTERNAL_TOKEN_FILE", SETTING_STRING,           \
+	  &(s).internal_token_file, 0, 0, NULL, NULL,                                     \
+	  "file holding the bearer token of the daemons' internal HTTP (one line)" },     \
+	{ "--internal-token", "SHOP_INTERNAL_TOKEN", SETTING_STRING, &(s).internal_token, \
+	  0, 0, NULL, NULL,                                                               \
+	  "that token itself (prefer --internal-token-file: flags show in ps)" },         \
 	{ "--log-level", "SHOP_LOG_LEVEL", SETTING_CHOICE, &(s).log_level, 0, 0, "info",  \
 	  "debug|info|warn", "how much to log" }
 
-/* Derives defaults, reads the password file, checks the broker URL, prefix
- * and instance, starts logging; 0 or -1 (one line printed). */
+/* The listener's row: the front's public HTTP binds SHOP_BIND; the daemons'
+ * internal HTTP binds SHOP_INTERNAL_BIND whatever SHOP_BIND says
+ * (docs/protocol.md §Settings). */
+#define SERVICE_PUBLIC_BIND_ROW(s)                                                       \
+	{ "--bind", "SHOP_BIND", SETTING_STRING, &(s).bind, 0, 0, "127.0.0.1", NULL,      \
+	  "address the public HTTP listener binds" }
+#define SERVICE_INTERNAL_BIND_ROW(s)                                                     \
+	{ "--internal-bind", "SHOP_INTERNAL_BIND", SETTING_STRING, &(s).bind, 0, 0,       \
+	  "127.0.0.1", NULL,                                                              \
+	  "address the internal HTTP listener binds (SHOP_BIND does not apply)" }
+
+/* Derives defaults, reads the password and token files, checks the broker
+ * URL, prefix, instance and token, starts logging; 0 or -1 (one line printed). */
 int service_settings_finish(struct service_settings *s, const char *program);
 /* Creates the data dir of a service that keeps state; 0 or -1 (line printed). */
 int service_data_dir_create(const struct service_settings *s, const char *program);
@@ -64,6 +84,8 @@ void service_install_signals(void);
 void service_wait_for_stop(void);
 
 int64_t service_now_ms(void);
+/* CLOCK_MONOTONIC in ms: for ages and timeouts, which a clock step must not move. */
+int64_t service_monotonic_ms(void);
 void service_sleep_ms(int ms);
 /* The CLOCK_REALTIME time ms from now, for pthread_cond_timedwait. */
 struct timespec;

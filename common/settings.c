@@ -203,3 +203,15 @@ enum settings_result settings_parse(const struct setting *table, int count,
 	}
 	return SETTINGS_OK;
 }
+
+int settings_token_valid(const char *token)
+{
+	size_t n = strlen(token);
+
+	if (n == 0 || n > 255)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (token[i] <= ' ' || token[i] > '~')
+			return 0;
+	return 1;
+}

@@ -51,4 +51,8 @@ int settings_password_from_file(const char **password, const char *path, char *b
 				const char *program, const char *file_flag,
 				const char *password_flag);
 
+/* A bearer token fit for a header line: 1 to 255 printable ASCII
+ * characters, no space (so it can neither end the line nor add another). */
+int settings_token_valid(const char *token);
+
 #endif

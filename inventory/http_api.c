@@ -31,6 +31,7 @@ static int handle(struct mg_connection *conn, void *ctx)
 {
 	struct inventory *inv = ctx;
 	const char *path = http_path(conn);
+	int status;
 
 	if (!http_method_reads(http_method(conn)))
 		return http_reply_not_allowed(conn, "GET, HEAD");
@@ -39,6 +40,9 @@ static int handle(struct mg_connection *conn, void *ctx)
 					 (long long)lag_read(&inv->consumer.lag));
 	if (strcmp(path, "/metrics") == 0)
 		return http_reply_metrics(conn, write_metrics, inv);
+	/* the rest hold every order id, which is all a cancel needs */
+	if ((status = http_internal_check(conn, inv->svc.internal_token)) != 0)
+		return status;
 	if (strcmp(path, "/catalog") == 0)
 		return reply_json_or_503(conn, inventory_store_catalog_json(&inv->store));
 	if (strcmp(path, "/stock") == 0)

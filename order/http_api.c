@@ -158,19 +158,27 @@ static int handle(struct mg_connection *conn, void *ctx)
 	struct order *o = ctx;
 	const char *path = http_path(conn);
 	const char *method = http_method(conn);
+	int status;
 
-	if (path != NULL && is_redrive_path(path))
-		return method != NULL && strcmp(method, "POST") == 0
-			       ? reply_redrive(conn, o, path)
-			       : http_reply_not_allowed(conn, "POST");
+	if (path != NULL && is_redrive_path(path)) {
+		if (method == NULL || strcmp(method, "POST") != 0)
+			return http_reply_not_allowed(conn, "POST");
+		/* acting on an order is guarded like the listings */
+		if ((status = http_internal_check(conn, o->svc.internal_token)) != 0)
+			return status;
+		return reply_redrive(conn, o, path);
+	}
 	if (!http_method_reads(method))
 		return http_reply_not_allowed(conn, "GET, HEAD");
-	if (strcmp(path, "/dead-letters") == 0)
-		return reply_dead_letters(conn, o);
 	if (strcmp(path, "/healthz") == 0)
 		return http_reply_health(conn, mqtt_is_ready(o->mqtt), order_lag_ms(o));
 	if (strcmp(path, "/metrics") == 0)
 		return http_reply_metrics(conn, write_metrics, o);
+	/* the rest hold every order id, which is all a cancel needs */
+	if ((status = http_internal_check(conn, o->svc.internal_token)) != 0)
+		return status;
+	if (strcmp(path, "/dead-letters") == 0)
+		return reply_dead_letters(conn, o);
 	if (strcmp(path, "/orders") == 0)
 		return reply_list(conn, o);
 	if (strncmp(path, "/orders/", 8) == 0)

@@ -20,12 +20,20 @@
 /* HTTP threads that order status streams never take (--sse-max) */
 #define FRONT_THREADS_FOR_REQUESTS 16
 
-/* What the retained status topics say of each service instance. */
+/* What the bus says of each service instance: its retained status topic
+ * (logged only) and its newest heartbeat, which is what liveness is judged by
+ * (docs/protocol.md §Topologies: a persistent bridge session can deliver an
+ * old "offline" after a newer "online"). */
 struct front_peers {
 	pthread_mutex_t lock;
 	int n;
 	char name[FRONT_MAX_PEERS][128]; /* "inventory/main" */
 	int online[FRONT_MAX_PEERS];
+	/* the newest heartbeat by its own (t_ms, seq), and when it arrived
+	 * (service_monotonic_ms; 0: none yet) */
+	int64_t beat_t_ms[FRONT_MAX_PEERS], beat_seq[FRONT_MAX_PEERS];
+	int64_t beat_arrived_ms[FRONT_MAX_PEERS];
+	int64_t started_ms; /* service_monotonic_ms when the front started */
 };
 
 /* The last catalog the inventory gave, for FRONT_CATALOG_MAX_AGE_MS. */
@@ -63,6 +71,7 @@ struct front {
 	struct service_settings svc;
 	int port, inventory_port, order_port;
 	int publish_timeout_ms;
+	int heartbeat_timeout_ms; /* a daemon silent for longer is down (/readyz) */
 	int http_threads;
 	const char *inventory_url, *order_url;
 	char inventory_url_buf[64], order_url_buf[64];
@@ -90,11 +99,16 @@ struct front {
 	int watch_started;
 };
 
-/* The mqtt_message_fn of the front: it only listens to status topics. */
+/* The mqtt_message_fn of the front: it only listens to status topics and
+ * the daemons' heartbeats. */
 void front_peers_on_message(void *ctx, const char *topic, const char *payload, size_t len,
 			    int retained);
-/* True when at least one instance of the service says "online". */
-int front_peers_online(struct front_peers *peers, const char *service);
+/* The age of the service's newest heartbeat (any instance) in *age_ms; 1, or
+ * 0 when none came yet (then *age_ms counts from the front's start). */
+int front_peers_heartbeat_age(struct front_peers *peers, const char *service,
+			      int64_t *age_ms);
+/* A heartbeat of the service came within max_age_ms. */
+int front_peers_alive(struct front_peers *peers, const char *service, int max_age_ms);
 
 /* One row of the front's route table (http_api.c): who answers method on a
  * path that matches pattern. */

@@ -1,5 +1,6 @@
 /* The front's HTTP routing: one table of routes, how a request is looked up
  * in it, and the replies of its own (index, health, readiness, metrics). */
+#include <stdio.h>
 #include <string.h>
 
 #include "event.h"
@@ -15,29 +16,60 @@ static int daemon_healthy(const struct http_target *target)
 	return ok;
 }
 
-/* Ready when the broker connection is up and both daemons answer and have
- * said "online" on their status topics (so their subscriptions exist). */
+/* Why a daemon is down for /readyz, appended to list; 0 when it is up. The
+ * heartbeat first: it is end to end through the front's broker (and a bridge),
+ * which /healthz over HTTP is not (docs/protocol.md §Topologies), and it
+ * answers at once while a stopped daemon's HTTP would take the timeout. */
+static int daemon_down(struct front *f, const char *name, const struct http_target *target,
+		       char *list, size_t len)
+{
+	int64_t age;
+	int seen = front_peers_heartbeat_age(&f->peers, name, &age);
+	size_t used = strlen(list);
+	const char *sep = used ? ", " : "";
+
+	if (!seen)
+		snprintf(list + used, len - used, "%s%s (no heartbeat yet)", sep, name);
+	else if (age > f->heartbeat_timeout_ms)
+		snprintf(list + used, len - used, "%s%s (last heartbeat %.1f s ago)", sep, name,
+			 (double)age / 1000.0);
+	else if (!daemon_healthy(target))
+		snprintf(list + used, len - used, "%s%s (/healthz)", sep, name);
+	else
+		return 0;
+	return 1;
+}
+
+/* Ready when the broker connection is up and both daemons have sent a
+ * heartbeat through it lately (so their subscriptions exist and the path
+ * works) and answer /healthz. */
 static int reply_ready(struct mg_connection *conn, struct front *f)
 {
-	const char *down[4];
-	char list[128] = "";
-	int n = 0;
+	char list[256] = "";
+	int down = 0;
 
-	if (!mqtt_is_ready(f->mqtt))
-		down[n++] = "broker";
-	if (!daemon_healthy(&f->inventory) || !front_peers_online(&f->peers, "inventory"))
-		down[n++] = "inventory";
-	if (!daemon_healthy(&f->order) || !front_peers_online(&f->peers, "order"))
-		down[n++] = "order";
-	if (n == 0) {
+	if (!mqtt_is_ready(f->mqtt)) {
+		strcpy(list, "broker");
+		down = 1;
+	}
+	down += daemon_down(f, "inventory", &f->inventory, list, sizeof list);
+	down += daemon_down(f, "order", &f->order, list, sizeof list);
+	if (down == 0) {
 		static const char ready[] = "{\"status\":\"ready\"}";
 		return http_reply(conn, 200, "application/json", ready, sizeof ready - 1, NULL);
 	}
-	for (int i = 0; i < n; i++) {
-		strcat(list, i ? ", " : "");
-		strcat(list, down[i]);
-	}
 	return http_reply_error(conn, 503, "not_ready", "down: %s", list);
+}
+
+static void write_heartbeat_age(FILE *out, struct front *f, const char *daemon)
+{
+	char labels[64];
+	int64_t age;
+
+	(void)front_peers_heartbeat_age(&f->peers, daemon, &age);
+	snprintf(labels, sizeof labels, "daemon=\"%s\"", daemon);
+	metrics_write_sample(out, "shop_front_daemon_heartbeat_age_seconds", labels,
+			     (double)age / 1000.0);
 }
 
 static void write_metrics(FILE *out, void *ctx)
@@ -51,13 +83,19 @@ static void write_metrics(FILE *out, void *ctx)
 	metrics_write_value(out, "shop_front_daemon_lag_seconds", "gauge",
 			    "how far behind the slower daemon reports it runs",
 			    (double)atomic_load(&f->daemon_lag_ms) / 1000.0);
-	/* what /readyz reads: an instance of the daemon said "online" last */
+	/* what /readyz reads (docs/protocol.md §Topologies) */
+	metrics_write_family(out, "shop_front_daemon_heartbeat_age_seconds", "gauge",
+			     "seconds since the daemon's newest heartbeat came through the "
+			     "front's broker (since the front's start when none came)");
+	write_heartbeat_age(out, f, "inventory");
+	write_heartbeat_age(out, f, "order");
 	metrics_write_family(out, "shop_front_daemon_online", "gauge",
-			     "1 while an instance of the daemon says online on its status topic");
+			     "1 while a heartbeat of the daemon came within the front's "
+			     "heartbeat timeout");
 	metrics_write_sample(out, "shop_front_daemon_online", "daemon=\"inventory\"",
-			     front_peers_online(&f->peers, "inventory"));
+			     front_peers_alive(&f->peers, "inventory", f->heartbeat_timeout_ms));
 	metrics_write_sample(out, "shop_front_daemon_online", "daemon=\"order\"",
-			     front_peers_online(&f->peers, "order"));
+			     front_peers_alive(&f->peers, "order", f->heartbeat_timeout_ms));
 	metrics_write_value(out, "shop_front_orders_shed_total", "counter",
 			    "orders answered 503 overloaded", (double)atomic_load(&f->shed));
 	metrics_write_value(out, "shop_front_orders_in_flight", "gauge",

@@ -14,6 +14,7 @@ static void parse_settings(struct front *f, int argc, char **argv)
 {
 	const struct setting table[] = {
 		SERVICE_SETTINGS_ROWS(f->svc),
+		SERVICE_PUBLIC_BIND_ROW(f->svc),
 		{ "--front-port", "SHOP_FRONT_PORT", SETTING_INT, &f->port, 1, 65535, "8080", NULL,
 		  "HTTP port of the public API" },
 		{ "--inventory-port", "SHOP_INVENTORY_PORT", SETTING_INT, &f->inventory_port, 1,
@@ -27,6 +28,9 @@ static void parse_settings(struct front *f, int argc, char **argv)
 		{ "--publish-timeout-ms", "SHOP_PUBLISH_TIMEOUT_MS", SETTING_INT,
 		  &f->publish_timeout_ms, 1, 60000, "2000", NULL,
 		  "how long to wait for the broker's PUBACK before answering 503" },
+		{ "--heartbeat-timeout-ms", "SHOP_HEARTBEAT_TIMEOUT_MS", SETTING_INT,
+		  &f->heartbeat_timeout_ms, 1500, 600000, "3000", NULL,
+		  "a daemon whose newest heartbeat is older is down for /readyz" },
 		{ "--http-threads", "SHOP_FRONT_THREADS", SETTING_INT, &f->http_threads, 4, 4096,
 		  "128", NULL,
 		  "HTTP worker threads: a keep-alive client holds one while connected" },
@@ -73,6 +77,13 @@ static void parse_settings(struct front *f, int argc, char **argv)
 			f->order_url);
 		exit(2);
 	}
+	/* docs/protocol.md §Settings: every call to the daemons carries the token
+	 * (service_settings_finish checked it fits a header line) */
+	if (http_target_set_bearer(&f->inventory, f->svc.internal_token) != 0 ||
+	    http_target_set_bearer(&f->order, f->svc.internal_token) != 0) {
+		fprintf(stderr, "shop-front: the internal token does not fit a header line\n");
+		exit(2);
+	}
 }
 
 /* The front hears the services' status topics and order/status. */
@@ -92,8 +103,8 @@ static void on_message(void *ctx, const char *topic, const char *payload, size_t
  * current status first (docs/protocol.md §Topics). */
 static void connect_bus(struct front *f)
 {
-	char status_filter[256];
-	const char *subs[] = { status_filter, f->topic_status, NULL };
+	char status_filter[256], heartbeat_filter[256];
+	const char *subs[] = { status_filter, heartbeat_filter, f->topic_status, NULL };
 	struct mqtt_config cfg = {
 		.url = f->svc.broker_url, .service = "front", .instance = f->svc.instance,
 		.prefix = f->svc.prefix, .persistent = 0, .announce = 1, .reconnect = 1,
@@ -105,6 +116,8 @@ static void connect_bus(struct front *f)
 	struct mqtt *m;
 
 	snprintf(status_filter, sizeof status_filter, "%sstatus/+/+", f->svc.prefix);
+	snprintf(heartbeat_filter, sizeof heartbeat_filter, "%sstatus/+/+/heartbeat",
+		 f->svc.prefix);
 	if (mqtt_start(&cfg, 5000, &m) != 0)
 		fatal("cannot connect to the broker at %s: %s", f->svc.broker_url,
 		      mqtt_start_failure());
@@ -125,6 +138,7 @@ int main(int argc, char **argv)
 	};
 	char why[128];
 
+	f.peers.started_ms = service_monotonic_ms();
 	parse_settings(&f, argc, argv);
 	/* fit: service_settings_finish holds the prefix to 100 bytes */
 	event_topic(f.topic_send, sizeof f.topic_send, f.svc.prefix, EVENT_ORDER_SEND);

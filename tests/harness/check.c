@@ -23,11 +23,13 @@ struct endpoint {
 	const char *url;
 	struct http_target target;
 	const char *token; /* sent as a bearer token; NULL: none */
+	int internal;      /* a daemon's internal HTTP: token is the internal token */
 };
 
 struct check_options {
 	struct endpoint front, admin, inventory, order; /* admin: the front, with the token */
 	const char *admin_token;
+	const char *internal_token; /* docs/protocol.md §Settings, SHOP_INTERNAL_TOKEN */
 	int timeout_s;
 	int no_front;
 	int direct;
@@ -84,7 +86,10 @@ static void refused_line(struct snapshot *s, const struct endpoint *e, const cha
 	cJSON *body = cJSON_ParseWithLength(r->body ? r->body : "", r->len);
 	const cJSON *code = cJSON_GetObjectItemCaseSensitive(body, "error");
 	const char *c = cJSON_IsString(code) ? code->valuestring : "";
-	const char *hint = strcmp(c, "admin_disabled") == 0 ?
+	const char *hint = e->internal ?
+		"the daemon refused the internal token: pass it with --internal-token or "
+		"SHOP_INTERNAL_TOKEN ($SHOP_DATA_DIR/internal-token of ./shop run)" :
+		strcmp(c, "admin_disabled") == 0 ?
 		"the front runs without an admin token (start it with SHOP_ADMIN_TOKEN), or use --direct" :
 		"the front refused the admin token: pass its token with --admin-token or SHOP_ADMIN_TOKEN";
 
@@ -252,19 +257,19 @@ static int endpoint_finish(struct endpoint *e, char *buf, size_t len, int port,
 
 /* The token goes into a header line: printable ASCII only, so it can
  * neither end the line nor smuggle another header. 0, or -1 with a line. */
-static int token_valid(const char *token)
+static int token_valid(const char *token, const char *what)
 {
 	size_t n = strlen(token);
 
 	if (n > CHECK_MAX_TOKEN) {
-		fprintf(stderr, "%s check: the admin token is longer than %d characters\n",
-			CLI_PROGRAM, CHECK_MAX_TOKEN);
+		fprintf(stderr, "%s check: the %s is longer than %d characters\n",
+			CLI_PROGRAM, what, CHECK_MAX_TOKEN);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (token[i] <= ' ' || token[i] > '~') {
-			fprintf(stderr, "%s check: the admin token must be printable ASCII without spaces\n",
-				CLI_PROGRAM);
+			fprintf(stderr, "%s check: the %s must be printable ASCII without spaces\n",
+				CLI_PROGRAM, what);
 			return -1;
 		}
 	}
@@ -286,10 +291,15 @@ static int options_finish(struct check_options *o)
 			CLI_PROGRAM);
 		return -1;
 	}
-	if (!o->direct && token_valid(o->admin_token) != 0)
+	if (!o->direct && token_valid(o->admin_token, "admin token") != 0)
+		return -1;
+	if (o->direct && o->internal_token != NULL &&
+	    token_valid(o->internal_token, "internal token") != 0)
 		return -1;
 	o->admin = o->front;
 	o->admin.token = o->direct ? NULL : o->admin_token;
+	o->inventory.token = o->order.token = o->internal_token;
+	o->inventory.internal = o->order.internal = 1;
 	return 0;
 }
 
@@ -308,6 +318,9 @@ int check_main(int argc, char **argv)
 		{ "--admin-token", "SHOP_ADMIN_TOKEN", SETTING_STRING, &o.admin_token, 0, 0, NULL,
 		  NULL, "the front's admin token, sent as a bearer token to /api/v1/admin/*; "
 		  "needed unless --direct" },
+		{ "--internal-token", "SHOP_INTERNAL_TOKEN", SETTING_STRING, &o.internal_token, 0, 0,
+		  NULL, NULL, "with --direct: the daemons' internal token, sent as a bearer token "
+		  "(./shop run writes it to $SHOP_DATA_DIR/internal-token)" },
 		{ "--inventory-port", "SHOP_INVENTORY_PORT", SETTING_INT, &inventory_port, 1, 65535,
 		  "8081", NULL, "with --direct: port of the inventory, used when --inventory-url is not given" },
 		{ "--order-port", "SHOP_ORDER_PORT", SETTING_INT, &order_port, 1, 65535, "8082",
@@ -322,7 +335,7 @@ int check_main(int argc, char **argv)
 	const struct cli_switch switches[] = {
 		{ "--direct", "SHOP_REPLAY_DIRECT", &o.direct,
 		  "read stock, reservations and orders from the daemons' internal HTTP (--inventory-url, "
-		  "--order-url) instead of the front's admin API; no token needed" },
+		  "--order-url) instead of the front's admin API, with the internal token" },
 		{ "--no-front", "SHOP_REPLAY_NO_FRONT", &o.no_front,
 		  "with --direct: check only the daemons (skip the front's /readyz and catalog)" },
 	};
@@ -334,7 +347,8 @@ int check_main(int argc, char **argv)
 			   "one per line, PASS or FAIL with figures. Exit status 0 when all pass, 1 when\n"
 			   "one fails or the front refuses the token (401/403), 2 on a bad flag or no token.\n"
 			   "--direct reads the inventory's /stock and /reservations and the order daemon's\n"
-			   "/orders on their internal HTTP instead (no token; --inventory-url, --order-url).",
+			   "/orders on their internal HTTP instead (--internal-token, --inventory-url,\n"
+			   "--order-url).",
 		CLI_TABLES(table, switches),
 	};
 

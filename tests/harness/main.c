@@ -21,7 +21,7 @@ static const struct command {
 	{ "garbage", garbage_main,
 	  "[--topics all|LIST] [--list] [--random SEED [--count N] [RECORDING...]]: publish a corpus of bad payloads, or mutants of recorded messages, to every shop topic" },
 	{ "check", check_main,
-	  "[--front-url URL] [--admin-token T | --direct [--inventory-url URL] [--order-url URL]] [--timeout S]: check the invariants of docs/protocol.md through the front's admin API" },
+	  "[--front-url URL] [--admin-token T | --direct [--internal-token T] [--inventory-url URL] [--order-url URL]] [--timeout S]: check the invariants of docs/protocol.md through the front's admin API" },
 };
 
 #define N_COMMANDS (sizeof commands / sizeof *commands)

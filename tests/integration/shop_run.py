@@ -193,6 +193,11 @@ class ShopRun:
         with open(os.path.join(self.dir, "broker", account + ".pw")) as f:
             return f.read().rstrip("\n")
 
+    def internal_auth(self):
+        """The header the daemons' internal HTTP wants: ./shop run's token."""
+        with open(os.path.join(self.dir, "internal-token")) as f:
+            return {"Authorization": "Bearer " + f.read().strip()}
+
     def log(self, name):
         with open(os.path.join(self.dir, "log", name + ".log"), errors="replace") as f:
             return f.read()

@@ -16,12 +16,11 @@ import uuid
 
 import paho.mqtt.client as mqtt
 
-from harness import (MOSQUITTO, REPO, BusClient, assert_eq, assert_in, assert_true, child_env,
+from harness import (CONFIGURE, MOSQUITTO, BusClient, assert_eq, assert_in, assert_true, child_env,
                      free_ports, http_request, port_open, run_binary, wait_until)
 from shop_run import ShopRun
 
 PREFIX = "webshop/"
-CONFIGURE = os.path.join(REPO, "broker", "configure")
 ACCOUNTS = ("front", "inventory", "order", "bridge", "harness", "monitor")
 
 # The Accounts table (docs/protocol.md), written out again here: the test holds the
@@ -427,9 +426,11 @@ def test_shop_run_accounts(build):
         # later event is applied, the front's would have been too
         control = str(uuid.uuid4())
         harness_client.publish(PREFIX + "inventory/in-stock", event.replace(forged, control))
-        wait_until(lambda: http_request(run.order_port, "GET", "/orders/" + control).status == 200,
+        auth = run.internal_auth()
+        wait_until(lambda: http_request(run.order_port, "GET", "/orders/" + control,
+                                        headers=auth).status == 200,
                    10, "the harness's in-stock creates order %s (positive control)" % control)
-        assert_eq(http_request(run.order_port, "GET", "/orders/" + forged).status, 404,
+        assert_eq(http_request(run.order_port, "GET", "/orders/" + forged, headers=auth).status, 404,
                   "the order daemon never saw the front's forged in-stock")
         harness_client.close()
         # shop-replay with the harness account, and without a password

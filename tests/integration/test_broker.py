@@ -369,23 +369,30 @@ def test_duplicate_and_reordered_events(shop):
 
 
 def test_broker_with_passwords(build):
-    """A broker that refuses anonymous clients: the services log in with
-    SHOP_MQTT_USERNAME / SHOP_MQTT_PASSWORD, and a wrong password is one
-    clear line at start."""
-    with Shop(build, broker_password="s3cret-it", use_env=True) as shop:
+    """The harness's broker refuses anonymous clients (broker/configure's
+    accounts): the services log in with SHOP_MQTT_USERNAME /
+    SHOP_MQTT_PASSWORD_FILE, and a wrong password, from a file or from
+    --mqtt-password, is one clear line at start."""
+    with Shop(build, use_env=True) as shop:
         oid = shop.order([{"sku": "MUG-001", "qty": 1}])
         shop.wait_status(oid, "confirmed")
         shop.check_invariants()
+        wrong_file = os.path.join(shop.dir, "wrong.pw")
+        with open(wrong_file, "w") as f:
+            f.write("wrong\n")
+        os.chmod(wrong_file, 0o600)
         for name in ("inventory", "order", "front"):
-            args = []
-            for flag, _, value in shop.settings(name):
-                if flag in ("--inventory-port", "--order-port", "--front-port"):
-                    value = str(free_ports(1)[0])
-                args += [flag, "wrong" if flag == "--mqtt-password" else value]
-            args += ["--instance", "intruder"]
-            rc, out, err = run_binary(build, name, args, timeout=10)
-            what = "shop-%s with a wrong broker password" % name
-            assert_eq(rc, 1, what + ": exit status")
-            lines = [l for l in err.splitlines() if " fatal: " in l or " warn: " in l]
-            assert_eq(len(lines), 1, what + ": error lines (%r)" % err)
-            assert_in("not authorized", lines[0], what + ": the line says the broker refused")
+            for how, wrong in (("file", ["--mqtt-password-file", wrong_file]),
+                               ("flag", ["--mqtt-password", "wrong"])):
+                args = []
+                for flag, _, value in shop.settings(name):
+                    if flag in ("--inventory-port", "--order-port", "--front-port"):
+                        value = str(free_ports(1)[0])
+                    args += wrong if flag == "--mqtt-password-file" else [flag, value]
+                args += ["--instance", "intruder"]
+                rc, out, err = run_binary(build, name, args, timeout=10)
+                what = "shop-%s with a wrong broker password (%s)" % (name, how)
+                assert_eq(rc, 1, what + ": exit status (stderr %r)" % err)
+                lines = [l for l in err.splitlines() if " fatal: " in l or " warn: " in l]
+                assert_eq(len(lines), 1, what + ": error lines (%r)" % err)
+                assert_in("not authorized", lines[0], what + ": the line says the broker refused")

@@ -248,7 +248,7 @@ def test_chaos_kills_and_broker_restart(build):
 
         # Every accepted order becomes final without anyone touching it.
         def all_final():
-            r = http_request(shop.order_port, "GET", "/orders", timeout=5)
+            r = shop.ord("/orders", timeout=5)
             if r.status != 200:
                 return None
             status = {o["order_id"]: o["status"] for o in r.body["orders"]}
@@ -262,7 +262,7 @@ def test_chaos_kills_and_broker_restart(build):
             status = wait_until(all_final, 60 * shop.build.slow,
                                 "every accepted order final, every accepted cancel won", interval=0.1)
         except AssertionError:
-            r = http_request(shop.order_port, "GET", "/orders", timeout=5)
+            r = shop.ord("/orders", timeout=5)
             status = {o["order_id"]: o["status"] for o in r.body["orders"]} if r.status == 200 else {}
             stuck = sorted((oid, status.get(oid)) for oid in accepted if status.get(oid) not in FINAL)
             if stuck:

@@ -143,7 +143,7 @@ class Hosts:
                        "%s broker running" % name, 0.05)
         bins = {n: os.path.join(self.build.dir, d, "shop-" + n)
                 for n, d in (("inventory", "inventory"), ("order", "order"), ("front", "public_front"))}
-        common = ["--broker-url", "tcp://127.0.0.1:%d" % MQTT_PORT, "--bind", "0.0.0.0",
+        common = ["--broker-url", "tcp://127.0.0.1:%d" % MQTT_PORT, "--internal-bind", "0.0.0.0",
                   "--instance", "netns"]
         self.start("inventory", "core", [bins["inventory"], "--data-dir", self.dir,
                                          "--inventory-port", str(INVENTORY_PORT),

@@ -2,7 +2,7 @@
 conflicting, garbage and recorded-then-replayed traffic on the bus. Each test
 ends with the invariants of docs/protocol.md, checked by the harness and by
 `shop-replay check` (through the front's admin API with the admin token, and
-with --direct on the daemons' internal HTTP)."""
+with --direct on the daemons' internal HTTP with the internal token)."""
 
 import json
 import os
@@ -55,7 +55,8 @@ def run_tool(build, args, timeout=20.0, env=None):
 
 
 def bus(shop):
-    return ["--broker-url", shop.broker_url]
+    """The broker and the harness account (docs/protocol.md §Accounts)."""
+    return ["--broker-url", shop.broker_url] + shop.replay_login()
 
 
 def front(shop):
@@ -64,7 +65,7 @@ def front(shop):
 
 def direct(shop):
     """check's fallback: the daemons' internal HTTP instead of the admin API."""
-    return front(shop) + ["--direct",
+    return front(shop) + ["--direct", "--internal-token", shop.internal_token,
                           "--inventory-url", "http://127.0.0.1:%d" % shop.inventory_port,
                           "--order-url", "http://127.0.0.1:%d" % shop.order_port]
 
@@ -286,7 +287,7 @@ def test_replay_cli(build):
 def test_replay_check_admin_token(shop):
     """check through the front: the token as a flag works, a wrong one is
     refused at once with one line naming the 403 and the token, and --direct
-    (the daemons' internal HTTP, no token) still works."""
+    (the daemons' internal HTTP, with the internal token) still works."""
     oid = shop.order([{"sku": "MUG-001", "qty": 1}])
     shop.wait_status(oid, "confirmed")
     shop.check_invariants()
@@ -309,6 +310,17 @@ def test_replay_check_admin_token(shop):
     lines = tool_check(shop, direct(shop))
     assert_true(any(l.startswith("PASS front ready") for l in lines),
                 "--direct still checks the front's /readyz and catalog", lines)
+    # the internal token from SHOP_INTERNAL_TOKEN works as the flag does;
+    # a wrong one or none is refused at once, naming the 403 / 401
+    no_token = [a for a in direct(shop) if a not in ("--internal-token", shop.internal_token)]
+    tool_check(shop, no_token, env={"SHOP_INTERNAL_TOKEN": shop.internal_token})
+    for how, env, code in (("wrong", {"SHOP_INTERNAL_TOKEN": "wrong-" + shop.internal_token}, "403"),
+                           ("none", None, "401")):
+        rc, out, err = run_tool(shop.build, ["check"] + no_token, env=env)
+        what = "check --direct with %s internal token" % how
+        assert_eq(rc, 1, "exit status of %s (%s %s)" % (what, out, err))
+        assert_in(code, out + err, what + ": names the refusal")
+        assert_true("wrong-" not in out + err, what + ": does not echo the token", out + err)
     lines = tool_check(shop, direct(shop) + ["--no-front"])
     assert_true(not any("front" in l.split(":")[0] for l in lines), "--no-front skips the front", lines)
 

@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 
 from harness import (REPO, assert_eq, assert_in, assert_true, child_env, http_request, port_open,
                      wait_until)
@@ -281,8 +282,13 @@ def test_bridged_topology(build):
         # a front killed: restarted, topology.json follows, haproxy keeps serving
         old = run.part("front1")["pid"]
         os.kill(old, signal.SIGKILL)
-        # once it is gone (a request in flight as it dies gets haproxy's 502)
-        wait_until(lambda: not pid_alive(old), 5, "front1 (pid %d) gone after SIGKILL" % old, 0.01)
+        # once it is gone (a request in flight as it dies gets haproxy's 502):
+        # its port closed too, for the main thread is a zombie while the
+        # other threads still exit and the listener still accepts (haproxy's
+        # log said SH, connected in 0 ms, after pid_alive was false)
+        front1_port = run.part("front1")["port"]
+        wait_until(lambda: not pid_alive(old) and not port_open(front1_port), 5,
+                   "front1 (pid %d) gone after SIGKILL, its port closed" % old, 0.01)
         ids = orders_accepted(run.front_port, 5, "orders while front1 is down",
                               refusals_allowed=True)
         wait_restarted(run, "front1", old, "front1 restarted with a new pid in topology.json")
@@ -305,3 +311,71 @@ def test_bridged_topology(build):
         assert_true(not os.path.exists(run.topology_path), "topology.json removed at the stop")
         for name in ("balancer", "core"):
             assert_true(not port_open(run.part(name)["port"]), "%s's port closed" % name)
+
+
+def posts_seen(port):
+    """POST /api/v1/orders requests this front answered, whatever the status."""
+    r = http_request(port, "GET", "/metrics")
+    return sum(int(n) for n in re.findall(
+        r'^shop_front_requests_total\{route="/api/v1/orders",status="\d+"\} (\d+)', r.text, re.M))
+
+
+def test_bridge_cut_makes_the_edge_fronts_unready(build):
+    """docs/protocol.md §Topologies: with the core stopped (SIGSTOP, at least
+    4 s) the edges' bridges carry nothing, though every front still has its
+    own broker. The daemons' heartbeats stop arriving, so each front's
+    /readyz says 503 naming them, and haproxy stops sending them orders (its
+    own 503); SIGCONT brings it all back and every order accepted confirms."""
+    with ShopRun(build, edges=2) as run:
+        fronts = [run.part(name)["port"] for name in ("front1", "front2")]
+        for port in fronts:
+            assert_eq(http_request(port, "GET", "/readyz").status, 200,
+                      "front on port %d ready before (positive control)" % port)
+        ids = orders_accepted(run.front_port, 4, "orders before the cut")
+        core = run.part("core")["pid"]
+        os.kill(core, signal.SIGSTOP)
+        stopped = time.monotonic()
+        try:
+            for port in fronts:
+                def both_named():
+                    r = http_request(port, "GET", "/readyz")
+                    text = r.body.get("message", "") if isinstance(r.body, dict) else ""
+                    return r.status == 503 and "inventory" in text and "order" in text
+                wait_until(both_named, 8, "front on port %d: /readyz 503 naming both daemons "
+                           "with the core stopped" % port, 0.2)
+                m = http_request(port, "GET", "/metrics").text
+                assert_true(re.search(r'^shop_front_broker_connected 1$', m, re.M),
+                            "the front is still connected to its own edge", m[-2000:])
+                ages = re.findall(r'^shop_front_daemon_heartbeat_age_seconds\{daemon="\w+"\} '
+                                  r'([0-9.]+)$', m, re.M)
+                assert_true(len(ages) == 2 and all(float(a) > 3 for a in ages),
+                            "both daemons' heartbeat ages above 3 s", ages)
+
+            def haproxy_refuses():
+                r = http_request(run.front_port, "POST", "/api/v1/orders",
+                                 {"items": [{"sku": "MUG-001", "qty": 1}]})
+                if r.status == 202:  # a front haproxy still sent it to
+                    ids.append(r.body["order_id"])
+                # haproxy's own 503 (its errorfile), not a front's
+                return (r.status == 503 and isinstance(r.body, dict)
+                        and r.body.get("error") == "no_front_ready")
+            wait_until(haproxy_refuses, 8, "haproxy answering 503 no_front_ready itself", 0.2)
+            seen = [posts_seen(port) for port in fronts]
+            for i in range(5):
+                r = http_request(run.front_port, "POST", "/api/v1/orders",
+                                 {"items": [{"sku": "MUG-001", "qty": 1}]})
+                assert_eq(r.status, 503, "POST %d through haproxy while no front is ready" % i)
+            assert_eq([posts_seen(port) for port in fronts], seen,
+                      "POSTs the fronts saw while haproxy held them down")
+            time.sleep(max(0.0, 4.0 - (time.monotonic() - stopped)))
+        finally:
+            os.kill(core, signal.SIGCONT)
+        for port in fronts:
+            wait_until(lambda: http_request(port, "GET", "/readyz").status == 200, 20,
+                       "front on port %d ready after SIGCONT" % port, 0.2)
+        # haproxy checks every second and takes a front back after one pass
+        wait_until(lambda: http_request(run.front_port, "GET", "/readyz").status == 200, 10,
+                   "haproxy sending requests to a front again", 0.2)
+        ids += orders_accepted(run.front_port, 4, "orders after the heal")
+        wait_confirmed(run.front_port, ids)
+        assert_eq(run.stop(), 0, "./shop run's exit status after SIGTERM")

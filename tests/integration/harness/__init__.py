@@ -14,7 +14,7 @@ from .bus import BusClient
 from .checks import (POLL, Cases, assert_eq, assert_error_body, assert_in, assert_status,
                      assert_true, is_canonical_uuid, metric, wait_until)
 from .http_client import Resp, http_request, read_raw_response
-from .processes import (BINARY_FLAGS, BINARY_PATHS, COMMON_FLAGS, MOSQUITTO, REPO, SERVICES, Build, Proc,
+from .processes import (BINARY_FLAGS, BINARY_PATHS, COMMON_FLAGS, CONFIGURE, MOSQUITTO, REPO, SERVICES, Build, Proc,
                         child_env, describe_status, free_ports, port_open, run_binary,
                         sanitizer_findings)
 from .sse import SseStream
@@ -25,7 +25,7 @@ __all__ = [
     "POLL", "Cases", "assert_eq", "assert_error_body", "assert_in", "assert_status",
     "assert_true", "is_canonical_uuid", "metric", "wait_until",
     "Resp", "http_request", "read_raw_response",
-    "BINARY_FLAGS", "BINARY_PATHS", "COMMON_FLAGS", "MOSQUITTO", "REPO", "SERVICES", "Build", "Proc",
+    "BINARY_FLAGS", "BINARY_PATHS", "COMMON_FLAGS", "CONFIGURE", "MOSQUITTO", "REPO", "SERVICES", "Build", "Proc",
     "child_env", "describe_status", "free_ports", "port_open", "run_binary", "sanitizer_findings",
     "SseStream",
     "DEFAULT_CATALOG", "FINAL", "Shop", "new_order_id", "random_items", "rfc3339_now",

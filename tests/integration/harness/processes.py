@@ -12,17 +12,20 @@ from .checks import _short
 # the checkout: tests/integration/harness/ is three levels below it
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 MOSQUITTO = "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else "mosquitto"
+CONFIGURE = os.path.join(REPO, "broker", "configure")
 
 # Flags each binary must document (docs/internals.md, "Settings of each binary").
-COMMON_FLAGS = ["--mqtt-username", "--mqtt-password", "--mqtt-password-file", "--data-dir", "--bind", "--broker-port", "--broker-url", "--topic-prefix",
-                "--instance", "--log-level"]
+COMMON_FLAGS = ["--mqtt-username", "--mqtt-password", "--mqtt-password-file", "--data-dir",
+                "--broker-port", "--broker-url", "--topic-prefix", "--instance", "--log-level",
+                "--internal-token", "--internal-token-file"]
 BINARY_FLAGS = {
-    "front": COMMON_FLAGS + ["--front-port", "--inventory-port", "--order-port",
+    "front": COMMON_FLAGS + ["--bind", "--front-port", "--inventory-port", "--order-port",
                              "--inventory-url", "--order-url", "--publish-timeout-ms",
-                             "--admin-token", "--www-dir", "--admit-target-ms", "--admit-min",
-                             "--admit-max"],
-    "inventory": COMMON_FLAGS + ["--inventory-port", "--sqlite-sync", "--catalog"],
-    "order": COMMON_FLAGS + ["--order-port", "--redrive-s", "--sqlite-sync"],
+                             "--admin-token", "--www-dir", "--heartbeat-timeout-ms",
+                             "--admit-target-ms", "--admit-min", "--admit-max", "--sse-max"],
+    "inventory": COMMON_FLAGS + ["--internal-bind", "--inventory-port", "--sqlite-sync",
+                                 "--catalog"],
+    "order": COMMON_FLAGS + ["--internal-bind", "--order-port", "--redrive-s", "--sqlite-sync"],
 }
 BINARY_PATHS = {
     "front": "public_front/shop-front",

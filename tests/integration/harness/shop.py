@@ -16,8 +16,6 @@ the tail of each log is written to stderr and the data directory is kept.
 import collections
 import json
 import os
-import pwd
-import re
 import shutil
 import signal
 import socket
@@ -32,7 +30,7 @@ import uuid
 from .bus import BusClient
 from .checks import POLL, _short, assert_eq, assert_status, assert_true, metric
 from .http_client import http_request
-from .processes import (BINARY_PATHS, MOSQUITTO, REPO, SERVICES, Build, Proc, child_env,
+from .processes import (BINARY_PATHS, CONFIGURE, MOSQUITTO, SERVICES, Build, Proc, child_env,
                         describe_status, free_ports, port_open, sanitizer_findings)
 
 FINAL = ("confirmed", "rejected", "canceled")
@@ -69,7 +67,7 @@ class Shop:
     instead of flags. extra_args / extra_env: per service name."""
 
     def __init__(self, build, catalog=None, services=SERVICES, use_env=False,
-                 extra_args=None, extra_env=None, instance="it", broker_password=None):
+                 extra_args=None, extra_env=None, instance="it"):
         self.build = build if isinstance(build, Build) else Build(build)
         self.catalog = DEFAULT_CATALOG if catalog is None else catalog
         self.services = list(services)
@@ -77,10 +75,10 @@ class Shop:
         self.extra_args = extra_args or {}
         self.extra_env = extra_env or {}
         self.instance = instance
-        # with a password the broker refuses anonymous clients and every
-        # service logs in as "shop" (SHOP_MQTT_USERNAME / SHOP_MQTT_PASSWORD)
-        self.broker_password = broker_password
         self.admin_token = "it-admin-" + uuid.uuid4().hex
+        # docs/protocol.md §Settings: the daemons' internal HTTP wants it on
+        # all but /healthz and /metrics; every service reads it from a file
+        self.internal_token = "it-internal-" + uuid.uuid4().hex
         self.instances = {}        # per-service --instance, where set_instance changed it
         self.procs = {}
         self.accepted = set()      # order ids the front answered 202 for
@@ -125,6 +123,10 @@ class Shop:
         with open(self.catalog_path, "w") as f:
             json.dump({"products": self.catalog}, f)
         self._write_broker_config()
+        self.internal_token_file = os.path.join(self.dir, "internal-token")
+        fd = os.open(self.internal_token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self.internal_token + "\n")
         self.procs["broker"] = Proc("broker", [MOSQUITTO, "-c", self.broker_conf],
                                     os.path.join(self.logs, "broker.out.log"), child_env())
         for name in SERVICES:
@@ -135,45 +137,33 @@ class Shop:
             self.start(name)
 
     def _write_broker_config(self):
-        data = os.path.join(self.dir, "broker") + "/"
+        """The broker's config and the accounts, written by broker/configure
+        (role single) as ./shop run has them (docs/protocol.md §Accounts)."""
         self.broker_log = os.path.join(self.logs, "mosquitto.log")
-        self.broker_conf = os.path.join(self.dir, "broker", "mosquitto.conf")
-        template = os.path.join(REPO, "broker", "mosquitto.conf.in")
-        if os.path.exists(template):
-            with open(template) as f:
-                text = f.read()
-        else:
-            text = ("listener @PORT@ @BIND@\nallow_anonymous true\nuser @USER@\n"
-                    "persistence true\npersistence_location @DATA_DIR@\n"
-                    "autosave_interval 1\nmax_queued_messages 0\nset_tcp_nodelay true\n"
-                    "log_dest file @LOG_FILE@\n")
-        user = pwd.getpwuid(os.getuid()).pw_name
-        for key, value in (("@PORT@", str(self.broker_port)), ("@BIND@", "127.0.0.1"),
-                           ("@DATA_DIR@", data), ("@LOG_FILE@", self.broker_log),
-                           ("@USER@", user)):
-            text = text.replace(key, value)
-        if self.broker_password is not None:
-            pw = os.path.join(self.dir, "broker", "passwords")
-            open(pw, "w").close()
-            subprocess.run(["mosquitto_passwd", "-b", pw, "shop", self.broker_password],
-                           check=True, capture_output=True)
-            os.chmod(pw, 0o600)
-            text = text.replace("allow_anonymous true",
-                                "allow_anonymous false\npassword_file %s" % pw)
-        left = re.findall(r"@[A-Z_]+@", text)
-        if left:
-            raise AssertionError("broker template has placeholders the harness does not know: %s" % left)
-        with open(self.broker_conf, "w") as f:
-            f.write(text)
+        p = subprocess.run([CONFIGURE, "--data-dir", self.dir, "--role", "single",
+                            "--port", str(self.broker_port), "--log-file", self.broker_log],
+                           capture_output=True, text=True, timeout=30, env=child_env())
+        if p.returncode != 0:
+            raise AssertionError("broker/configure failed (exit %d): %s"
+                                 % (p.returncode, p.stderr.strip()))
+        self.broker_conf = p.stdout.strip()
+
+    def password_file(self, account):
+        """Where broker/configure put an account's password."""
+        return os.path.join(self.dir, "broker", account + ".pw")
+
+    def password(self, account):
+        with open(self.password_file(account)) as f:
+            return f.read().rstrip("\n")
 
     def settings(self, name):
         """The settings of a service as (flag, env var, value) triples."""
         rows = [("--data-dir", "SHOP_DATA_DIR", self.dir),
                 ("--broker-url", "SHOP_BROKER_URL", self.broker_url),
                 ("--instance", "SHOP_INSTANCE", self.instances.get(name, self.instance))]
-        if self.broker_password is not None:
-            rows += [("--mqtt-username", "SHOP_MQTT_USERNAME", "shop"),
-                     ("--mqtt-password", "SHOP_MQTT_PASSWORD", self.broker_password)]
+        rows += [("--mqtt-username", "SHOP_MQTT_USERNAME", name),
+                 ("--mqtt-password-file", "SHOP_MQTT_PASSWORD_FILE", self.password_file(name)),
+                 ("--internal-token-file", "SHOP_INTERNAL_TOKEN_FILE", self.internal_token_file)]
         if name == "inventory":
             rows += [("--inventory-port", "SHOP_INVENTORY_PORT", str(self.inventory_port)),
                      ("--catalog", "SHOP_CATALOG", self.catalog_path)]
@@ -400,11 +390,19 @@ class Shop:
     def post(self, path, body=None, headers=None, timeout=10.0):
         return self.request("POST", path, body, headers, timeout)
 
-    def inv(self, path):
-        return http_request(self.inventory_port, "GET", path)
+    def internal_auth(self, token=None):
+        """The header the daemons' internal HTTP wants (token: another one)."""
+        return {"Authorization": "Bearer %s" % (token or self.internal_token)}
 
-    def ord(self, path):
-        return http_request(self.order_port, "GET", path)
+    def inv(self, path, timeout=10.0):
+        """GET on the inventory's internal HTTP, with the internal token."""
+        return http_request(self.inventory_port, "GET", path, headers=self.internal_auth(),
+                            timeout=timeout)
+
+    def ord(self, path, timeout=10.0):
+        """GET on the order daemon's internal HTTP, with the internal token."""
+        return http_request(self.order_port, "GET", path, headers=self.internal_auth(),
+                            timeout=timeout)
 
     def metric(self, name, metric_name):
         """A sample of a service's /metrics ("front", "inventory", "order"), or None."""
@@ -493,12 +491,14 @@ class Shop:
                                      % (sku, expected, got, timeout))
             time.sleep(POLL)
 
-    def mqtt(self):
-        """A BusClient on the broker (logged in as the services are, when
-        the broker has a password)."""
-        if self.broker_password is not None:
-            return BusClient(self.broker_port, username="shop", password=self.broker_password)
-        return BusClient(self.broker_port)
+    def mqtt(self, account="harness"):
+        """A BusClient on the broker, logged in with an account of
+        docs/protocol.md §Accounts (the harness's by default)."""
+        return BusClient(self.broker_port, username=account, password=self.password(account))
+
+    def replay_login(self):
+        """shop-replay's flags for the harness account."""
+        return ["--username", "harness", "--password-file", self.password_file("harness")]
 
     # -- invariants ---------------------------------------------------------
 
