@@ -15,7 +15,6 @@ import subprocess
 import threading
 import time
 
-
 from harness import assert_eq, assert_true, child_env, http_request, wait_until
 from shop_run import ShopRun, pid_alive
 
