@@ -8,8 +8,8 @@ another origin, had no error and broke no Content-Security-Policy rule; the
 recorders of those are shown to work by positive controls (a request to
 another origin, a console error, an uncaught exception, an inline style).
 The screenshots go to <data dir>/browser/, kept when a test fails; with
-SHOP_UPDATE_SCREENSHOTS=1 the admin test also copies its screenshot of the
-admin page to docs/screenshots/ (the README shows it).
+SHOP_UPDATE_SCREENSHOTS=1 the checkout and admin tests also copy their
+screenshots of the two pages to docs/screenshots/ (the README shows them).
 """
 
 import json
@@ -157,6 +157,17 @@ def admin_orders(shop):
 # --------------------------------------------------------------------------
 # in the browser
 
+def keep_screenshot(report, taken, kept):
+    """With SHOP_UPDATE_SCREENSHOTS=1, copies the scenario's screenshot named
+    taken into docs/screenshots/kept, the picture the README shows."""
+    if os.environ.get("SHOP_UPDATE_SCREENSHOTS") != "1":
+        return
+    shot = [p for p in report["screenshots"] if p.endswith("/" + taken)]
+    assert_true(len(shot) == 1, "the scenario took %s" % taken, report["screenshots"])
+    os.makedirs(os.path.join(REPO, "docs", "screenshots"), exist_ok=True)
+    shutil.copyfile(shot[0], os.path.join(REPO, "docs", "screenshots", kept))
+
+
 def test_browser_checkout_confirmed_without_reload(shop):
     a, b = "MUG-001", "TEE-002"
     report = run_page(shop, "checkout", a, b)
@@ -185,6 +196,7 @@ def test_browser_checkout_confirmed_without_reload(shop):
     assert_eq(after["status"], "confirmed", "the current order after a reload")
     page_expect(report, seen["checkoutDisabledAfter"], "the cart is empty after the order")
     check_page_behaved(shop, report)
+    keep_screenshot(report, "browser-checkout-desktop.png", "shop.png")
     shop.check_invariants()
 
 
@@ -440,10 +452,7 @@ def test_browser_admin_restock_shows_in_the_shop(shop):
     # the wrong token's 403 is the one console error the browser reports
     check_page_behaved(shop, report,
                        expected_console=[(r"Failed to load resource: .*403.*", r"/api/v1/admin/stock")])
-    if os.environ.get("SHOP_UPDATE_SCREENSHOTS") == "1":
-        shot = [p for p in report["screenshots"] if p.endswith("/browser-admin-page.png")]
-        os.makedirs(os.path.join(REPO, "docs", "screenshots"), exist_ok=True)
-        shutil.copyfile(shot[0], os.path.join(REPO, "docs", "screenshots", "admin.png"))
+    keep_screenshot(report, "browser-admin-page.png", "admin.png")
     restocks = shop.get("/api/v1/admin/restocks", {"Authorization": "Bearer " + shop.admin_token})
     assert_eq([(r["sku"], r["qty"]) for r in restocks.body["restocks"]], [(sku, 7)],
               "one restock of 7 (one click, one Idempotency-Key)")
