@@ -196,6 +196,18 @@ def wait_restarted(run, name, old_pid, what):
     return wait_until(restarted, 20, what, 0.2)
 
 
+def ready(port):
+    """True when the front on port answers /readyz 200; False while it is
+    not ready or not listening yet (a restarted part binds its port a
+    moment after topology.json names its new pid)."""
+    if not port_open(port):
+        return False
+    try:
+        return http_request(port, "GET", "/readyz").status == 200
+    except AssertionError:  # the port closed again between the two
+        return False
+
+
 def test_bridged_topology(build):
     """SHOP_EDGES=2 ./shop run: topology.json as docs/protocol.md says; each part runs
     and listens where it says, each front on its own edge; orders placed
@@ -292,13 +304,13 @@ def test_bridged_topology(build):
         ids = orders_accepted(run.front_port, 5, "orders while front1 is down",
                               refusals_allowed=True)
         wait_restarted(run, "front1", old, "front1 restarted with a new pid in topology.json")
-        wait_until(lambda: http_request(run.part("front1")["port"], "GET", "/readyz").status == 200,
+        wait_until(lambda: ready(run.part("front1")["port"]),
                    20, "the restarted front1 ready")
         # an edge killed: restarted, its front reconnects
         old = run.part("edge2")["pid"]
         os.kill(old, signal.SIGKILL)
         wait_restarted(run, "edge2", old, "edge2 restarted with a new pid in topology.json")
-        wait_until(lambda: http_request(run.part("front2")["port"], "GET", "/readyz").status == 200,
+        wait_until(lambda: ready(run.part("front2")["port"]),
                    30, "front2 ready again through the restarted edge2")
         ids += orders_accepted(run.front_port, 10, "orders after the restarts")
         wait_confirmed(run.front_port, ids)
