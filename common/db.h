@@ -8,9 +8,13 @@
 
 #define DB_MAX_STMTS 48
 
+/* The statements every transaction runs, prepared once (db_transaction). */
+enum db_control { DB_BEGIN, DB_COMMIT, DB_ROLLBACK, DB_CONTROLS };
+
 struct db {
 	sqlite3 *handle;
 	sqlite3_stmt *stmts[DB_MAX_STMTS];
+	sqlite3_stmt *controls[DB_CONTROLS];
 	int full; /* opened with synchronous=full */
 };
 
