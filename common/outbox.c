@@ -50,7 +50,7 @@ struct outbox {
 	int sync_first;
 	struct db *writer;           /* the daemon's connection, whose relaxed commits count */
 	int64_t synced_id;           /* rows up to it are covered by an fsync */
-	unsigned long synced_commits; /* and the writer's relaxed commits up to this many */
+	atomic_ulong synced_commits; /* and the writer's relaxed commits up to this many */
 	atomic_ulong syncs;
 	atomic_ulong reader_syncs;   /* of them, taken for outbox_sync_for_reader */
 	atomic_ulong unsynced_sent;  /* rows handed to Paho above synced_id: 0 with sync_first */
@@ -264,7 +264,7 @@ static int sync_unless_covered(struct outbox *o, int64_t row, unsigned long comm
 {
 	struct sync_mark mark = { .o = o };
 
-	if (row <= o->synced_id && commits <= o->synced_commits)
+	if (row <= o->synced_id && commits <= atomic_load(&o->synced_commits))
 		return 0;
 	if (db_transaction(&o->db, write_sync_mark, &mark) != 0) {
 		log_warn("outbox: cannot sync the log to cover row %lld and %lu relaxed commits",
@@ -273,8 +273,8 @@ static int sync_unless_covered(struct outbox *o, int64_t row, unsigned long comm
 	}
 	if (mark.row > o->synced_id)
 		o->synced_id = mark.row;
-	if (mark.commits > o->synced_commits)
-		o->synced_commits = mark.commits;
+	if (mark.commits > atomic_load(&o->synced_commits))
+		atomic_store(&o->synced_commits, mark.commits);
 	atomic_fetch_add(&o->syncs, 1);
 	return 0;
 }
@@ -426,6 +426,10 @@ int outbox_sync_for_reader(struct outbox *o)
 	/* read after the caller's read of the state: a count that includes the
 	 * commit which decided it (struct db's relaxed_commits) */
 	commits = atomic_load(&o->writer->relaxed_commits);
+	/* covered already (by the sync before publishing, usually): no wait for
+	 * the outbox thread's pass */
+	if (commits <= atomic_load(&o->synced_commits))
+		return 0;
 	pthread_mutex_lock(&o->db_lock);
 	syncs = atomic_load(&o->syncs);
 	rc = sync_unless_covered(o, 0, commits);
