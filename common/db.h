@@ -77,7 +77,8 @@ int db_transaction_retry(struct db *db, pthread_mutex_t *lock, int relaxed, db_t
  * copy of the database is written to <dir>/<its file name> (copied under a
  * temporary name, then renamed: a kill never leaves half a copy), so the
  * newest copy holds what the last fsync covered, as a disk would after a
- * power cut. dir must exist and outlive the process. 0 or -1 (logged). */
+ * power cut. dir must exist and outlive the process. 0, or -1 when it is
+ * not a directory (the caller says so). */
 int db_test_snapshots(const char *dir);
 
 #endif

@@ -38,7 +38,7 @@ static void open_store(struct inventory *inv, char *db_path, size_t len)
 	if (service_path(db_path, len, inv->svc.data_dir, "inventory.db") != 0)
 		fatal("data dir path '%s' is too long", inv->svc.data_dir);
 	if (inv->svc.test_snapshot_dir != NULL && db_test_snapshots(inv->svc.test_snapshot_dir) != 0)
-		fatal("cannot write test snapshots to %s", inv->svc.test_snapshot_dir);
+		fatal("test snapshot dir %s is not a directory", inv->svc.test_snapshot_dir);
 	if (inventory_store_open(&inv->store, db_path, inv->sync) != 0)
 		fatal("cannot open database %s", db_path);
 	if (inv->catalog != NULL && inventory_store_load_catalog(&inv->store, inv->catalog) != 0)

@@ -37,7 +37,7 @@ static void open_store(struct order *o, char *db_path, size_t len)
 	if (service_path(db_path, len, o->svc.data_dir, "order.db") != 0)
 		fatal("data dir path '%s' is too long", o->svc.data_dir);
 	if (o->svc.test_snapshot_dir != NULL && db_test_snapshots(o->svc.test_snapshot_dir) != 0)
-		fatal("cannot write test snapshots to %s", o->svc.test_snapshot_dir);
+		fatal("test snapshot dir %s is not a directory", o->svc.test_snapshot_dir);
 	if (order_store_open(&o->store, db_path, o->sync) != 0)
 		fatal("cannot open database %s", db_path);
 	if (outbox_create(db_path, &o->outbox) != 0)

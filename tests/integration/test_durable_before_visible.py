@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 
-from harness import FINAL, Shop, assert_eq, assert_true, wait_until
+from harness import FINAL, Shop, assert_eq, assert_true, run_binary, wait_until
 
 ITEMS = [{"sku": "MUG-001", "qty": 1}]
 
@@ -267,3 +267,15 @@ def test_power_cut_loses_only_what_nobody_saw(build, tmp_path):
                            % (how, len(lost["inventory"]), len(lost["order"]))
                            for lost, how in cuts),
                  shop.metric("order", "shop_order_redriven_total")))
+
+
+def test_snapshot_dir_must_be_a_directory(build, tmp_path):
+    # the test-only setting refuses a path that is no directory: one line, exit 1
+    for name in DB_FILES:
+        rc, out, err = run_binary(build, name, ["--data-dir", str(tmp_path / name),
+                                                "--test-snapshot-dir", str(tmp_path / "none")])
+        lines = [l for l in (out + err).splitlines() if l.strip()]
+        assert_eq(rc, 1, "shop-%s with a missing snapshot dir: exit status" % name)
+        assert_eq(len(lines), 1, "shop-%s: lines printed (%r)" % (name, lines))
+        assert_true("snapshot dir" in lines[0] and "not a directory" in lines[0],
+                    "shop-%s: the line says what is wrong" % name, lines[0])
