@@ -7,6 +7,11 @@ through the API. Every scenario also checks that the page asked nothing of
 another origin, had no error and broke no Content-Security-Policy rule; the
 recorders of those are shown to work by positive controls (a request to
 another origin, a console error, an uncaught exception, an inline style).
+The shopper's and the admin's scenarios run on both topologies (the
+`topology` fixture: a fresh Shop each, or one ./shop run with SHOP_EDGES=2
+for the module, the page through haproxy); keyboard, phone and the
+stream-limit fallback run on the single one only (the page is the same from
+every front; the fallback needs a front with --sse-max 1).
 The screenshots go to <data dir>/browser/, kept when a test fails; with
 SHOP_UPDATE_SCREENSHOTS=1 the checkout and admin tests also copy their
 screenshots of the two pages to docs/screenshots/ (the README shows them).
