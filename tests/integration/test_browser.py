@@ -177,7 +177,7 @@ def keep_screenshot(report, taken, kept):
     shutil.copyfile(shot[0], os.path.join(REPO, "docs", "screenshots", kept))
 
 
-@pytest.fixture(scope="module", params=["single", "edges2"])
+@pytest.fixture(scope="module", params=["edges2", "single"])
 def topology(request):
     """The topology a page test runs on. single: each test gets a fresh Shop
     (the `shop` fixture). edges2: one ./shop run with SHOP_EDGES=2 (a core
@@ -186,7 +186,9 @@ def topology(request):
     tests read the stock, orders and restocks before and after rather than
     assume a fresh shop, and each scenario has SKUs of its own where it
     needs stock the others do not touch. Always stopped; its data dir (logs,
-    screenshots) is kept when a test failed while it ran."""
+    screenshots) is kept when a test failed while it ran. edges2 comes first:
+    pytest stops it when the tests move on to single, not at the module's
+    end, so it does not idle beside the other tests."""
     if request.param == "single":
         yield None
         return
