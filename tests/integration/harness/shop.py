@@ -207,6 +207,11 @@ class Shop:
         return {"broker": self.broker_port, "front": self.front_port,
                 "inventory": self.inventory_port, "order": self.order_port}[name]
 
+    def front_ports(self):
+        """The HTTP ports of the fronts themselves (one here; behind haproxy
+        in shop_run.RunShop)."""
+        return [self.front_port]
+
     def start(self, name, wait=True):
         """Starts (or restarts) a process with its original command line and,
         with wait, waits until it is up (port / healthz / readyz)."""
