@@ -22,6 +22,7 @@ struct service_settings {
 	 * HTTP (they require it, the front sends it); NULL: none */
 	const char *internal_token;
 	const char *internal_token_file; /* read into internal_token_buf */
+	int internal_threads; /* a daemon's HTTP worker threads */
 	char broker_url_buf[128];
 	char mqtt_password_buf[256];
 	char internal_token_buf[256];
@@ -66,6 +67,15 @@ struct service_settings {
 	{ "--internal-bind", "SHOP_INTERNAL_BIND", SETTING_STRING, &(s).bind, 0, 0,       \
 	  "127.0.0.1", NULL,                                                              \
 	  "address the internal HTTP listener binds (SHOP_BIND does not apply)" }
+/* Each front keeps up to HTTP_CLIENT_CONNS_PER_TARGET (4) connections to a
+ * daemon open and each holds one of these threads: 48 serve 8 fronts and
+ * leave 16 for probes, Prometheus and tools (docs/internals.md
+ * §Connections to the daemons). */
+#define SERVICE_INTERNAL_THREADS_ROW(s)                                                  \
+	{ "--internal-http-threads", "SHOP_INTERNAL_HTTP_THREADS", SETTING_INT,          \
+	  &(s).internal_threads, 4, 4096, "48", NULL,                                     \
+	  "HTTP worker threads of the internal listener: each front keeps up to 4 "       \
+	  "connections open, each holding one" }
 
 /* Derives defaults, reads the password and token files, checks the broker
  * URL, prefix, instance and token, starts logging; 0 or -1 (one line printed). */
