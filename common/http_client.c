@@ -3,12 +3,14 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "log.h"
+#include "service.h"
 #include "settings.h"
 
 #define HTTP_CLIENT_MAX_BODY (16 * 1024 * 1024)
@@ -117,13 +119,6 @@ void http_response_free(struct http_response *r)
 	r->len = 0;
 }
 
-static long long monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The pool's entry for target, added when new; NULL when the table is full.
  * Called with the lock held. */
 static struct pool_target *pool_find(const struct http_target *target)
@@ -150,7 +145,7 @@ static struct pool_target *pool_find(const struct http_target *target)
  * while all HTTP_CLIENT_CONNS_PER_TARGET are in use. *slot is the pool entry
  * to give it back to (NULL: not pooled, the caller cleans it up). NULL when
  * none came in time or curl could not make one. */
-static CURL *pool_take(const struct http_target *target, long long deadline_ms,
+static CURL *pool_take(const struct http_target *target, int64_t deadline_ms,
 		       struct pool_target **slot)
 {
 	struct pool_target *pt;
@@ -161,11 +156,10 @@ static CURL *pool_take(const struct http_target *target, long long deadline_ms,
 	pt = pool_find(target);
 	while (pt != NULL && pt->n_idle == 0 && pt->open >= HTTP_CLIENT_CONNS_PER_TARGET &&
 	       !timed_out) {
-		long long until = deadline_ms;
-		struct timespec ts = { .tv_sec = (time_t)(until / 1000),
-				       .tv_nsec = (long)(until % 1000) * 1000000 };
+		struct timespec ts = { .tv_sec = (time_t)(deadline_ms / 1000),
+				       .tv_nsec = (long)(deadline_ms % 1000) * 1000000 };
 		timed_out = pthread_cond_timedwait(&pt->freed, &pool.lock, &ts) != 0 &&
-			    monotonic_ms() >= deadline_ms;
+			    service_monotonic_ms() >= deadline_ms;
 	}
 	if (pt != NULL && pt->n_idle > 0) {
 		curl = pt->idle[--pt->n_idle];
@@ -173,7 +167,7 @@ static CURL *pool_take(const struct http_target *target, long long deadline_ms,
 		pt->open++; /* made below, outside the lock */
 	} else if (pt != NULL) {
 		pthread_mutex_unlock(&pool.lock);
-		log_warn("http client: all %d connections to %s:%d stayed busy",
+		log_debug("http client: all %d connections to %s:%d stayed busy",
 			 HTTP_CLIENT_CONNS_PER_TARGET, target->host, target->port);
 		return NULL;
 	}
@@ -320,7 +314,7 @@ int http_client_post(const struct http_target *target, const char *path, int tim
 int http_client_request(const struct http_target *target, const char *method, const char *path,
 			const char *headers, int timeout_ms, struct http_response *out)
 {
-	long long deadline_ms = monotonic_ms() + (timeout_ms > 0 ? timeout_ms : 1);
+	int64_t deadline_ms = service_monotonic_ms() + (timeout_ms > 0 ? timeout_ms : 1);
 	char url[HTTP_CLIENT_URL_MAX], errbuf[CURL_ERROR_SIZE] = "";
 	struct body_sink sink = { .out = out };
 	struct curl_slist *list = NULL;
@@ -349,7 +343,7 @@ int http_client_request(const struct http_target *target, const char *method, co
 	curl = pool_take(target, deadline_ms, &slot);
 	if (curl == NULL)
 		goto out;
-	left_ms = (long)(deadline_ms - monotonic_ms());
+	left_ms = (long)(deadline_ms - service_monotonic_ms());
 	if (request_setup(curl, url, method, list, left_ms > 0 ? left_ms : 1, &sink, errbuf) != 0) {
 		log_warn("http client: cannot set the options of a request to %s", url);
 		goto out;
