@@ -5,6 +5,7 @@ SHOP_BIND says, and wants the internal bearer token on all but /healthz and
 
 import concurrent.futures
 import os
+import subprocess
 
 from harness import (Shop, assert_eq, assert_error_body, assert_in, assert_status, assert_true,
                      free_ports, http_request, run_binary, wait_until)
@@ -244,3 +245,26 @@ def test_internal_connections_survive_a_daemon_restart(shop):
         r = shop.get("/api/v1/orders/" + oid)
         assert_status(r, 200, "GET /api/v1/orders/%s number %d after the order daemon's restart"
                       % (oid, i + 1))
+
+
+def test_internal_calls_ignore_proxy_settings(build):
+    """A proxy in the front's environment does not carry its calls to the
+    daemons: with all_proxy (which curl honours for every protocol) pointing
+    at a closed port, orders still read. all_proxy, not http_proxy: Paho
+    sends the front's MQTT connection through http_proxy itself."""
+    closed = free_ports(1)[0]
+    proxy = {"all_proxy": "http://127.0.0.1:%d" % closed,
+             "ALL_PROXY": "http://127.0.0.1:%d" % closed, "no_proxy": "", "NO_PROXY": ""}
+    with Shop(build, extra_env={"front": proxy}) as shop:
+        oid = shop.order([{"sku": "MUG-001", "qty": 1}])
+        shop.wait_status(oid, "confirmed")
+        # positive control: that environment sends curl's own calls to the dead proxy
+        env = dict(os.environ, **proxy)
+        control = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                  "-m", "5", "http://127.0.0.1:%d/healthz" % shop.port("order")],
+                                 env=env, capture_output=True, text=True, timeout=10)
+        assert_true(control.returncode != 0, "curl with all_proxy=127.0.0.1:%d reaches the "
+                    "order daemon only through that closed port (positive control)" % closed,
+                    (control.returncode, control.stdout))
+        r = shop.get("/api/v1/orders/" + oid)
+        assert_status(r, 200, "GET /api/v1/orders/%s with all_proxy set for the front" % oid)
