@@ -23,6 +23,7 @@ struct service_settings {
 	const char *internal_token;
 	const char *internal_token_file; /* read into internal_token_buf */
 	int internal_threads; /* a daemon's HTTP worker threads */
+	const char *test_snapshot_dir;   /* test only: db_test_snapshots; NULL: none */
 	char broker_url_buf[128];
 	char mqtt_password_buf[256];
 	char internal_token_buf[256];
@@ -76,6 +77,13 @@ struct service_settings {
 	  &(s).internal_threads, 4, 4096, "48", NULL,                                     \
 	  "HTTP worker threads of the internal listener: each front keeps up to 4 "       \
 	  "connections open, each holding one" }
+
+/* The daemons' test-only row (docs/protocol.md §Durable before visible):
+ * copies of the database at each sync, for the power-cut test. */
+#define SERVICE_TEST_SNAPSHOT_ROW(s)                                                     \
+	{ "--test-snapshot-dir", "SHOP_TEST_SNAPSHOT_DIR", SETTING_STRING,                \
+	  &(s).test_snapshot_dir, 0, 0, NULL, NULL,                                       \
+	  "TEST ONLY: copy the database there after every commit that syncs" }
 
 /* Derives defaults, reads the password and token files, checks the broker
  * URL, prefix, instance and token, starts logging; 0 or -1 (one line printed). */

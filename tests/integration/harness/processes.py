@@ -24,9 +24,10 @@ BINARY_FLAGS = {
                              "--admin-token", "--www-dir", "--heartbeat-timeout-ms",
                              "--admit-target-ms", "--admit-min", "--admit-max", "--sse-max"],
     "inventory": COMMON_FLAGS + ["--internal-bind", "--internal-http-threads",
-                                 "--inventory-port", "--sqlite-sync", "--catalog"],
+                                 "--inventory-port", "--sqlite-sync", "--catalog",
+                                 "--test-snapshot-dir"],
     "order": COMMON_FLAGS + ["--internal-bind", "--internal-http-threads", "--order-port",
-                             "--redrive-s", "--sqlite-sync"],
+                             "--redrive-s", "--sqlite-sync", "--test-snapshot-dir"],
 }
 BINARY_PATHS = {
     "front": "public_front/shop-front",
