@@ -29,6 +29,7 @@ struct http_route {
 	char address[64]; /* where http_stop's wake-up connects */
 	int port;
 	atomic_int stopped;
+	atomic_ullong accepted; /* connections, for /metrics */
 };
 
 /* Set while a worker thread serves one request: whether the handler read the
@@ -38,6 +39,11 @@ static __thread int http_body_complete;
 /* Set while http_error_page answers an error civetweb found itself: the
  * connection is closed after it (civetweb's must_close), so it says so. */
 static __thread int http_in_error_page;
+
+static struct http_route *http_route_of(const struct mg_connection *conn)
+{
+	return mg_get_user_data(mg_get_context(conn));
+}
 
 static pthread_once_t http_library_once = PTHREAD_ONCE_INIT;
 
@@ -71,7 +77,7 @@ static int http_body_abandoned(const struct mg_connection *conn)
  * connection is closed and nothing past the limit is read. */
 static int http_begin_request(struct mg_connection *conn)
 {
-	struct http_route *route = mg_get_user_data(mg_get_context(conn));
+	struct http_route *route = http_route_of(conn);
 	int status;
 
 	http_body_complete = 0;
@@ -95,6 +101,16 @@ static const char *http_error_code(int status)
 	case 505: return "http_version_not_supported";
 	default: return status >= 500 ? "server_error" : "bad_request";
 	}
+}
+
+/* civetweb calls this once per accepted connection, before its first request. */
+static int http_count_connection(const struct mg_connection *conn, void **conn_data)
+{
+	struct http_route *route = http_route_of(conn);
+
+	(void)conn_data;
+	atomic_fetch_add(&route->accepted, 1);
+	return 0;
 }
 
 /* Errors civetweb answers itself (a broken request line, an oversized
@@ -154,7 +170,7 @@ static void explain_listen_failure(const char *address, int port, const char *ci
 	freeaddrinfo(ai);
 }
 
-struct mg_context *http_start(const char *bind, int port, int threads,
+struct mg_context *http_start(const char *bind, int port, int threads, int keep_alive_ms,
 			      http_handler_fn handler, void *ctx)
 {
 	static struct http_route routes[4];
@@ -162,14 +178,14 @@ struct mg_context *http_start(const char *bind, int port, int threads,
 	struct mg_callbacks callbacks;
 	struct mg_init_data init;
 	struct mg_error_data error;
-	char listen[160], nthreads[16], errtext[256] = "";
+	char listen[160], nthreads[16], keep_alive[16], errtext[256] = "";
 	unsigned errcode = 0;
 	struct mg_context *mg;
 	const char *options[] = {
 		"listening_ports", listen,
 		"num_threads", nthreads,
 		"enable_keep_alive", "yes",
-		"keep_alive_timeout_ms", "15000",
+		"keep_alive_timeout_ms", keep_alive,
 		"request_timeout_ms", "10000",
 		"tcp_nodelay", "1",
 		NULL,
@@ -183,10 +199,12 @@ struct mg_context *http_start(const char *bind, int port, int threads,
 	else
 		snprintf(listen, sizeof listen, "%s:%d", bind, port);
 	snprintf(nthreads, sizeof nthreads, "%d", threads);
+	snprintf(keep_alive, sizeof keep_alive, "%d", keep_alive_ms);
 	memset(&callbacks, 0, sizeof callbacks);
 	callbacks.log_message = http_log_message;
 	callbacks.begin_request = http_begin_request;
 	callbacks.http_error = http_error_page;
+	callbacks.init_connection = http_count_connection;
 	routes[n_routes].handler = handler;
 	routes[n_routes].ctx = ctx;
 	/* an unspecified address listens on loopback too */
@@ -509,6 +527,10 @@ int http_reply_metrics(struct mg_connection *conn, void (*write)(FILE *out, void
 	if (out == NULL)
 		return http_reply_error(conn, 500, "internal", "out of memory");
 	write(out, ctx);
+	metrics_write_value(out, "shop_http_connections_accepted_total", "counter",
+			    "TCP connections this process's HTTP server accepted (a client that keeps "
+			    "its connection alive adds one for all its requests)",
+			    (double)atomic_load(&http_route_of(conn)->accepted));
 	if (metrics_write_process(out) != 0)
 		log_warn("http: /metrics: cannot read /proc/self, process_* metrics incomplete");
 	fclose(out);

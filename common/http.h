@@ -11,9 +11,19 @@ struct cJSON;
 /* Handles one request; returns the HTTP status it answered. */
 typedef int (*http_handler_fn)(struct mg_connection *conn, void *ctx);
 
-/* Listens on bind:port with keep-alive and TCP_NODELAY, every path to handler.
- * NULL on failure, and http_start_failure() says why ("Address already in use"). */
-struct mg_context *http_start(const char *bind, int port, int threads,
+/* How long a kept-alive connection may stay idle before the server closes
+ * it. Each idle one holds a worker thread, which civetweb 1.15 lets go at a
+ * stop only when that wait ends (or after 2 s): the daemons, whose clients
+ * are the fronts' pools (common/http_client.c), close idle connections soon,
+ * so a stopping daemon is not held up by them; the public front keeps a
+ * browser's for 15 s (docs/internals.md §Connections to the daemons). */
+#define HTTP_KEEP_ALIVE_PUBLIC_MS 15000
+#define HTTP_KEEP_ALIVE_INTERNAL_MS 500
+
+/* Listens on bind:port with keep-alive (idle ones closed after keep_alive_ms)
+ * and TCP_NODELAY, every path to handler. NULL on failure, and
+ * http_start_failure() says why ("Address already in use"). */
+struct mg_context *http_start(const char *bind, int port, int threads, int keep_alive_ms,
 			      http_handler_fn handler, void *ctx);
 const char *http_start_failure(void);
 void http_stop(struct mg_context *ctx);

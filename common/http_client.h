@@ -1,8 +1,21 @@
-/* A small HTTP/1.1 client on civetweb for the front's calls to the daemons. */
+/* The front's HTTP/1.1 client to the daemons (libcurl), connections kept alive and reused. */
 #ifndef SHOP_HTTP_CLIENT_H
 #define SHOP_HTTP_CLIENT_H
 
 #include <stddef.h>
+
+/* The most connections a process keeps to one daemon (host and port), in
+ * use or idle; a request waits for one while all are busy. Each open one
+ * holds one of the daemon's HTTP threads (docs/internals.md §Connections
+ * to the daemons). */
+#define HTTP_CLIENT_CONNS_PER_TARGET 4
+
+/* Sets up libcurl: call once in main before any thread starts (the first
+ * request does it otherwise). 0 or -1. */
+int http_client_init(void);
+/* Closes the idle connections; at exit, after the threads that make requests
+ * have stopped. */
+void http_client_cleanup(void);
 
 struct http_target {
 	char host[128];
@@ -22,8 +35,10 @@ struct http_response {
 	size_t len;
 };
 
-/* GET path; 0 with any HTTP status in out, -1 when the peer could not be
- * reached or answered garbage within timeout_ms. */
+/* GET path; 0 with any HTTP status in out (body never NULL), -1 when the
+ * peer could not be reached or answered garbage within timeout_ms, which
+ * includes the wait for a free connection. A connection the daemon closed
+ * meanwhile (a restart) is replaced by a new one without a failure. */
 int http_client_get(const struct http_target *target, const char *path, int timeout_ms,
 		    struct http_response *out);
 /* The same with extra request header lines ("Name: value\r\n" each, or NULL). */

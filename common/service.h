@@ -22,6 +22,7 @@ struct service_settings {
 	 * HTTP (they require it, the front sends it); NULL: none */
 	const char *internal_token;
 	const char *internal_token_file; /* read into internal_token_buf */
+	int internal_threads; /* a daemon's HTTP worker threads */
 	const char *test_snapshot_dir;   /* test only: db_test_snapshots; NULL: none */
 	char broker_url_buf[128];
 	char mqtt_password_buf[256];
@@ -67,6 +68,15 @@ struct service_settings {
 	{ "--internal-bind", "SHOP_INTERNAL_BIND", SETTING_STRING, &(s).bind, 0, 0,       \
 	  "127.0.0.1", NULL,                                                              \
 	  "address the internal HTTP listener binds (SHOP_BIND does not apply)" }
+/* Each front keeps up to HTTP_CLIENT_CONNS_PER_TARGET (4) connections to a
+ * daemon open and each holds one of these threads: 48 serve 8 fronts and
+ * leave 16 for probes, Prometheus and tools (docs/internals.md
+ * §Connections to the daemons). */
+#define SERVICE_INTERNAL_THREADS_ROW(s)                                                  \
+	{ "--internal-http-threads", "SHOP_INTERNAL_HTTP_THREADS", SETTING_INT,          \
+	  &(s).internal_threads, 4, 4096, "48", NULL,                                     \
+	  "HTTP worker threads of the internal listener: each front keeps up to 4 "       \
+	  "connections open, each holding one" }
 
 /* The daemons' test-only row (docs/protocol.md §Durable before visible):
  * copies of the database at each sync, for the power-cut test. */

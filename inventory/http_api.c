@@ -73,6 +73,7 @@ static int handle(struct mg_connection *conn, void *ctx)
 
 int inventory_http_start(struct inventory *inv)
 {
-	inv->http = http_start(inv->svc.bind, inv->port, 8, handle, inv);
+	inv->http = http_start(inv->svc.bind, inv->port, inv->svc.internal_threads,
+			       HTTP_KEEP_ALIVE_INTERNAL_MS, handle, inv);
 	return inv->http ? 0 : -1;
 }

@@ -15,6 +15,7 @@ static int parse_settings(struct inventory *inv, int argc, char **argv)
 	const struct setting table[] = {
 		SERVICE_SETTINGS_ROWS(inv->svc),
 		SERVICE_INTERNAL_BIND_ROW(inv->svc),
+		SERVICE_INTERNAL_THREADS_ROW(inv->svc),
 		SERVICE_TEST_SNAPSHOT_ROW(inv->svc),
 		{ "--inventory-port", "SHOP_INVENTORY_PORT", SETTING_INT, &inv->port, 1, 65535,
 		  "8081", NULL, "HTTP port of the internal API" },

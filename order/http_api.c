@@ -221,6 +221,7 @@ static int handle(struct mg_connection *conn, void *ctx)
 
 int order_http_start(struct order *o)
 {
-	o->http = http_start(o->svc.bind, o->port, 8, handle, o);
+	o->http = http_start(o->svc.bind, o->port, o->svc.internal_threads,
+			     HTTP_KEEP_ALIVE_INTERNAL_MS, handle, o);
 	return o->http ? 0 : -1;
 }

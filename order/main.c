@@ -15,6 +15,7 @@ static void parse_settings(struct order *o, int argc, char **argv)
 	const struct setting table[] = {
 		SERVICE_SETTINGS_ROWS(o->svc),
 		SERVICE_INTERNAL_BIND_ROW(o->svc),
+		SERVICE_INTERNAL_THREADS_ROW(o->svc),
 		SERVICE_TEST_SNAPSHOT_ROW(o->svc),
 		{ "--order-port", "SHOP_ORDER_PORT", SETTING_INT, &o->port, 1, 65535, "8082", NULL,
 		  "HTTP port of the internal API" },

@@ -310,6 +310,7 @@ static int handle(struct mg_connection *conn, void *ctx)
 
 int front_http_start(struct front *f)
 {
-	f->http = http_start(f->svc.bind, f->port, f->http_threads, handle, f);
+	f->http = http_start(f->svc.bind, f->port, f->http_threads,
+			   HTTP_KEEP_ALIVE_PUBLIC_MS, handle, f);
 	return f->http ? 0 : -1;
 }

@@ -151,6 +151,9 @@ int main(int argc, char **argv)
 		fatal("cannot serve the web pages from '%s' (--www-dir, SHOP_WWW_DIR): %s",
 		      f.www_dir, why);
 	service_install_signals();
+	/* libcurl's global set-up is not for threads to race on */
+	if (http_client_init() != 0)
+		fatal("cannot set up libcurl for the calls to the daemons");
 	/* HTTP first: a second front started by mistake on a taken port must
 	 * fail before its broker connection, with the same client id, throws
 	 * the running front off the broker. Until connected, orders get 503. */
@@ -169,6 +172,7 @@ int main(int argc, char **argv)
 	front_streams_stop(&f.streams); /* else http_stop waits for them to end */
 	http_stop(f.http);
 	front_load_watch_stop(&f);
+	http_client_cleanup();
 	mqtt_stop(f.mqtt);
 	front_catalog_free(&f.catalog);
 	front_pages_close(&f);

@@ -60,7 +60,7 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	mg = http_start(bind, (int)port, (int)threads, handle, NULL);
+	mg = http_start(bind, (int)port, (int)threads, HTTP_KEEP_ALIVE_PUBLIC_MS, handle, NULL);
 	if (mg == NULL) {
 		fprintf(stderr, "shop-bench-http: cannot listen on %s:%ld\n", bind, port);
 		return 1;

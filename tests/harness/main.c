@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "http_client.h"
 #include "log.h"
 
 static const struct command {
@@ -48,6 +49,10 @@ int main(int argc, char **argv)
 {
 	/* Only warnings: common/http_client.c logs its details at debug. */
 	log_init(CLI_PROGRAM, LOG_LEVEL_WARN);
+	if (http_client_init() != 0) {
+		fprintf(stderr, "%s: cannot set up libcurl\n", CLI_PROGRAM);
+		return 1;
+	}
 	if (argc < 2) {
 		fprintf(stderr, "%s: a command is needed: record, replay, garbage or check (see --help)\n",
 			CLI_PROGRAM);

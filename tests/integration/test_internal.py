@@ -3,7 +3,9 @@ SHOP_INTERNAL_BIND and SHOP_INTERNAL_TOKEN): it listens on loopback whatever
 SHOP_BIND says, and wants the internal bearer token on all but /healthz and
 /metrics; the front sends it on every call."""
 
+import concurrent.futures
 import os
+import subprocess
 
 from harness import (Shop, assert_eq, assert_error_body, assert_in, assert_status, assert_true,
                      free_ports, http_request, run_binary, wait_until)
@@ -180,3 +182,89 @@ def test_shop_run_makes_and_passes_the_token(build):
         r = http_request(run.order_port, "GET", "/orders/" + oid, headers=run.internal_auth())
         assert_status(r, 200, "the order daemon's /orders/{id} with ./shop run's token")
         assert_eq(run.stop(), 0, "./shop run's exit status after SIGTERM")
+
+
+def accepted_connections(shop, name):
+    """How many connections the service's HTTP server has accepted, this
+    scrape's own included."""
+    value = shop.metric(name, "shop_http_connections_accepted_total")
+    assert_true(value is not None, "shop-%s /metrics has shop_http_connections_accepted_total"
+                % name)
+    return int(value)
+
+
+def front_sockets_to(port, state):
+    """How many TCP sockets on this host talk to 127.0.0.1:port in state
+    (hex, as /proc/net/tcp writes it: 01 established, 08 close-wait)."""
+    with open("/proc/net/tcp") as f:
+        rows = f.read().splitlines()[1:]
+    return sum(1 for row in rows
+               if int(row.split()[2].rsplit(":", 1)[1], 16) == port and row.split()[3] == state)
+
+
+def test_internal_connections_kept_alive_and_reused(shop):
+    """docs/internals.md §Connections to the daemons: 200 GETs of an order
+    through the front open at most a handful of connections to the order
+    daemon, where 20 GETs each on a new connection count 20."""
+    oid = shop.order([{"sku": "MUG-001", "qty": 1}])
+    shop.wait_status(oid, "confirmed")
+    before = accepted_connections(shop, "order")
+    for _ in range(20):
+        assert_status(shop.ord("/orders/" + oid), 200, "GET /orders/%s on the order daemon" % oid)
+    direct = accepted_connections(shop, "order") - before
+    assert_true(direct >= 20, "20 GETs on new connections to the order daemon (positive "
+                "control) counted %d connections" % direct)
+    before = accepted_connections(shop, "order")
+    for i in range(200):
+        r = shop.get("/api/v1/orders/" + oid)
+        assert_status(r, 200, "GET /api/v1/orders/%s number %d" % (oid, i + 1))
+        assert_eq(r.body["order_id"], oid, "the order the front relayed")
+    relayed = accepted_connections(shop, "order") - before
+    # this scrape, and at most the front's pool of 4 (its load watch shares it)
+    assert_true(relayed <= 8, "200 GETs through the front opened %d connections to the order "
+                "daemon, expected at most 8" % relayed)
+
+
+def test_internal_connections_survive_a_daemon_restart(shop):
+    """The front's kept connections die with the order daemon; the first GETs
+    after it is back answer 200 (libcurl sees a closed connection and opens
+    a new one instead of failing the request)."""
+    oid = shop.order([{"sku": "MUG-001", "qty": 1}])
+    shop.wait_status(oid, "confirmed")
+    port = shop.port("order")
+    # fill the front's pool: 8 clients at once
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(lambda _: shop.get("/api/v1/orders/" + oid).status, range(64)))
+    assert_eq(codes, [200] * 64, "64 GETs of the order over 8 clients")
+    shop.kill("order")
+    shop.start("order")
+    dead = front_sockets_to(port, "08")
+    assert_true(dead >= 1, "the front holds connections the order daemon closed (positive "
+                "control: close-wait sockets to port %d: %d)" % (port, dead))
+    for i in range(20):
+        r = shop.get("/api/v1/orders/" + oid)
+        assert_status(r, 200, "GET /api/v1/orders/%s number %d after the order daemon's restart"
+                      % (oid, i + 1))
+
+
+def test_internal_calls_ignore_proxy_settings(build):
+    """A proxy in the front's environment does not carry its calls to the
+    daemons: with all_proxy (which curl honours for every protocol) pointing
+    at a closed port, orders still read. all_proxy, not http_proxy: Paho
+    sends the front's MQTT connection through http_proxy itself."""
+    closed = free_ports(1)[0]
+    proxy = {"all_proxy": "http://127.0.0.1:%d" % closed,
+             "ALL_PROXY": "http://127.0.0.1:%d" % closed, "no_proxy": "", "NO_PROXY": ""}
+    with Shop(build, extra_env={"front": proxy}) as shop:
+        oid = shop.order([{"sku": "MUG-001", "qty": 1}])
+        shop.wait_status(oid, "confirmed")
+        # positive control: that environment sends curl's own calls to the dead proxy
+        env = dict(os.environ, **proxy)
+        control = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                  "-m", "5", "http://127.0.0.1:%d/healthz" % shop.port("order")],
+                                 env=env, capture_output=True, text=True, timeout=10)
+        assert_true(control.returncode != 0, "curl with all_proxy=127.0.0.1:%d reaches the "
+                    "order daemon only through that closed port (positive control)" % closed,
+                    (control.returncode, control.stdout))
+        r = shop.get("/api/v1/orders/" + oid)
+        assert_status(r, 200, "GET /api/v1/orders/%s with all_proxy set for the front" % oid)

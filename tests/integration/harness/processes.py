@@ -23,10 +23,11 @@ BINARY_FLAGS = {
                              "--inventory-url", "--order-url", "--publish-timeout-ms",
                              "--admin-token", "--www-dir", "--heartbeat-timeout-ms",
                              "--admit-target-ms", "--admit-min", "--admit-max", "--sse-max"],
-    "inventory": COMMON_FLAGS + ["--internal-bind", "--inventory-port", "--sqlite-sync",
-                                 "--catalog", "--test-snapshot-dir"],
-    "order": COMMON_FLAGS + ["--internal-bind", "--order-port", "--redrive-s", "--sqlite-sync",
-                             "--test-snapshot-dir"],
+    "inventory": COMMON_FLAGS + ["--internal-bind", "--internal-http-threads",
+                                 "--inventory-port", "--sqlite-sync", "--catalog",
+                                 "--test-snapshot-dir"],
+    "order": COMMON_FLAGS + ["--internal-bind", "--internal-http-threads", "--order-port",
+                             "--redrive-s", "--sqlite-sync", "--test-snapshot-dir"],
 }
 BINARY_PATHS = {
     "front": "public_front/shop-front",
