@@ -4,6 +4,8 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "service.h"
@@ -145,6 +147,61 @@ struct cJSON *db_rows_json(struct db *db, int slot, const char *sql)
 	return rows;
 }
 
+/* db_test_snapshots: one copy at a time, so the last renamed is the newest read. */
+static pthread_mutex_t snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
+static const char *snapshot_dir;
+
+int db_test_snapshots(const char *dir)
+{
+	struct stat st;
+
+	if (dir == NULL || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return -1;
+	snapshot_dir = dir;
+	return 0;
+}
+
+/* The online backup API reads one consistent snapshot of the source while
+ * its writers go on (sqlite.org/backup.html); the copy is neither journaled
+ * nor synced: it stands for what the disk holds, not for a second disk. */
+static void snapshot_write(struct db *db)
+{
+	const char *src = sqlite3_db_filename(db->handle, "main");
+	const char *name = src != NULL ? strrchr(src, '/') : NULL;
+	char tmp[4096], dst[4096];
+	sqlite3 *copy = NULL;
+	sqlite3_backup *backup;
+	int rc;
+
+	if (src == NULL || src[0] == '\0') /* in memory */
+		return;
+	name = name != NULL ? name + 1 : src;
+	if ((size_t)snprintf(dst, sizeof dst, "%s/%s", snapshot_dir, name) >= sizeof dst ||
+	    (size_t)snprintf(tmp, sizeof tmp, "%s.copying", dst) >= sizeof tmp) {
+		log_warn("db: snapshot path for '%s' in '%s' is too long", name, snapshot_dir);
+		return;
+	}
+	pthread_mutex_lock(&snapshot_lock);
+	unlink(tmp);
+	rc = sqlite3_open_v2(tmp, &copy, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(copy, "PRAGMA journal_mode=off; PRAGMA synchronous=off", NULL,
+				  NULL, NULL);
+	if (rc == SQLITE_OK) {
+		backup = sqlite3_backup_init(copy, "main", db->handle, "main");
+		rc = backup != NULL ? sqlite3_backup_step(backup, -1) : sqlite3_errcode(copy);
+		if (backup != NULL && sqlite3_backup_finish(backup) != SQLITE_OK && rc == SQLITE_DONE)
+			rc = sqlite3_errcode(copy);
+	}
+	if (rc != SQLITE_DONE)
+		log_warn("db: cannot copy '%s' to '%s': %s", src, tmp,
+			 copy != NULL ? sqlite3_errmsg(copy) : sqlite3_errstr(rc));
+	sqlite3_close(copy);
+	if (rc == SQLITE_DONE && rename(tmp, dst) != 0)
+		log_warn("db: cannot rename '%s' to '%s'", tmp, dst);
+	pthread_mutex_unlock(&snapshot_lock);
+}
+
 int db_transaction(struct db *db, db_txn_fn fn, void *arg)
 {
 	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
@@ -153,6 +210,8 @@ int db_transaction(struct db *db, db_txn_fn fn, void *arg)
 		goto fail;
 	if (db_exec(db, "COMMIT") != 0)
 		goto fail;
+	if (snapshot_dir != NULL && db->full && !db->relaxing)
+		snapshot_write(db);
 	return 0;
 fail:
 	/* A failed COMMIT may have rolled back already; ROLLBACK then errs harmlessly. */
@@ -175,12 +234,18 @@ int db_transaction_retry(struct db *db, pthread_mutex_t *lock, int relaxed, db_t
 
 		if (lock != NULL)
 			pthread_mutex_lock(lock);
-		if (relaxed)
+		if (relaxed) {
 			db_exec(db, "PRAGMA synchronous=normal");
+			db->relaxing = 1;
+		}
 		rc = db_transaction(db, fn, arg);
 		snprintf(error, sizeof error, "%s", sqlite3_errmsg(db->handle));
-		if (relaxed)
+		if (relaxed) {
+			db->relaxing = 0;
 			db_exec(db, "PRAGMA synchronous=full");
+			if (rc == 0)
+				atomic_fetch_add(&db->relaxed_commits, 1);
+		}
 		if (lock != NULL)
 			pthread_mutex_unlock(lock);
 		if (rc == 0)

@@ -11,7 +11,12 @@
 struct db {
 	sqlite3 *handle;
 	sqlite3_stmt *stmts[DB_MAX_STMTS];
-	int full; /* opened with synchronous=full */
+	int full;     /* synchronous=full: each commit is synced */
+	int relaxing; /* inside a relaxed commit of db_transaction_retry */
+	/* Relaxed commits done so far, counted after each COMMIT and before its
+	 * lock is released: whoever then reads what one wrote reads a count that
+	 * includes it (outbox_sync_for_reader). */
+	atomic_ulong relaxed_commits;
 };
 
 /* Opens (creating) the database in WAL mode with a busy timeout and the given
@@ -51,7 +56,9 @@ struct cJSON *db_rows_json(struct db *db, int slot, const char *sql);
 
 typedef int (*db_txn_fn)(struct db *db, void *arg);
 
-/* BEGIN IMMEDIATE, fn, COMMIT; rolls back when fn or the commit fails. 0 or -1. */
+/* BEGIN IMMEDIATE, fn, COMMIT; rolls back when fn or the commit fails. 0 or -1.
+ * A commit that syncs (full, not relaxed) is followed by the test-only
+ * snapshot when db_test_snapshots set one up. */
 int db_transaction(struct db *db, db_txn_fn fn, void *arg);
 
 /* db_transaction until it succeeds, with backoff (busy, disk full, I/O
@@ -64,5 +71,14 @@ int db_transaction(struct db *db, db_txn_fn fn, void *arg);
  * -1 only when the service is stopping. */
 int db_transaction_retry(struct db *db, pthread_mutex_t *lock, int relaxed, db_txn_fn fn,
 			 void *arg, const char *what, atomic_ulong *retries);
+
+/* Test only (SHOP_TEST_SNAPSHOT_DIR, docs/protocol.md §Durable before
+ * visible): from now on, right after every commit that syncs, a consistent
+ * copy of the database is written to <dir>/<its file name> (copied under a
+ * temporary name, then renamed: a kill never leaves half a copy), so the
+ * newest copy holds what the last fsync covered, as a disk would after a
+ * power cut. dir must exist and outlive the process. 0, or -1 when it is
+ * not a directory (the caller says so). */
+int db_test_snapshots(const char *dir);
 
 #endif

@@ -20,11 +20,14 @@
 #define OUTBOX_DELETE_MS 100   /* acks wait this long to be deleted together */
 
 /* The outbox thread's own connection: all its slots are ours. */
-enum { STMT_SELECT, STMT_DELETE, STMT_BACKLOG, STMT_NEWEST, STMT_SYNC, STMT_SLOTS };
+enum { STMT_SELECT, STMT_DELETE, STMT_BACKLOG, STMT_NEWEST, STMT_SEQ, STMT_SYNC, STMT_SLOTS };
 _Static_assert(STMT_SLOTS <= DB_MAX_STMTS, "the outbox's statements need more slots");
 
 struct outbox {
 	struct db db;
+	/* db is the outbox thread's and, for outbox_sync_for_reader, the HTTP
+	 * threads': SQLite's NOMUTEX connections want one user at a time. */
+	pthread_mutex_t db_lock;
 	struct mqtt *mqtt;
 	pthread_t thread;
 	int started;
@@ -43,11 +46,15 @@ struct outbox {
 	atomic_ulong resends; /* times every row not yet deleted went out again */
 	atomic_long backlog;
 	int64_t backlog_counted_ms;
-	/* durable before visible (outbox_sync_before_publish) */
+	/* durable before visible (outbox_sync_before_publish), under db_lock */
 	int sync_first;
+	struct db *writer;           /* the daemon's connection, whose relaxed commits count */
 	int64_t synced_id;           /* rows up to it are covered by an fsync */
+	atomic_ulong synced_commits; /* and the writer's relaxed commits up to this many */
 	atomic_ulong syncs;
+	atomic_ulong reader_syncs;   /* of them, taken for outbox_sync_for_reader */
 	atomic_ulong unsynced_sent;  /* rows handed to Paho above synced_id: 0 with sync_first */
+	atomic_ulong unsynced_shown; /* readers not waited for: 0 with sync_first */
 };
 
 struct outbox_msg {
@@ -102,6 +109,7 @@ int outbox_create(const char *path, struct outbox **out)
 		return -1;
 	}
 	pthread_mutex_init(&o->lock, NULL);
+	pthread_mutex_init(&o->db_lock, NULL);
 	pthread_cond_init(&o->wake_cond, NULL);
 	*out = o;
 	return 0;
@@ -203,38 +211,70 @@ static int64_t newest_row(struct outbox *o)
 	return id;
 }
 
+/* What one sync covers, read inside its write transaction: whatever was
+ * committed before it took SQLite's write lock. */
+struct sync_mark {
+	struct outbox *o;
+	int64_t row;            /* every outbox row up to this id */
+	unsigned long commits;  /* the writer's relaxed commits up to this many */
+};
+
 static int write_sync_mark(struct db *db, void *arg)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_SYNC,
-				   "UPDATE outbox_sync SET syncs = syncs + 1, synced_id = ? WHERE id = 1");
+	struct sync_mark *m = arg;
+	sqlite3_stmt *st;
+
+	/* counted after their COMMIT: those counted are committed, hence covered */
+	m->commits = m->o->writer != NULL ? atomic_load(&m->o->writer->relaxed_commits) : 0;
+	/* the highest id ever given (AUTOINCREMENT), where max(id) would drop
+	 * once rows are deleted */
+	st = db_stmt(db, STMT_SEQ, "SELECT coalesce(max(seq), 0) FROM sqlite_sequence"
+				   " WHERE name = 'outbox'");
+	if (st == NULL || sqlite3_step(st) != SQLITE_ROW) {
+		if (st != NULL)
+			sqlite3_reset(st);
+		return -1;
+	}
+	m->row = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	st = db_stmt(db, STMT_SYNC,
+		     "UPDATE outbox_sync SET syncs = syncs + 1, synced_id = ? WHERE id = 1");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, *(const int64_t *)arg);
+	sqlite3_bind_int64(st, 1, m->row);
 	return db_step_done(db, st);
 }
 
-/* Durable before visible (docs/protocol.md §Crash safety): the daemon's
- * handlers commit without an fsync, so before a row is published an fsync
- * must cover the commit that wrote it. The rows up to newest were committed
- * before this is called; this connection runs with synchronous=FULL, under
- * which SQLite syncs the WAL file at every commit of a write transaction in
- * WAL mode (sqlite.org/pragma.html#pragma_synchronous), and an fsync of the
- * file covers every frame written to it before, whichever connection wrote
+/* Durable before visible (docs/protocol.md §Durable before visible): the
+ * daemon's handlers commit without an fsync, so before a row is published,
+ * or a state shown over HTTP, an fsync must cover the commit that wrote it.
+ * The caller read that row or state before calling, so its commit is done;
+ * unless an earlier sync covers it (row, commits), this one commits on the
+ * outbox's own connection, which runs with synchronous=FULL, under which
+ * SQLite syncs the WAL file at every commit of a write transaction in WAL
+ * mode (sqlite.org/pragma.html#pragma_synchronous); an fsync of the file
+ * covers every frame written to it before, whichever connection wrote
  * them. An empty transaction writes no frame and syncs nothing, so it
  * changes one row. PRAGMA wal_checkpoint would sync the WAL only when it
  * can copy frames back (not while a reader holds an older snapshot) and
  * writes and syncs the database file too: dearer and not always a sync.
- * One sync covers every commit before it: group durability. */
-static int sync_through(struct outbox *o, int64_t newest)
+ * One sync covers every commit before it: group durability. The one sync
+ * of both paths; db_lock held. */
+static int sync_unless_covered(struct outbox *o, int64_t row, unsigned long commits)
 {
-	if (newest <= o->synced_id)
+	struct sync_mark mark = { .o = o };
+
+	if (row <= o->synced_id && commits <= atomic_load(&o->synced_commits))
 		return 0;
-	if (db_transaction(&o->db, write_sync_mark, &newest) != 0) {
-		log_warn("outbox: cannot sync the log before publishing rows up to %lld; later",
-			 (long long)newest);
+	if (db_transaction(&o->db, write_sync_mark, &mark) != 0) {
+		log_warn("outbox: cannot sync the log to cover row %lld and %lu relaxed commits",
+			 (long long)row, commits);
 		return -1;
 	}
-	o->synced_id = newest;
+	if (mark.row > o->synced_id)
+		o->synced_id = mark.row;
+	if (mark.commits > atomic_load(&o->synced_commits))
+		atomic_store(&o->synced_commits, mark.commits);
 	atomic_fetch_add(&o->syncs, 1);
 	return 0;
 }
@@ -248,7 +288,7 @@ static void publish_pending(struct outbox *o, int room)
 
 	if (o->sync_first) {
 		int64_t newest = newest_row(o);
-		if (newest <= o->next_id || sync_through(o, newest) != 0)
+		if (newest <= o->next_id || sync_unless_covered(o, newest, 0) != 0)
 			return;
 		last = o->synced_id;
 	}
@@ -335,29 +375,68 @@ static void *outbox_main(void *arg)
 		room = OUTBOX_WINDOW - o->inflight;
 		pthread_mutex_unlock(&o->lock);
 
+		pthread_mutex_lock(&o->db_lock);
 		if (del.n > 0 && db_transaction(&o->db, delete_rows, &del) != 0)
 			log_warn("outbox: cannot delete %d acknowledged rows; they will be sent again",
 				 del.n);
+		if (!stopping && room > 0 && mqtt_is_ready(o->mqtt))
+			publish_pending(o, room);
+		if (!stopping)
+			update_backlog(o);
+		pthread_mutex_unlock(&o->db_lock);
 		if (stopping)
 			break;
-		if (room > 0 && mqtt_is_ready(o->mqtt))
-			publish_pending(o, room);
-		update_backlog(o);
 	}
 	free(batch);
 	return NULL;
 }
 
-int outbox_sync_before_publish(struct outbox *o)
+int outbox_sync_before_publish(struct outbox *o, struct db *writer)
 {
-	if (db_exec(&o->db, "PRAGMA synchronous=full") != 0 ||
-	    db_exec(&o->db, "CREATE TABLE IF NOT EXISTS outbox_sync("
+	int rc;
+
+	if (db_exec(&o->db, "PRAGMA synchronous=full") != 0)
+		return -1;
+	o->db.full = 1;
+	if (db_exec(&o->db, "CREATE TABLE IF NOT EXISTS outbox_sync("
 			    " id INTEGER PRIMARY KEY CHECK (id = 1),"
 			    " syncs INTEGER NOT NULL, synced_id INTEGER NOT NULL)") != 0 ||
 	    db_exec(&o->db, "INSERT OR IGNORE INTO outbox_sync VALUES(1, 0, 0)") != 0)
 		return -1;
+	o->writer = writer;
 	o->sync_first = 1;
-	return 0;
+	/* What a life before this one committed without an fsync is on disk
+	 * only once this syncs it; the counts of this life start at 0. */
+	pthread_mutex_lock(&o->db_lock);
+	o->synced_id = -1; /* nothing covered yet, not even "no row" */
+	rc = sync_unless_covered(o, 0, 0);
+	pthread_mutex_unlock(&o->db_lock);
+	return rc;
+}
+
+int outbox_sync_for_reader(struct outbox *o)
+{
+	unsigned long syncs, commits;
+	int rc;
+
+	if (!o->sync_first) {
+		atomic_fetch_add(&o->unsynced_shown, 1);
+		return 0;
+	}
+	/* read after the caller's read of the state: a count that includes the
+	 * commit which decided it (struct db's relaxed_commits) */
+	commits = atomic_load(&o->writer->relaxed_commits);
+	/* covered already (by the sync before publishing, usually): no wait for
+	 * the outbox thread's pass */
+	if (commits <= atomic_load(&o->synced_commits))
+		return 0;
+	pthread_mutex_lock(&o->db_lock);
+	syncs = atomic_load(&o->syncs);
+	rc = sync_unless_covered(o, 0, commits);
+	if (rc == 0 && atomic_load(&o->syncs) != syncs)
+		atomic_fetch_add(&o->reader_syncs, 1);
+	pthread_mutex_unlock(&o->db_lock);
+	return rc;
 }
 
 int outbox_start(struct outbox *o, struct mqtt *mqtt)
@@ -390,6 +469,7 @@ void outbox_free(struct outbox *o)
 	outbox_stop(o);
 	db_close(&o->db);
 	pthread_mutex_destroy(&o->lock);
+	pthread_mutex_destroy(&o->db_lock);
 	pthread_cond_destroy(&o->wake_cond);
 	free(o->acked);
 	free(o);
@@ -418,6 +498,16 @@ unsigned long outbox_syncs(struct outbox *o)
 unsigned long outbox_unsynced_sent(struct outbox *o)
 {
 	return atomic_load(&o->unsynced_sent);
+}
+
+unsigned long outbox_reader_syncs(struct outbox *o)
+{
+	return atomic_load(&o->reader_syncs);
+}
+
+unsigned long outbox_unsynced_shown(struct outbox *o)
+{
+	return atomic_load(&o->unsynced_shown);
 }
 
 long outbox_backlog(struct outbox *o)

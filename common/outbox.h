@@ -23,12 +23,21 @@ int outbox_add_event(struct db *db, const char *prefix, const struct event *ev);
 
 /* Opens its own connection to the database at path; no thread yet. */
 int outbox_create(const char *path, struct outbox **out);
-/* Durable before visible (docs/protocol.md §Crash safety): before it
- * publishes rows, the publisher makes the database's log durable once with
- * a commit under synchronous=FULL on its own connection, so that the
- * daemon's handlers may commit theirs without an fsync. Before outbox_start;
- * 0 or -1. */
-int outbox_sync_before_publish(struct outbox *o);
+/* Durable before visible (docs/protocol.md §Durable before visible): before
+ * it publishes rows, the publisher makes the database's log durable once
+ * with a commit under synchronous=FULL on its own connection, so that the
+ * daemon's handlers may commit theirs (on writer, db_transaction_retry's
+ * relaxed) without an fsync. Syncs once at once, covering what an earlier
+ * life left. Before outbox_start and outbox_sync_for_reader; writer
+ * outlives o; 0 or -1. */
+int outbox_sync_before_publish(struct outbox *o, struct db *writer);
+/* Before a state that relaxed commits of the writer decided is shown over
+ * HTTP (read first, then call): returns 0 once an fsync covers every
+ * relaxed commit made so far, taking one only when none does yet (the same
+ * sync as the publisher's; cheap when covered), or -1 when it cannot sync:
+ * show nothing final then. Without outbox_sync_before_publish it returns 0
+ * at once and counts the state as shown unsynced. Any thread. */
+int outbox_sync_for_reader(struct outbox *o);
 /* Starts the publisher thread on an MQTT client. */
 int outbox_start(struct outbox *o, struct mqtt *mqtt);
 /* New rows were committed: publish them soon. */
@@ -48,6 +57,10 @@ unsigned long outbox_resends(struct outbox *o);
  * no such sync covered (0 with outbox_sync_before_publish; all without). */
 unsigned long outbox_syncs(struct outbox *o);
 unsigned long outbox_unsynced_sent(struct outbox *o);
+/* Syncs taken for outbox_sync_for_reader (part of outbox_syncs), and the
+ * calls of it that did not wait for one (0 with outbox_sync_before_publish). */
+unsigned long outbox_reader_syncs(struct outbox *o);
+unsigned long outbox_unsynced_shown(struct outbox *o);
 /* Rows waiting for a PUBACK (as of the last pass of the thread). */
 long outbox_backlog(struct outbox *o);
 

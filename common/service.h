@@ -22,6 +22,7 @@ struct service_settings {
 	 * HTTP (they require it, the front sends it); NULL: none */
 	const char *internal_token;
 	const char *internal_token_file; /* read into internal_token_buf */
+	const char *test_snapshot_dir;   /* test only: db_test_snapshots; NULL: none */
 	char broker_url_buf[128];
 	char mqtt_password_buf[256];
 	char internal_token_buf[256];
@@ -66,6 +67,13 @@ struct service_settings {
 	{ "--internal-bind", "SHOP_INTERNAL_BIND", SETTING_STRING, &(s).bind, 0, 0,       \
 	  "127.0.0.1", NULL,                                                              \
 	  "address the internal HTTP listener binds (SHOP_BIND does not apply)" }
+
+/* The daemons' test-only row (docs/protocol.md §Durable before visible):
+ * copies of the database at each sync, for the power-cut test. */
+#define SERVICE_TEST_SNAPSHOT_ROW(s)                                                     \
+	{ "--test-snapshot-dir", "SHOP_TEST_SNAPSHOT_DIR", SETTING_STRING,                \
+	  &(s).test_snapshot_dir, 0, 0, NULL, NULL,                                       \
+	  "TEST ONLY: copy the database there after every commit that syncs" }
 
 /* Derives defaults, reads the password and token files, checks the broker
  * URL, prefix, instance and token, starts logging; 0 or -1 (one line printed). */

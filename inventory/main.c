@@ -15,6 +15,7 @@ static int parse_settings(struct inventory *inv, int argc, char **argv)
 	const struct setting table[] = {
 		SERVICE_SETTINGS_ROWS(inv->svc),
 		SERVICE_INTERNAL_BIND_ROW(inv->svc),
+		SERVICE_TEST_SNAPSHOT_ROW(inv->svc),
 		{ "--inventory-port", "SHOP_INVENTORY_PORT", SETTING_INT, &inv->port, 1, 65535,
 		  "8081", NULL, "HTTP port of the internal API" },
 		{ "--sqlite-sync", "SHOP_SQLITE_SYNC", SETTING_CHOICE, &inv->sync, 0, 0, "full",
@@ -36,6 +37,8 @@ static void open_store(struct inventory *inv, char *db_path, size_t len)
 {
 	if (service_path(db_path, len, inv->svc.data_dir, "inventory.db") != 0)
 		fatal("data dir path '%s' is too long", inv->svc.data_dir);
+	if (inv->svc.test_snapshot_dir != NULL && db_test_snapshots(inv->svc.test_snapshot_dir) != 0)
+		fatal("test snapshot dir %s is not a directory", inv->svc.test_snapshot_dir);
 	if (inventory_store_open(&inv->store, db_path, inv->sync) != 0)
 		fatal("cannot open database %s", db_path);
 	if (inv->catalog != NULL && inventory_store_load_catalog(&inv->store, inv->catalog) != 0)
@@ -44,7 +47,8 @@ static void open_store(struct inventory *inv, char *db_path, size_t len)
 		fatal("cannot open the outbox in %s", db_path);
 	/* With full, orders and cancels commit without an fsync (handlers.c) and
 	 * the outbox takes one for all of them before it publishes. */
-	if (strcmp(inv->sync, "full") == 0 && outbox_sync_before_publish(inv->outbox) != 0)
+	if (strcmp(inv->sync, "full") == 0 &&
+	    outbox_sync_before_publish(inv->outbox, &inv->store.db) != 0)
 		fatal("cannot set up the outbox's sync in %s", db_path);
 }
 

@@ -10,10 +10,14 @@ static const struct consumer_handlers order_handlers = {
 		[EVENT_OUT_OF_STOCK] = order_on_out_of_stock,
 		[EVENT_RELEASED] = order_on_released,
 	},
-	/* The inventory's answers only move an order on; one lost to a power
-	 * cut leaves it pending (or not released), so the re-drive asks again
-	 * and gets the same answer. A send or a cancel has no such second
-	 * source: they commit with the full setting. */
+	/* Durable before visible (docs/protocol.md §Durable before visible):
+	 * the inventory's answers only move an order on and commit without an
+	 * fsync; the outbox syncs before publishing what they decided, the HTTP
+	 * API before showing it (main: outbox_sync_before_publish). One lost to
+	 * a power cut was seen by nobody and leaves the order pending (or not
+	 * released), so the re-drive asks again. A send or a cancel has no such
+	 * second source (its 202 is given, the broker forgets it once we
+	 * acknowledge): they commit with the full setting. */
 	.redrive_repairs = {
 		[EVENT_IN_STOCK] = 1,
 		[EVENT_OUT_OF_STOCK] = 1,

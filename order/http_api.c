@@ -32,14 +32,36 @@ static cJSON *order_json(const struct order_record *rec)
 	return o;
 }
 
+/* What a read of the store found: its JSON, and whether it shows a final status. */
+struct shown {
+	cJSON *json; /* the list, or the one order (NULL: not found) */
+	int final;
+};
+
 static void add_to_list(void *ctx, const struct order_record *rec)
 {
-	cJSON_AddItemToArray(ctx, order_json(rec));
+	struct shown *shown = ctx;
+
+	cJSON_AddItemToArray(shown->json, order_json(rec));
+	shown->final |= rec->status != ORDER_PENDING;
 }
 
 static void keep_one(void *ctx, const struct order_record *rec)
 {
-	*(cJSON **)ctx = order_json(rec);
+	struct shown *shown = ctx;
+
+	shown->json = order_json(rec);
+	shown->final = rec->status != ORDER_PENDING;
+}
+
+/* Durable before visible (docs/protocol.md §Durable before visible): a
+ * final status read from the store goes out only once an fsync covers the
+ * commit that decided it, which may have skipped its own (handlers.c). The
+ * store was read first, so that commit is done. 0, or -1 (nothing final
+ * may be shown). */
+static int cover_final(struct order *o, const struct shown *shown)
+{
+	return shown->final ? outbox_sync_for_reader(o->outbox) : 0;
 }
 
 /* How far behind the shop runs, as the front's load shedding reads it: the
@@ -64,6 +86,12 @@ static void write_metrics(FILE *out, void *ctx)
 			    "1 while connected and subscribed", mqtt_is_ready(o->mqtt));
 	metrics_write_value(out, "shop_order_redriven_total", "counter",
 			    "events re-published by the re-drive", (double)atomic_load(&o->redriven));
+	metrics_write_value(out, "shop_order_outbox_reader_syncs_total", "counter",
+			    "syncs taken before showing a final status over HTTP (durable before visible)",
+			    (double)outbox_reader_syncs(o->outbox));
+	metrics_write_value(out, "shop_order_unsynced_final_shown_total", "counter",
+			    "answers showing a final status no sync was waited for (0 when it syncs first)",
+			    (double)outbox_unsynced_shown(o->outbox));
 	metrics_write_value(out, "shop_order_pending_age_seconds", "gauge",
 			    "age of the 20th oldest pending order (0: fewer pending)",
 			    (double)order_store_pending_age(&o->store, ORDER_PENDING_NTH,
@@ -74,11 +102,13 @@ static void write_metrics(FILE *out, void *ctx)
 static int reply_list(struct mg_connection *conn, struct order *o)
 {
 	cJSON *root = cJSON_CreateObject();
-	cJSON *list = cJSON_AddArrayToObject(root, "orders");
+	struct shown shown = { cJSON_AddArrayToObject(root, "orders"), 0 };
 	int status;
 
-	if (order_store_each(&o->store, NULL, add_to_list, list) < 0)
+	if (order_store_each(&o->store, NULL, add_to_list, &shown) < 0)
 		status = http_reply_error(conn, 503, "store_unavailable", "the database cannot be read");
+	else if (cover_final(o, &shown) != 0)
+		status = http_reply_error(conn, 503, "store_unavailable", "the database cannot be synced");
 	else
 		status = http_reply_json(conn, 200, root);
 	cJSON_Delete(root);
@@ -87,17 +117,20 @@ static int reply_list(struct mg_connection *conn, struct order *o)
 
 static int reply_one(struct mg_connection *conn, struct order *o, const char *id)
 {
-	cJSON *one = NULL;
+	struct shown shown = { NULL, 0 };
 	int status;
 
 	if (!event_order_id_valid(id))
 		return http_reply_error(conn, 400, "invalid_order_id", "an order id is a lower-case UUID");
-	if (order_store_each(&o->store, id, keep_one, &one) < 0)
+	if (order_store_each(&o->store, id, keep_one, &shown) < 0)
 		return http_reply_error(conn, 503, "store_unavailable", "the database cannot be read");
-	if (one == NULL)
+	if (shown.json == NULL)
 		return http_reply_error(conn, 404, "not_found", "no order with id %s", id);
-	status = http_reply_json(conn, 200, one);
-	cJSON_Delete(one);
+	if (cover_final(o, &shown) != 0)
+		status = http_reply_error(conn, 503, "store_unavailable", "the database cannot be synced");
+	else
+		status = http_reply_json(conn, 200, shown.json);
+	cJSON_Delete(shown.json);
 	return status;
 }
 

@@ -1,6 +1,7 @@
 /* shop-order: records orders and their status from the bus, re-drives what is owed. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "http.h"
 #include "log.h"
@@ -14,6 +15,7 @@ static void parse_settings(struct order *o, int argc, char **argv)
 	const struct setting table[] = {
 		SERVICE_SETTINGS_ROWS(o->svc),
 		SERVICE_INTERNAL_BIND_ROW(o->svc),
+		SERVICE_TEST_SNAPSHOT_ROW(o->svc),
 		{ "--order-port", "SHOP_ORDER_PORT", SETTING_INT, &o->port, 1, 65535, "8082", NULL,
 		  "HTTP port of the internal API" },
 		{ "--sqlite-sync", "SHOP_SQLITE_SYNC", SETTING_CHOICE, &o->sync, 0, 0, "full",
@@ -34,10 +36,17 @@ static void open_store(struct order *o, char *db_path, size_t len)
 {
 	if (service_path(db_path, len, o->svc.data_dir, "order.db") != 0)
 		fatal("data dir path '%s' is too long", o->svc.data_dir);
+	if (o->svc.test_snapshot_dir != NULL && db_test_snapshots(o->svc.test_snapshot_dir) != 0)
+		fatal("test snapshot dir %s is not a directory", o->svc.test_snapshot_dir);
 	if (order_store_open(&o->store, db_path, o->sync) != 0)
 		fatal("cannot open database %s", db_path);
 	if (outbox_create(db_path, &o->outbox) != 0)
 		fatal("cannot open the outbox in %s", db_path);
+	/* With full, the inventory's answers commit without an fsync
+	 * (handlers.c): the outbox takes one for all of them before it
+	 * publishes, and the HTTP API before it shows a final status. */
+	if (strcmp(o->sync, "full") == 0 && outbox_sync_before_publish(o->outbox, &o->store.db) != 0)
+		fatal("cannot set up the outbox's sync in %s", db_path);
 }
 
 static void connect_bus(struct order *o)

@@ -4,22 +4,15 @@
 #ifndef FRONT_ADMIN_BODY_H
 #define FRONT_ADMIN_BODY_H
 
-#include <stddef.h>
+#include "body_parse.h"
 
-#include "event.h"
-
-enum admin_body_result {
-	ADMIN_BODY_OK = 0,
-	ADMIN_BODY_INVALID_JSON, /* not UTF-8 JSON text: a 400 invalid_json */
-	ADMIN_BODY_INVALID,      /* JSON, but not the fields asked for: a 400 invalid_product / invalid_restock */
-};
-
+/* Both are body_parse_fn. */
 /* {"sku","name","price_cents","currency"?} into ev's product fields
  * (currency EUR when absent); kind, version are the caller's. */
-enum admin_body_result admin_body_product(const char *body, size_t len, struct event *ev,
+enum body_parse_result admin_body_product(const char *body, size_t len, struct event *ev,
 					  char *err, size_t errlen);
 /* {"qty"} into ev->restock_qty; sku and restock_id are the caller's. */
-enum admin_body_result admin_body_restock(const char *body, size_t len, struct event *ev,
+enum body_parse_result admin_body_restock(const char *body, size_t len, struct event *ev,
 					  char *err, size_t errlen);
 
 #endif

@@ -11,37 +11,6 @@
 #include "log.h"
 #include "service.h"
 
-/* Reads and checks an admin body with parse; replies itself and returns
- * the status on failure, 0 on success. what names the 400's code. */
-static int read_admin_body(struct mg_connection *conn, struct event *ev, const char *what,
-			   enum admin_body_result (*parse)(const char *body, size_t len,
-							   struct event *ev, char *err,
-							   size_t errlen))
-{
-	char *body;
-	size_t len;
-	char err[200];
-	int status;
-
-	if (!front_json_content_type(conn))
-		return http_reply_error(conn, 415, "unsupported_media_type",
-					"send the body as Content-Type: application/json");
-	if ((status = front_read_body(conn, &body, &len)) != 0)
-		return status;
-	switch (parse(body, len, ev, err, sizeof err)) {
-	case ADMIN_BODY_INVALID_JSON:
-		status = http_reply_error(conn, 400, "invalid_json", "the body is not valid JSON: %s", err);
-		break;
-	case ADMIN_BODY_INVALID:
-		status = http_reply_error(conn, 400, what, "%s", err);
-		break;
-	case ADMIN_BODY_OK:
-		break;
-	}
-	free(body);
-	return status;
-}
-
 int front_admin_post_product(struct mg_connection *conn, struct front *f)
 {
 	struct event *ev = calloc(1, sizeof *ev);
@@ -51,7 +20,7 @@ int front_admin_post_product(struct mg_connection *conn, struct front *f)
 	if (ev == NULL)
 		return http_reply_error(conn, 503, "overloaded", "out of memory");
 	ev->kind = EVENT_PRODUCT;
-	status = read_admin_body(conn, ev, "invalid_product", admin_body_product);
+	status = front_read_event_body(conn, ev, "invalid_product", admin_body_product);
 	if (status != 0)
 		goto out;
 	/* The time of the change orders changes (docs/protocol.md §Topics):
@@ -77,7 +46,7 @@ int front_admin_restock(struct mg_connection *conn, struct front *f, const char 
 	int status;
 
 	snprintf(ev.sku, sizeof ev.sku, "%s", sku);
-	status = read_admin_body(conn, &ev, "invalid_restock", admin_body_restock);
+	status = front_read_event_body(conn, &ev, "invalid_restock", admin_body_restock);
 	if (status != 0)
 		return status;
 	if (front_idempotent_id(conn, sku, ev.restock_id) != 0)

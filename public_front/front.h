@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "body_parse.h"
 #include "event.h"
 #include "http.h"
 #include "http_client.h"
@@ -79,6 +80,8 @@ struct front_streams {
 	atomic_ulong bad_messages; /* order/status messages that did not decode */
 };
 
+struct front_pages;
+
 struct front {
 	struct service_settings svc;
 	int port, inventory_port, order_port;
@@ -103,7 +106,7 @@ struct front {
 	struct front_admission admission;
 	const char *admin_token; /* NULL: the admin API answers 403 */
 	const char *www_dir;     /* the pages' files (pages.c) */
-	int www_fd;              /* www_dir, opened at start; -1 before */
+	struct front_pages *pages; /* www_dir's files, read at start (pages.c) */
 	atomic_llong daemon_lag_ms;
 	atomic_int watch_stop;
 	atomic_ulong shed;
@@ -173,9 +176,12 @@ int front_idempotent_id(struct mg_connection *conn, const char *scope,
 /* Publishes ev at QoS 1 and waits for the PUBACK: 0, or mqtt_publish_wait's
  * error (MQTT_UNCONFIRMED: the broker may still have it). */
 int front_publish_event(struct front *f, const char *topic, const struct event *ev);
-/* Reads a request body of at most FRONT_MAX_BODY bytes into *body (the
- * caller frees it); 0, or replies itself (413, 400) and returns the status. */
-int front_read_body(struct mg_connection *conn, char **body, size_t *len);
+/* Reads the request's JSON body (at most FRONT_MAX_BODY bytes) into ev with
+ * parse: 0, or replies itself and returns the status: 415 when it is not
+ * application/json, 413, 400 invalid_json, or 400 with the code invalid
+ * (e.g. "invalid_order") for JSON parse refuses. */
+int front_read_event_body(struct mg_connection *conn, struct event *ev, const char *invalid,
+			  body_parse_fn parse);
 
 /* Relays a daemon's answer to the client (relay.c): 200 as is, 404 as
  * not_found, anything else 503; r is NULL when the daemon could not be
@@ -231,8 +237,9 @@ int front_admin_dead_letters(struct mg_connection *conn, struct front *f);
 int front_admin_restocks(struct mg_connection *conn, struct front *f);
 
 /* The web pages (pages.c): GET/HEAD /, /admin and /static/<file> from www_dir.
- * front_pages_open opens www_dir at start and checks it has index.html;
- * 0, or -1 with why[] saying what is wrong. */
+ * front_pages_open reads every file it may serve from www_dir at start (a
+ * changed file is served after a restart) and checks index.html is one;
+ * 0, or -1 with why[] saying what is wrong. front_pages_close frees them. */
 int front_pages_open(struct front *f, char *why, size_t size);
 void front_pages_close(struct front *f);
 int front_pages_reply(struct mg_connection *conn, struct front *f);

@@ -138,7 +138,6 @@ int main(int argc, char **argv)
 		.peers = { .lock = PTHREAD_MUTEX_INITIALIZER },
 		.catalog = { .lock = PTHREAD_MUTEX_INITIALIZER },
 		.admission = { .lock = PTHREAD_MUTEX_INITIALIZER, .limit = FRONT_ADMIT_INITIAL },
-		.www_fd = -1,
 	};
 	char why[128];
 

@@ -3,20 +3,11 @@
 #ifndef FRONT_ORDER_BODY_H
 #define FRONT_ORDER_BODY_H
 
-#include <stddef.h>
+#include "body_parse.h"
 
-#include "event.h"
-
-enum order_body_result {
-	ORDER_BODY_OK = 0,
-	ORDER_BODY_INVALID_JSON,  /* not UTF-8 JSON text: a 400 invalid_json */
-	ORDER_BODY_INVALID_ORDER, /* JSON, but not {"items":[{sku,qty}...]}: a 400 invalid_order */
-};
-
-/* Reads the items of len bytes of body (not NUL-terminated) into ev; on
- * failure writes the reason a client is shown to err. Allocates nothing
- * that outlives the call. */
-enum order_body_result order_body_parse(const char *body, size_t len, struct event *ev,
+/* {"items":[{sku,qty}...]} into ev's items (a body_parse_fn); anything else
+ * is BODY_PARSE_INVALID, a 400 invalid_order. */
+enum body_parse_result order_body_parse(const char *body, size_t len, struct event *ev,
 					char *err, size_t errlen);
 
 #endif

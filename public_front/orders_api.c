@@ -90,45 +90,17 @@ static int idempotency_conflict(struct front *f, const struct event *ev)
 	return conflict;
 }
 
-/* Reads and checks the body into ev; replies itself and returns the status
- * on failure, 0 on success. */
-static int read_order_body(struct mg_connection *conn, struct event *ev)
-{
-	char *body = NULL;
-	size_t len = 0;
-	char err[200];
-	int status = 0;
-
-	if ((status = front_read_body(conn, &body, &len)) != 0)
-		return status;
-	switch (order_body_parse(body, len, ev, err, sizeof err)) {
-	case ORDER_BODY_INVALID_JSON:
-		status = http_reply_error(conn, 400, "invalid_json", "the body is not valid JSON: %s", err);
-		break;
-	case ORDER_BODY_INVALID_ORDER:
-		status = http_reply_error(conn, 400, "invalid_order", "%s", err);
-		break;
-	case ORDER_BODY_OK:
-		break;
-	}
-	free(body);
-	return status;
-}
-
 int front_post_order(struct mg_connection *conn, struct front *f)
 {
 	struct event *ev;
 	char location[96], body[128], extra[160];
 	int status, rc;
 
-	if (!front_json_content_type(conn))
-		return http_reply_error(conn, 415, "unsupported_media_type",
-					"send the order as Content-Type: application/json");
 	ev = calloc(1, sizeof *ev);
 	if (ev == NULL)
 		return http_reply_error(conn, 503, "overloaded", "out of memory");
 	ev->kind = EVENT_ORDER_SEND;
-	status = read_order_body(conn, ev);
+	status = front_read_event_body(conn, ev, "invalid_order", order_body_parse);
 	if (status != 0)
 		goto out;
 	if (front_idempotent_id(conn, NULL, ev->order_id) != 0) {

@@ -1,4 +1,6 @@
-/* The web pages: GET/HEAD /, /admin and /static/<file>, plain files from the www dir. */
+/* The web pages: GET/HEAD /, /admin and /static/<file>, plain files of the
+ * www dir, read once at start and served from memory (docs/internals.md). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #define STATIC_PREFIX "/static/"
 #define PAGES_NAME_MAX 64
 #define PAGES_FILE_MAX (1024 * 1024)
+#define PAGES_MAX 64
 
 /* Every page response: the pages load nothing but their own files and
  * talk only to their own origin (no CDN, no inline script or style, no
@@ -36,36 +39,17 @@ static const struct page_type {
 	{ ".png", "image/png" },
 };
 
-int front_pages_open(struct front *f, char *why, size_t size)
-{
-	struct stat st;
-	int fd, index;
+struct front_page {
+	char name[PAGES_NAME_MAX + 1];
+	const char *content_type;
+	char *body;
+	size_t len;
+};
 
-	fd = open(f->www_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(why, size, "%s", strerror(errno));
-		return -1;
-	}
-	index = openat(fd, "index.html", O_RDONLY | O_CLOEXEC);
-	if (index < 0 || fstat(index, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(why, size, "index.html: %s",
-			 index < 0 ? strerror(errno) : "not a regular file");
-		if (index >= 0)
-			close(index);
-		close(fd);
-		return -1;
-	}
-	close(index);
-	f->www_fd = fd;
-	return 0;
-}
-
-void front_pages_close(struct front *f)
-{
-	if (f->www_fd >= 0)
-		close(f->www_fd);
-	f->www_fd = -1;
-}
+struct front_pages {
+	size_t count;
+	struct front_page page[PAGES_MAX];
+};
 
 /* The content type of a file name that may be served, or NULL: one plain
  * name (letters, digits, '-', '_', '.'; no '/', no leading dot, no "..")
@@ -91,57 +75,132 @@ static const char *servable_type(const char *name)
 	return NULL;
 }
 
-/* Reads a regular file of the www dir into a buffer the caller frees.
- * 0, or 404 when there is no such file, or 500 (logged). */
-static int read_page(const struct front *f, const char *name, char **out, size_t *len)
+/* Reads the regular file name of the open directory dir into page; a
+ * symbolic link or anything but a regular file is not served. 0, 1 when it
+ * is skipped, or -1 with why[] set. */
+static int load_page(int dir, const char *name, const char *type, struct front_page *page,
+		     char *why, size_t size)
 {
 	struct stat st;
 	size_t used = 0;
-	char *buf = NULL;
-	int fd, status = 500;
+	int fd, rc = -1;
 
-	*out = NULL;
-	fd = openat(f->www_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		if (errno == ENOENT || errno == ELOOP || errno == ENOTDIR)
-			return 404;
-		log_warn("www: cannot open '%s': %s", name, strerror(errno));
-		return 500;
+		if (errno == ELOOP)
+			return 1;
+		snprintf(why, size, "%s: %s", name, strerror(errno));
+		return -1;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > PAGES_FILE_MAX) {
-		status = 404;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		rc = 1;
 		goto out;
 	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL)
+	if (st.st_size > PAGES_FILE_MAX) {
+		snprintf(why, size, "%s: over %d bytes", name, PAGES_FILE_MAX);
 		goto out;
+	}
+	page->body = malloc((size_t)st.st_size + 1);
+	if (page->body == NULL) {
+		snprintf(why, size, "%s: out of memory", name);
+		goto out;
+	}
 	while (used < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + used, (size_t)st.st_size - used);
+		ssize_t n = read(fd, page->body + used, (size_t)st.st_size - used);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			log_warn("www: cannot read '%s': %s", name, n < 0 ? strerror(errno) : "short file");
+			snprintf(why, size, "%s: %s", name, n < 0 ? strerror(errno) : "short read");
+			free(page->body);
+			page->body = NULL;
 			goto out;
 		}
 		used += (size_t)n;
 	}
-	*out = buf;
-	*len = used;
-	buf = NULL;
-	status = 0;
+	memcpy(page->name, name, strlen(name) + 1); /* servable_type: at most PAGES_NAME_MAX */
+	page->content_type = type;
+	page->len = used;
+	rc = 0;
 out:
-	free(buf);
 	close(fd);
-	return status;
+	return rc;
+}
+
+static const struct front_page *find_page(const struct front_pages *pages, const char *name)
+{
+	for (size_t i = 0; i < pages->count; i++) {
+		if (strcmp(pages->page[i].name, name) == 0)
+			return &pages->page[i];
+	}
+	return NULL;
+}
+
+int front_pages_open(struct front *f, char *why, size_t size)
+{
+	struct front_pages *pages;
+	struct dirent *entry;
+	DIR *dir;
+	int rc = -1;
+
+	dir = opendir(f->www_dir);
+	if (dir == NULL) {
+		snprintf(why, size, "%s", strerror(errno));
+		return -1;
+	}
+	pages = calloc(1, sizeof *pages);
+	if (pages == NULL) {
+		snprintf(why, size, "out of memory");
+		goto out;
+	}
+	while ((entry = readdir(dir)) != NULL) {
+		const char *type = servable_type(entry->d_name);
+		int loaded;
+
+		if (type == NULL)
+			continue;
+		if (pages->count == PAGES_MAX) {
+			snprintf(why, size, "more than %d files to serve", PAGES_MAX);
+			goto out;
+		}
+		loaded = load_page(dirfd(dir), entry->d_name, type, &pages->page[pages->count], why,
+				   size);
+		if (loaded < 0)
+			goto out;
+		if (loaded == 0)
+			pages->count++;
+	}
+	if (find_page(pages, "index.html") == NULL) {
+		snprintf(why, size, "index.html: no such regular file");
+		goto out;
+	}
+	f->pages = pages;
+	pages = NULL;
+	rc = 0;
+out:
+	if (pages != NULL) {
+		for (size_t i = 0; i < pages->count; i++)
+			free(pages->page[i].body);
+		free(pages);
+	}
+	closedir(dir);
+	return rc;
+}
+
+void front_pages_close(struct front *f)
+{
+	if (f->pages == NULL)
+		return;
+	for (size_t i = 0; i < f->pages->count; i++)
+		free(f->pages->page[i].body);
+	free(f->pages);
+	f->pages = NULL;
 }
 
 int front_pages_reply(struct mg_connection *conn, struct front *f)
 {
 	const char *path = http_path(conn);
-	const char *name, *type;
-	char *body;
-	size_t len;
-	int status;
+	const struct front_page *page;
+	const char *name;
 
 	if (strcmp(path, "/") == 0)
 		name = "index.html";
@@ -149,15 +208,8 @@ int front_pages_reply(struct mg_connection *conn, struct front *f)
 		name = "admin.html";
 	else
 		name = path + strlen(STATIC_PREFIX);
-	type = servable_type(name);
-	if (type == NULL)
+	page = servable_type(name) != NULL && f->pages != NULL ? find_page(f->pages, name) : NULL;
+	if (page == NULL)
 		return http_reply_error(conn, 404, "not_found", "no such path");
-	status = read_page(f, name, &body, &len);
-	if (status == 404)
-		return http_reply_error(conn, 404, "not_found", "no such path");
-	if (status != 0)
-		return http_reply_error(conn, 500, "internal", "the page cannot be read");
-	status = http_reply(conn, 200, type, body, len, PAGES_HEADERS);
-	free(body);
-	return status;
+	return http_reply(conn, 200, page->content_type, page->body, page->len, PAGES_HEADERS);
 }

@@ -90,11 +90,18 @@ int front_publish_event(struct front *f, const char *topic, const struct event *
 	return rc;
 }
 
-int front_read_body(struct mg_connection *conn, char **body, size_t *len)
+int front_read_event_body(struct mg_connection *conn, struct event *ev, const char *invalid,
+			  body_parse_fn parse)
 {
-	*body = NULL;
-	*len = 0;
-	switch (http_read_body(conn, FRONT_MAX_BODY, body, len)) {
+	char *body = NULL;
+	size_t len = 0;
+	char err[200];
+	int status = 0;
+
+	if (!front_json_content_type(conn))
+		return http_reply_error(conn, 415, "unsupported_media_type",
+					"send the body as Content-Type: application/json");
+	switch (http_read_body(conn, FRONT_MAX_BODY, &body, &len)) {
 	case HTTP_BODY_TOO_LARGE:
 		return http_reply_error(conn, 413, "body_too_large",
 					"the request body is over the limit of %d bytes", FRONT_MAX_BODY);
@@ -103,5 +110,16 @@ int front_read_body(struct mg_connection *conn, char **body, size_t *len)
 	case HTTP_BODY_OK:
 		break;
 	}
-	return 0;
+	switch (parse(body, len, ev, err, sizeof err)) {
+	case BODY_PARSE_INVALID_JSON:
+		status = http_reply_error(conn, 400, "invalid_json", "the body is not valid JSON: %s", err);
+		break;
+	case BODY_PARSE_INVALID:
+		status = http_reply_error(conn, 400, invalid, "%s", err);
+		break;
+	case BODY_PARSE_OK:
+		break;
+	}
+	free(body);
+	return status;
 }

@@ -5,10 +5,14 @@
 #
 # A fresh shop on free ports in a temp data dir; the layers' limits measured
 # by the programs of tests/bench/; the shop under closed-loop and paced load,
-# with POST -> final latency of every order from the daemons' timestamps; an
-# overload row; a recovery row (SIGKILL of the inventory under load); rows
-# with 10^4..10^6 orders prefilled and a 10,000-product catalog. Prints a
-# table and name=value ratios, writes bench.json to the data dir.
+# with POST -> final latency of every order from the daemons' timestamps, and
+# CPU and context switches per confirmed order of each service from /proc; paced
+# rows at 80 % of the measured capacity and at 1,000 orders/s; an overload row
+# (2x offered) and a wrk flood row (tests/bench/flood.lua); a recovery row
+# (SIGKILL of the inventory under load); rows with 10^4..10^6 orders prefilled
+# and a 10,000-product catalog. Every row of the load generator says how much
+# of a core it used itself. Prints a table and name=value ratios, writes
+# bench.json to the data dir.
 
 BENCH_BIN=$ROOT/build/tests/bench
 BENCH_ROWS=()
@@ -97,9 +101,46 @@ cpu_ticks() { # PID: utime+stime in clock ticks (0 if gone)
 
 proc_kb() { { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" || echo 0; } 2>/dev/null; } # PID FIELD
 
-cpu_per_1k() { # TICKS ORDERS: CPU seconds per 1,000 orders
-	awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v n="$2" \
-		'BEGIN { printf "%.3f", (n > 0 ? t / hz / n * 1000 : 0) }'
+cpu_per_orders() { # TICKS ORDERS PER [DECIMALS]: CPU seconds per PER orders (PER 1000: CPU
+	# seconds per 1,000 orders; PER 1000000: CPU microseconds per order)
+	awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v n="$2" -v per="$3" -v d="${4:-3}" \
+		'BEGIN { printf "%." d "f", (n > 0 ? t / hz / n * per : 0) }'
+}
+
+ctxsw() { # PID: voluntary + nonvoluntary context switches of all its live threads (0 if gone).
+	# /proc/PID/status counts the main thread only; a thread that ended took its counts along.
+	cat "/proc/$1/task/"*/status 2>/dev/null |
+		awk '$1 == "voluntary_ctxt_switches:" || $1 == "nonvoluntary_ctxt_switches:" { s += $2 } END { print s + 0 }'
+}
+
+declare -A BENCH_MARK_PID=() BENCH_MARK_TICKS=() BENCH_MARK_CTXSW=()
+proc_mark() { # remember every service's PID, CPU ticks and context switches (for proc_fields)
+	local name
+	for name in "${SERVICES[@]}"; do
+		BENCH_MARK_PID[$name]=${PID[$name]}
+		BENCH_MARK_TICKS[$name]=$(cpu_ticks "${PID[$name]}")
+		BENCH_MARK_CTXSW[$name]=$(ctxsw "${PID[$name]}")
+	done
+}
+
+proc_fields() { # ORDERS: CPU and context switches of each service since proc_mark, per order
+	# (ORDERS confirmed meanwhile), and of all four; a service restarted since has none, nor the total
+	local name t c all_t=0 all_c=0 whole=1
+	for name in "${SERVICES[@]}"; do
+		if [[ ${PID[$name]} != "${BENCH_MARK_PID[$name]}" ]]; then
+			whole=0
+			continue
+		fi
+		t=$(($(cpu_ticks "${PID[$name]}") - BENCH_MARK_TICKS[$name]))
+		c=$(($(ctxsw "${PID[$name]}") - BENCH_MARK_CTXSW[$name]))
+		all_t=$((all_t + t)) all_c=$((all_c + c))
+		printf ' cpu_s_per_1k_%s=%s cpu_us_per_order_%s=%s ctxsw_per_order_%s=%s' \
+			"$name" "$(cpu_per_orders "$t" "$1" 1000)" "$name" "$(cpu_per_orders "$t" "$1" 1000000 0)" \
+			"$name" "$(ratio "$c" "$1")"
+	done
+	((whole)) && printf ' cpu_us_per_order=%s ctxsw_per_order=%s' \
+		"$(cpu_per_orders "$all_t" "$1" 1000000 0)" "$(ratio "$all_c" "$1")"
+	return 0
 }
 
 order_sql() { sqlite3 -cmd '.timeout 5000' "$SHOP_DATA_DIR/order.db" "$1" 2>/dev/null; } # SQL
@@ -146,6 +187,22 @@ bench_fresh_shop() { # NAME PRODUCTS: stop the shop, start an empty one in data 
 
 # --- layer limits --------------------------------------------------------------
 
+bench_wrk_at() { # C PATH [PORT]: wrk_fields for BENCH_READ_S at the top concurrency only: there
+	# the generator is likeliest the limit (its loadgen_cpu_pct says), and the bench stays short
+	((${1} == BENCH_MAXC)) || return 0
+	wrk_fields "$1" "$2" "$BENCH_READ_S" "${3:-}"
+}
+
+wrk_fields() { # C PATH SECONDS [PORT]: " wrk_rps=" of Debian's wrk on the same route and
+	# concurrency (a second opinion on the generator's limit), or "na" without wrk
+	local c=$1 out
+	command -v wrk >/dev/null || { echo " wrk_rps=na"; return; }
+	out=$(wrk -t"$((c < 2 ? c : 2))" -c"$c" -d"$3s" --timeout 5s "http://127.0.0.1:${4:-$SHOP_FRONT_PORT}$2" 2>&1) ||
+		{ echo " wrk_rps=failed"; return; }
+	awk '$1 == "Requests/sec:" { r = $2 } $1 == "Non-2xx" { n = $NF }
+		END { printf " wrk_rps=%.0f wrk_non2xx=%d", r, n }' <<<"$out"
+}
+
 bench_limits() { # bus, storage and bare HTTP rows
 	local s=$BENCH_LIMIT_S w=1 c line port i
 	line=$("$BENCH_BIN/shop-bench-bus" --url "tcp://127.0.0.1:$SHOP_BROKER_PORT" \
@@ -164,7 +221,7 @@ bench_limits() { # bus, storage and bare HTTP rows
 	for c in "${BENCH_LIMIT_CS[@]}"; do
 		line=$("$BENCH_BIN/shop-bench-load" --port "$port" --path /bench --concurrency "$c" \
 			--seconds "$s" --warmup "$w") || die "shop-bench-load failed"
-		bench_row "http_c$c" "$line"
+		bench_row "http_c$c" "$line$(bench_wrk_at "$c" /bench "$port")"
 	done
 	bench_kill_child BENCH_HTTP_PID
 }
@@ -204,47 +261,45 @@ sustained() { # "LOAD-LINE": whether the backlog (accepted - confirmed) held sti
 	echo " backlog_growth=$((b - a)) sustained=$((b - a <= n / 10 + 20 ? 1 : 0))"
 }
 
-bench_orders() { # NAME C RATE: one POST-orders row (RATE 0: closed loop); runs the hooks
-	local row=$1 c=$2 rate=$3 line name n r0 extra='' out=$SHOP_DATA_DIR/bench-load.out
-	local -A ticks=() pids=()
-	for name in "${SERVICES[@]}"; do
-		pids[$name]=${PID[$name]} ticks[$name]=$(cpu_ticks "${PID[$name]}")
-	done
+bench_orders() { # NAME C RATE: one POST-orders row (RATE 0: closed loop); runs the hooks.
+	# BENCH_SAMPLE: orders polled for POST -> confirmed by the generator (0: none, so the
+	# daemons' CPU per order is the orders' alone; every order's latency comes from
+	# the daemons' timestamps anyway)
+	local row=$1 c=$2 rate=$3 line n r0 extra='' out=$SHOP_DATA_DIR/bench-load.out
+	proc_mark
 	r0=$(order_sql "SELECT coalesce(max(rowid), 0) FROM orders")
 	extra=" pending_at_start=$(order_sql "SELECT count(*) FROM orders WHERE status = 0")"
 	"$BENCH_BIN/shop-bench-load" --mode orders --port "$SHOP_FRONT_PORT" \
 		--skus-file "$BENCH_SKUS_FILE" --concurrency "$c" --seconds "$BENCH_S" \
 		--warmup "$BENCH_W" --rate "$rate" --order-port "$SHOP_ORDER_PORT" \
 		--inventory-port "$SHOP_INVENTORY_PORT" --order-db "$SHOP_DATA_DIR/order.db" \
-		--drain-s "$BENCH_DRAIN" --sample 200 --ids-out "$SHOP_DATA_DIR/bench-ids-$row.txt" >"$out" &
+		--drain-s "$BENCH_DRAIN" --sample "${BENCH_SAMPLE:-200}" --ids-out "$SHOP_DATA_DIR/bench-ids-$row.txt" >"$out" &
 	BENCH_LOAD_PID=$!
 	[[ -z $BENCH_DURING ]] || "$BENCH_DURING"
 	wait "$BENCH_LOAD_PID" || die "shop-bench-load failed"
 	BENCH_LOAD_PID=
 	line=$(<"$out")
-	# CPU over the row and its drain, per 1,000 orders confirmed meanwhile.
+	# CPU and context switches over the row and its drain, per order confirmed meanwhile.
 	n=$(order_sql "SELECT count(*) FROM orders WHERE rowid > $r0 AND status = 1")
-	extra+=" confirmed_in_row=$n"
-	for name in "${SERVICES[@]}"; do
-		if [[ ${PID[$name]} == "${pids[$name]}" ]]; then
-			extra+=" cpu_s_per_1k_$name=$(cpu_per_1k $(($(cpu_ticks "${PID[$name]}") - ticks[$name])) "$n")"
-		fi
-	done
+	extra+=" confirmed_in_row=$n$(proc_fields "$n")"
 	extra+=$(sustained "$line")$(bench_confirm_ts "$r0" "$line")
 	[[ -z $BENCH_AFTER ]] || extra+=$("$BENCH_AFTER" "$r0" "$line")
 	bench_row "$row" "$line$extra"
 }
 
-bench_get() { # NAME LOAD-ARGS...: one row of GET requests to the front
+bench_get() { # NAME LOAD-ARGS...: one row of GET requests to the front (BENCH_GET_EXTRA:
+	# a command whose output joins the row)
 	local name=$1 line
 	shift
 	line=$("$BENCH_BIN/shop-bench-load" --port "$SHOP_FRONT_PORT" --seconds "$BENCH_READ_S" \
 		--warmup 1 "$@") || die "shop-bench-load failed"
-	bench_row "$name" "$line"
+	bench_row "$name" "$line$(${BENCH_GET_EXTRA:-true})"
 }
 
-bench_reads() { # C: catalog and order GET rows (of the paced row's orders: all known, confirmed)
-	bench_get "catalog_c$1" --path /api/v1/catalog --concurrency "$1"
+bench_reads() { # C: catalog (with wrk beside) and order GET rows (of the paced row's orders:
+	# all known, confirmed)
+	BENCH_GET_EXTRA="bench_wrk_at $1 /api/v1/catalog" \
+		bench_get "catalog_c$1" --path /api/v1/catalog --concurrency "$1"
 	bench_get "order_get_c$1" --mode get-orders --concurrency "$1" \
 		--ids-file "$SHOP_DATA_DIR/bench-ids-orders_paced_c8.txt"
 }
@@ -279,6 +334,41 @@ best_confirmed() { # [sustained]: the best confirmed orders/s of the closed-loop
 	echo "$best"
 }
 
+bench_capacity() { # "RATE BASIS": the shop's capacity, the best confirmed orders/s of a closed-loop
+	# row whose backlog held still ("sustained"), else the best at all ("peak_backlog_grew")
+	local best
+	best=$(best_confirmed sustained)
+	if ((best > 0)); then echo "$best sustained"; else echo "$(best_confirmed) peak_backlog_grew"; fi
+}
+
+bench_paced() { # once the capacity is known: a paced row at 80 % of it, and one at 1,000/s for
+	# the CPU per order (when 80 % of the capacity is below 1,000/s, the 80 % row is that row:
+	# BENCH_CPU_ROW and BENCH_CPU_BASIS say which). No sampler polls beside them: the daemons'
+	# CPU is the orders' own, and POST -> confirmed comes from the daemons' timestamps.
+	local cap basis r80
+	read -r cap basis < <(bench_capacity)
+	r80=$((cap * 8 / 10))
+	((r80 > 0)) || { say "no confirmed rate measured: no paced 80 % and 1,000/s rows"; return; }
+	say "paced at 80 % of the capacity ($cap orders/s, $basis): $r80 orders/s over $BENCH_PACED_C clients"
+	BENCH_CAPACITY="$cap $basis" BENCH_SAMPLE=0 BENCH_AFTER=paced_fields \
+		bench_orders paced_80pct "$BENCH_PACED_C" "$r80"
+	if ((r80 >= 1000)); then
+		say "paced at 1,000 orders/s for the CPU per order"
+		BENCH_CAPACITY="$cap $basis" BENCH_SAMPLE=0 BENCH_AFTER=paced_fields \
+			bench_orders paced_1000 "$BENCH_PACED_C" 1000
+		BENCH_CPU_ROW=paced_1000 BENCH_CPU_BASIS=1000_per_s
+	else
+		say "the shop cannot take 1,000 orders/s: CPU per order from the 80 % row ($r80/s)"
+		BENCH_CPU_ROW=paced_80pct BENCH_CPU_BASIS=80pct_of_capacity
+	fi
+}
+
+paced_fields() { # ROWID "LOAD-LINE": the capacity the paced row was set from
+	local cap basis
+	read -r cap basis <<<"$BENCH_CAPACITY"
+	echo " capacity=$cap capacity_basis=$basis offered_per_s=$(kv "$2" rps)"
+}
+
 # --- overload and recovery ---------------------------------------------------------
 
 bench_overload() { # paced offered load at twice the best confirmed rate: accepted, shed, p99
@@ -293,6 +383,38 @@ overload_fields() { # ROWID "LOAD-LINE": offered, shed (503 in the window; the f
 	local s shed
 	s=$(kv "$2" seconds) shed=$(kv "$2" status_503)
 	echo " offered_per_s=$(kv "$2" rps) shed=${shed:-0} shed_per_s=$(ratio "${shed:-0}" "$s") shed_in_row=$(($(front_metric shop_front_orders_shed_total) - BENCH_SHED0))"
+}
+
+wait_final() { # ROWID ACCEPTED: until the order daemon holds ACCEPTED orders after ROWID, none
+	# pending (at most BENCH_DRAIN s); prints " drained=0|1 drain_s=S"
+	local t0 n p
+	t0=$(now_ms)
+	while true; do
+		read -r n p < <(order_sql "SELECT count(*), coalesce(sum(status = 0), 0) FROM orders WHERE rowid > $1" | tr '|' ' ')
+		((${n:-0} >= $2 && ${p:-1} == 0)) && { echo " drained=1 drain_s=$(calc "($(now_ms) - $t0) / 1000")"; return; }
+		(($(now_ms) - t0 >= BENCH_DRAIN * 1000)) && { echo " drained=0 drain_s=-1"; return; }
+		nap 0.1
+	done
+}
+
+bench_flood() { # wrk -t2 -c64 POSTing one-line orders as fast as answers come (tests/bench/flood.lua):
+	# accepted (202) and shed (503) per second, and POST -> confirmed of the accepted ones
+	local out=$SHOP_DATA_DIR/bench-flood.out line r0 t0 t1 secs acc n extra
+	command -v wrk >/dev/null || { say "wrk is not installed: no flood row"; return; }
+	say "flood: wrk -t2 -c64 for ${BENCH_S} s POSTing orders"
+	proc_mark
+	r0=$(order_sql "SELECT coalesce(max(rowid), 0) FROM orders")
+	t0=$(now_ms)
+	wrk -t2 -c64 -d"${BENCH_S}s" --timeout 5s -s "$ROOT/tests/bench/flood.lua" \
+		"http://127.0.0.1:$SHOP_FRONT_PORT" -- "$BENCH_SKUS_FILE" >"$out" 2>&1 || die "wrk failed: $(tail -n 1 "$out")"
+	t1=$(now_ms)
+	line=$(grep '^flood ' "$out") || die "wrk printed no flood line: $(tail -n 1 "$out")"
+	secs=$(calc "$(kv "$line" duration_us) / 1000000") acc=$(kv "$line" accepted)
+	extra=" seconds=$secs rps=$(ratio "$(kv "$line" requests)" "$secs") accepted_per_s=$(ratio "$acc" "$secs")"
+	extra+=" shed_per_s=$(ratio "$(kv "$line" shed)" "$secs")$(wait_final "$r0" "$acc")"
+	n=$(order_sql "SELECT count(*) FROM orders WHERE rowid > $r0 AND status = 1")
+	extra+=" confirmed_in_row=$n$(proc_fields "$n")"
+	bench_row flood "$line$extra$(bench_confirm_ts "$r0" "window_start_ms=$t0 window_end_ms=$((t1 + 1)) status_202=$acc")"
 }
 
 bench_recovery() { # on a fresh shop (no backlog left by the rows before), paced load at half
@@ -431,9 +553,9 @@ bench_drop_scale_dbs() { # the prefilled databases are large: keep only logs and
 bench_ratios() { # name=value lines from the rows into RATIO_LINES (scale_*_vs_base compares
 	# end-to-end rates, all accepted orders over the time until all were confirmed: the
 	# window rate of a short row mostly shows where the backlog stood)
-	local best basis=sustained peak last=${BENCH_SCALE[-1]} base=$BENCH_SCALE_BASE c=$BENCH_MAXC n
-	best=$(best_confirmed sustained) peak=$(best_confirmed)
-	((best > 0)) || { best=$peak basis=peak_backlog_grew; }
+	local best basis peak last=${BENCH_SCALE[-1]} base=$BENCH_SCALE_BASE c=$BENCH_MAXC n cpu=${BENCH_CPU_ROW:-none}
+	read -r best basis < <(bench_capacity)
+	peak=$(best_confirmed)
 	RATIO_LINES=("confirmed_orders_per_s=$best" "confirmed_rate_basis=$basis"
 		"confirmed_orders_per_s_peak=$peak"
 		"orders_vs_bus=$(ratio $((best * 3)) "$(rv bus msgs_per_s)")"
@@ -450,6 +572,23 @@ bench_ratios() { # name=value lines from the rows into RATIO_LINES (scale_*_vs_b
 		"overload_confirmed_per_s=$(rv overload confirmed_per_s)"
 		"overload_confirm_p99_ms=$(rv overload ts_confirm_p99_ms)"
 		"overload_goodput_vs_capacity=$(ratio "$(rv overload accepted_per_s)" "$peak")"
+		"flood_accepted_per_s=$(rv flood accepted_per_s)"
+		"flood_shed_per_s=$(rv flood shed_per_s)"
+		"flood_goodput_vs_capacity=$(ratio "$(rv flood accepted_per_s)" "$peak")"
+		"flood_confirm_p99_ms=$(rv flood ts_confirm_p99_ms)"
+		"confirm_p50_at_80pct_ms=$(rv paced_80pct ts_confirm_p50_ms)"
+		"confirm_p99_at_80pct_ms=$(rv paced_80pct ts_confirm_p99_ms)"
+		"cpu_us_per_order=$(rv "$cpu" cpu_us_per_order)"
+		"cpu_us_per_order_rate=$(rv "$cpu" rps)"
+		"cpu_us_per_order_basis=${BENCH_CPU_BASIS:-}"
+		"cpu_us_per_order_broker=$(rv "$cpu" cpu_us_per_order_broker)"
+		"cpu_us_per_order_inventory=$(rv "$cpu" cpu_us_per_order_inventory)"
+		"cpu_us_per_order_order=$(rv "$cpu" cpu_us_per_order_order)"
+		"cpu_us_per_order_front=$(rv "$cpu" cpu_us_per_order_front)"
+		"ctxsw_per_order=$(rv "$cpu" ctxsw_per_order)"
+		"catalog_wrk_rps_c${c}=$(rv "catalog_c$c" wrk_rps)"
+		"catalog_wrk_vs_loadgen_c${c}=$(ratio "$(rv "catalog_c$c" wrk_rps)" "$(rv "catalog_c$c" rps)")"
+		"loadgen_bound_rows=$(loadgen_bound_rows)"
 		"recovery_s=$(rv recovery recovery_s)"
 		"scale_${last}_vs_base=$(ratio "$(rv "scale_$last" end_to_end_confirmed_per_s)" "$(rv "$base" end_to_end_confirmed_per_s)")"
 		"scale_${last}_window_vs_base=$(ratio "$(rv "scale_$last" confirmed_per_s)" "$(rv "$base" confirmed_per_s)")"
@@ -461,6 +600,14 @@ bench_ratios() { # name=value lines from the rows into RATIO_LINES (scale_*_vs_b
 			"catalog${n}_reads_vs_10=$(ratio "$(rv "catalog${n}_c8" rps)" "$(rv catalog_c8 rps)")")
 	fi
 	RATIO_LINES=("${RATIO_LINES[@]/%=/=na}") # a row that did not run
+}
+
+loadgen_bound_rows() { # the rows where the load generator used 90 % of a core or more ("none")
+	local row out=''
+	for row in "${BENCH_ROWS[@]}"; do
+		[[ $(kv "$row" loadgen_bound) == 1 ]] && out+="${out:+,}${row%% *}"
+	done
+	echo "${out:-none}"
 }
 
 bench_json() { # FILE: every row and ratio as JSON
@@ -509,8 +656,10 @@ bench_main() { # the whole run: settings, a fresh shop, every row, the report
 	bench_orders orders_paced_c8 8 "$rate"
 	say "shop under load (closed loop)"
 	for c in 1 8 64; do bench_orders "orders_c$c" "$c" 0; done
+	bench_paced
 	for c in "${BENCH_READ_CS[@]}"; do bench_reads "$c"; done
 	bench_overload
+	bench_flood
 	bench_resources proc
 	bench_order_db_row
 	((BENCH_RECOVERY_S > 0)) && bench_recovery

@@ -10,13 +10,18 @@
  *               (bench_sampler.c) and, with --order-port/--inventory-port,
  *               confirmed orders/s from the daemons' metrics and the drain
  *   get-orders  GET /api/v1/orders/{id} over ids from --ids-file
- * Prints one line of name=value pairs. */
+ * Prints one line of name=value pairs, among them the generator's own CPU over
+ * the window (loadgen_cpu_pct, 100 = one core; loadgen_bound=1 from
+ * LOADGEN_BOUND_PCT on: the row shows the generator's limit, not the shop's). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench_conn.h"
 #include "bench_load.h"
+
+/* From this share of one core on, the generator itself is the likely limit. */
+#define LOADGEN_BOUND_PCT 90.0
 
 static void usage(const char *prog)
 {
@@ -256,6 +261,7 @@ static void report(struct load *l, const struct daemon_metrics *m0, const struct
 	struct bench_samples all = { 0 };
 	unsigned long requests = 0, errors = 0, waits = 0, status[MAX_STATUS] = { 0 };
 	double secs = (double)(l->we - l->ws) / 1e9;
+	double cpu_pct = 100.0 * (double)(l->cpu_we - l->cpu_ws) / (double)(l->we - l->ws);
 
 	for (long i = 0; i < l->o.concurrency; i++) {
 		struct worker *w = &l->workers[i];
@@ -275,6 +281,7 @@ static void report(struct load *l, const struct daemon_metrics *m0, const struct
 	printf(" p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f", bench_quantile_ms(&all, 0.5),
 	       bench_quantile_ms(&all, 0.99), bench_quantile_ms(&all, 0.999));
 	printf(" retry_after_waits=%lu", waits);
+	printf(" loadgen_cpu_pct=%.0f loadgen_bound=%d", cpu_pct, cpu_pct >= LOADGEN_BOUND_PCT);
 	printf(" window_start_ms=%llu window_end_ms=%llu", (unsigned long long)l->ws_epoch_ms,
 	       (unsigned long long)(l->ws_epoch_ms + (l->we - l->ws) / 1000000u));
 	if (l->o.mode == MODE_ORDERS) {
@@ -354,9 +361,11 @@ int main(int argc, char **argv)
 	if (l.o.sample > 0 && sampler_start(&l, &sampler) == 0)
 		sampling = 1;
 	sleep_until(l.ws);
+	l.cpu_ws = bench_process_cpu_ns();
 	l.acc_ws = atomic_load(&l.accepted);
 	metrics_fetch(&l, &ms);
 	sleep_until(l.we);
+	l.cpu_we = bench_process_cpu_ns();
 	l.acc_we = atomic_load(&l.accepted);
 	metrics_fetch(&l, &me);
 	atomic_store(&l.stop, 1);

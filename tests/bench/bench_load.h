@@ -50,6 +50,7 @@ struct load {
 	struct load_opts o;
 	uint64_t t0, ws, we; /* start, window start, window end */
 	uint64_t ws_epoch_ms; /* window start on the wall clock */
+	uint64_t cpu_ws, cpu_we; /* this process's CPU time (all threads) at the window's start and end */
 	long long base_rowid; /* orders' max rowid at start: rows above it are new orders */
 	atomic_int stop;
 	atomic_ulong accepted; /* 202s of the whole run */

@@ -9,6 +9,8 @@
 uint64_t bench_now_ns(void);
 /* Wall clock in milliseconds since the epoch (to compare with the daemons' timestamps). */
 uint64_t bench_epoch_ms(void);
+/* CPU time of this process, all its threads, in nanoseconds. */
+uint64_t bench_process_cpu_ns(void);
 /* Sleeps for ns nanoseconds. */
 void bench_sleep_ns(uint64_t ns);
 

@@ -57,7 +57,7 @@ static void check_restock(const struct event *ev, struct event *sent, char *err,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct event ev, sent; /* 9 kB each: off the stack */
-	enum admin_body_result r;
+	enum body_parse_result r;
 	char err[200];
 	int product;
 
@@ -77,8 +77,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(ev.restock_id, SOME_RESTOCK_ID, sizeof SOME_RESTOCK_ID);
 		r = admin_body_restock((const char *)data + 1, size - 1, &ev, err, sizeof err);
 	}
-	if (r != ADMIN_BODY_OK) {
-		FUZZ_CHECK(r == ADMIN_BODY_INVALID_JSON || r == ADMIN_BODY_INVALID, "result %d", r);
+	if (r != BODY_PARSE_OK) {
+		FUZZ_CHECK(r == BODY_PARSE_INVALID_JSON || r == BODY_PARSE_INVALID, "result %d", r);
 		FUZZ_CHECK(err[0] != '\0', "a refusal (%d) that does not say why", r);
 		FUZZ_CHECK(memchr(err, '\0', sizeof err) != NULL, "reason without its NUL");
 		fuzz_alloc_end("a refused body");

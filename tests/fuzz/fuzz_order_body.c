@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct event ev, sent; /* 8 kB each: off the stack */
-	enum order_body_result r;
+	enum body_parse_result r;
 	char err[200], *payload;
 
 	memset(&ev, 0, sizeof ev);
@@ -27,8 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err[0] = '\0';
 	fuzz_alloc_begin();
 	r = order_body_parse((const char *)data, size, &ev, err, sizeof err);
-	if (r != ORDER_BODY_OK) {
-		FUZZ_CHECK(r == ORDER_BODY_INVALID_JSON || r == ORDER_BODY_INVALID_ORDER,
+	if (r != BODY_PARSE_OK) {
+		FUZZ_CHECK(r == BODY_PARSE_INVALID_JSON || r == BODY_PARSE_INVALID,
 			   "result %d", r);
 		FUZZ_CHECK(err[0] != '\0', "a refusal (%d) that does not say why", r);
 		FUZZ_CHECK(memchr(err, '\0', sizeof err) != NULL, "reason without its NUL");

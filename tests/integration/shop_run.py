@@ -5,6 +5,9 @@ data dir on free loopback ports, with the binaries of the test's build.
         run.part("balancer")["port"]   # from run/topology.json
         run.stop()                     # SIGTERM to ./shop run, as a user would
 
+    with RunShop(build, edges=2) as shop:  # the harness Shop's helpers on it
+        shop.order(...); shop.wait_final(...); shop.check_invariants()
+
 The helper signals only `./shop run` (by PID); what ./shop run started it
 stops itself. If ./shop run does not stop in time, the helper SIGKILLs it and
 then every process it saw in topology.json (and haproxy's workers) that still
@@ -19,7 +22,7 @@ import sys
 import tempfile
 import time
 
-from harness import REPO, assert_true, child_env, free_ports, sanitizer_findings
+from harness import REPO, Shop, assert_true, child_env, free_ports, sanitizer_findings
 
 START_TIMEOUT = 60.0  # seconds to the shop's URL (a bridged topology takes about 5)
 
@@ -201,3 +204,76 @@ class ShopRun:
     def log(self, name):
         with open(os.path.join(self.dir, "log", name + ".log"), errors="replace") as f:
             return f.read()
+
+
+class RunShop(Shop):
+    """The harness Shop's helpers (HTTP, wait_*, available, metric,
+    check_invariants) over a ./shop run, for a test written for both
+    topologies: its HTTP goes to SHOP_FRONT_PORT (haproxy when edges >= 1),
+    its internal reads to ./shop run's daemons, and the inventory starts from
+    the harness's catalog (SHOP_CATALOG) rather than the demo one, so a test
+    may rely on the same SKUs, prices and stock as on a Shop. The admin token
+    is the Shop's, given to ./shop run as SHOP_ADMIN_TOKEN. Starting and
+    stopping single parts (start, stop, kill) is not offered: ./shop run
+    supervises them."""
+
+    def __init__(self, build, edges=2, catalog=None):
+        super().__init__(build, catalog=catalog)
+        self.edges = edges
+        self.run = None
+        self._catalog_dir = None
+
+    def _setup(self):
+        self._catalog_dir = tempfile.mkdtemp(prefix="shop-run-catalog-")
+        self.catalog_path = os.path.join(self._catalog_dir, "catalog.json")
+        with open(self.catalog_path, "w") as f:
+            json.dump({"products": self.catalog}, f)
+        run = ShopRun(self.build, edges=self.edges,
+                      extra_env={"SHOP_CATALOG": self.catalog_path,
+                                 "SHOP_ADMIN_TOKEN": self.admin_token})
+        self.run = run.__enter__()  # stops what it started if it fails
+        self.dir = self.run.dir
+        self.front_port, self.broker_port = self.run.front_port, self.run.broker_port
+        self.inventory_port, self.order_port = self.run.inventory_port, self.run.order_port
+        with open(os.path.join(self.dir, "internal-token")) as f:
+            self.internal_token = f.read().strip()
+        self._first_pids = self._pids()
+
+    def _pids(self):
+        return {p["name"]: p["pid"] for p in self.run.refresh()["parts"]}
+
+    def front_ports(self):
+        """The HTTP ports of the fronts themselves (behind haproxy)."""
+        self.run.refresh()
+        return [p["port"] for p in self.run.parts("front")]
+
+    def close(self, failed):
+        """Stops ./shop run; when failed, its data dir (logs, the browser
+        tests' screenshots) is kept and its log tails are printed."""
+        try:
+            if self.run is not None:
+                # what Shop.close checks of its processes: none died (./shop
+                # run would have restarted it under a new pid)
+                restarted = [] if failed else [
+                    "%s (pid %s, now %s)" % (name, self._first_pids.get(name), pid)
+                    for name, pid in sorted(self._pids().items())
+                    if pid != self._first_pids.get(name)]
+                failed = failed or bool(restarted)
+                self.failed = failed
+                self.run.__exit__(AssertionError if failed else None, None, None)
+                if restarted:
+                    raise AssertionError("parts of ./shop run restarted during the tests: %s"
+                                         % ", ".join(restarted))
+        finally:
+            if self._catalog_dir is not None:
+                shutil.rmtree(self._catalog_dir, ignore_errors=True)
+            if failed and self.dir is not None:
+                sys.stderr.write("./shop run's data dir kept: %s\n" % self.dir)
+
+    def report(self):
+        return self.run.report() if self.run is not None else ""
+
+    def start(self, name, wait=True):
+        raise AssertionError("RunShop.start(%s): ./shop run supervises its parts" % name)
+
+    stop = kill = set_instance = start

@@ -7,6 +7,11 @@ through the API. Every scenario also checks that the page asked nothing of
 another origin, had no error and broke no Content-Security-Policy rule; the
 recorders of those are shown to work by positive controls (a request to
 another origin, a console error, an uncaught exception, an inline style).
+The shopper's and the admin's scenarios run on both topologies (the
+`topology` fixture: a fresh Shop each, or one ./shop run with SHOP_EDGES=2
+for the module, the page through haproxy); keyboard, phone and the
+stream-limit fallback run on the single one only (the page is the same from
+every front; the fallback needs a front with --sse-max 1).
 The screenshots go to <data dir>/browser/, kept when a test fails; with
 SHOP_UPDATE_SCREENSHOTS=1 the checkout and admin tests also copy their
 screenshots of the two pages to docs/screenshots/ (the README shows them).
@@ -18,8 +23,12 @@ import re
 import shutil
 import subprocess
 
+import pytest
+
 from harness import (DEFAULT_CATALOG, REPO, Shop, SseStream, assert_eq, assert_error_body, assert_in,
-                     assert_status, assert_true, child_env, read_raw_response, run_binary)
+                     assert_status, assert_true, child_env, http_request, metric, read_raw_response,
+                     run_binary)
+from shop_run import RunShop
 
 BROWSER_DIR = os.path.join(REPO, "tests", "browser")
 WWW_DIR = os.path.join(REPO, "public_front", "www")
@@ -168,8 +177,56 @@ def keep_screenshot(report, taken, kept):
     shutil.copyfile(shot[0], os.path.join(REPO, "docs", "screenshots", kept))
 
 
-def test_browser_checkout_confirmed_without_reload(shop):
+@pytest.fixture(scope="module", params=["edges2", "single"])
+def topology(request):
+    """The topology a page test runs on. single: each test gets a fresh Shop
+    (the `shop` fixture). edges2: one ./shop run with SHOP_EDGES=2 (a core
+    broker, two bridged edges with a front each, haproxy in front) serves all
+    of the module's edges2 tests, the page going through haproxy; so the
+    tests read the stock, orders and restocks before and after rather than
+    assume a fresh shop, and each scenario has SKUs of its own where it
+    needs stock the others do not touch. Always stopped; its data dir (logs,
+    screenshots) is kept when a test failed while it ran. edges2 comes first:
+    pytest stops it when the tests move on to single, not at the module's
+    end, so it does not idle beside the other tests."""
+    if request.param == "single":
+        yield None
+        return
+    from conftest import _BUILD  # the suite's Build, as the build fixture gives it
+    failed_before = request.session.testsfailed
+    run = RunShop(request.config.stash[_BUILD], edges=2).open()
+    try:
+        yield run
+    finally:
+        run.close(failed=request.session.testsfailed > failed_before)
+
+
+@pytest.fixture
+def page_shop(topology, request):
+    """The shop of a page test on each topology (see `topology`)."""
+    return topology if topology is not None else request.getfixturevalue("shop")
+
+
+def order_ids(shop):
+    return {o["order_id"] for o in admin_orders(shop)}
+
+
+def orders_taken(shop):
+    """Orders the fronts themselves answered 202 (their /metrics), summed."""
+    total = 0
+    for port in shop.front_ports():
+        r = http_request(port, "GET", "/metrics", timeout=5)
+        assert_status(r, 200, "GET /metrics of the front on %d" % port)
+        total += int(metric(r.text, 'shop_front_requests_total{route="/api/v1/orders",status="202"}')
+                     or 0)
+    return total
+
+
+def test_browser_checkout_confirmed_without_reload(page_shop):
+    shop = page_shop
     a, b = "MUG-001", "TEE-002"
+    before = {a: shop.available(a), b: shop.available(b)}
+    taken = orders_taken(shop)
     report = run_page(shop, "checkout", a, b)
     seen = report["seen"]
     view = seen["view"]
@@ -189,6 +246,14 @@ def test_browser_checkout_confirmed_without_reload(shop):
     assert_eq(order["total_cents"], pa + 2 * pb, "the order's total through the API")
     assert_eq(sorted((i["sku"], i["qty"]) for i in order["items"]), [(a, 1), (b, 2)],
               "the order's items through the API")
+    assert_eq({a: shop.available(a), b: shop.available(b)}, {a: before[a] - 1, b: before[b] - 2},
+              "available after the order of %s x1, %s x2 (before: %s)" % (a, b, before))
+    # the page's one POST was taken by a front (behind haproxy on edges2:
+    # the page's port is none of the fronts')
+    assert_eq(orders_taken(shop) - taken, 1, "orders the fronts answered 202 for the page")
+    if len(shop.front_ports()) > 1:
+        assert_true(shop.port("front") not in shop.front_ports(),
+                    "the page went to haproxy, not to a front", shop.front_ports())
     # after a reload: the cart is empty, the order is listed with its status
     after = seen["afterReload"]
     assert_eq(after["listed"], [{"orderId": view["orderId"], "status": "confirmed"}],
@@ -196,7 +261,8 @@ def test_browser_checkout_confirmed_without_reload(shop):
     assert_eq(after["status"], "confirmed", "the current order after a reload")
     page_expect(report, seen["checkoutDisabledAfter"], "the cart is empty after the order")
     check_page_behaved(shop, report)
-    keep_screenshot(report, "browser-checkout-desktop.png", "shop.png")
+    if not isinstance(shop, RunShop):
+        keep_screenshot(report, "browser-checkout-desktop.png", "shop.png")
     shop.check_invariants()
 
 
@@ -230,52 +296,26 @@ def test_browser_falls_back_to_polling_over_the_stream_limit(build):
                         "the front refused the page's stream")
 
 
-class _BridgedShop:
-    """What run_page and check_page_behaved use of a Shop, for a ./shop run
-    with SHOP_EDGES=N: the page goes through haproxy."""
-
-    def __init__(self, build, run):
-        self.build = build
-        self.dir = run.dir
-        self._ports = {"front": run.front_port, "inventory": run.inventory_port}
-
-    def port(self, name):
-        return self._ports[name]
-
-
-def test_browser_bridged_checkout_pushed_through_haproxy(build):
-    """SHOP_EDGES=2: the page through haproxy, its stream on one front, the
-    order's status pushed from the core over that front's edge."""
-    from shop_run import ShopRun
-
-    with ShopRun(build, edges=2) as run:
-        shop = _BridgedShop(build, run)
-        a, b = "MUG-001", "MUG-002"  # of ./shop run's demo catalog
-        report = run_page(shop, "checkout", a, b)
-        view = report["seen"]["view"]
-        assert_eq(view["statuses"], ["pending", "confirmed"], "the statuses the page showed")
-        page_expect(report, view["sameDocument"], "the status changed without a reload")
-        expect_pushed(shop, report, view, "confirmed")
-        check_page_behaved(shop, report)
-
-
-def test_browser_double_click_orders_once(shop):
-    report = run_page(shop, "double_click", "MUG-001")
+def test_browser_double_click_orders_once(page_shop):
+    shop = page_shop
+    sku = "MUG-001"
+    stock, known = shop.available(sku), order_ids(shop)
+    report = run_page(shop, "double_click", sku)
     seen = report["seen"]
     keys = set(seen["posts"])
     page_expect(report, len(seen["posts"]) >= 1 and len(keys) == 1 and None not in keys,
                 "every POST of the checkout carries the cart's one Idempotency-Key", seen["posts"])
     assert_eq(seen["view"]["status"], "confirmed", "status on the page")
-    orders = admin_orders(shop)
-    assert_eq([o["order_id"] for o in orders], [seen["view"]["orderId"]],
-              "orders the order daemon has after a double click")
-    assert_eq(shop.available("MUG-001"), catalog_entry("MUG-001")["stock"] - 1,
-              "MUG-001 available after one order of 1")
+    assert_eq(sorted(order_ids(shop) - known), [seen["view"]["orderId"]],
+              "orders the order daemon has after a double click (new ones)")
+    assert_eq(shop.available(sku), stock - 1, "%s available after one order of 1" % sku)
     check_page_behaved(shop, report)
     shop.check_invariants()
 
 
-def test_browser_lost_answer_is_retried_and_orders_once(shop):
+def test_browser_lost_answer_is_retried_and_orders_once(page_shop):
+    shop = page_shop
+    known = order_ids(shop)
     report = run_page(shop, "lost_answer", "MUG-001")
     seen = report["seen"]
     assert_eq(seen["dropped"]["status"], 202, "the shop accepted the POST whose answer was lost")
@@ -284,16 +324,18 @@ def test_browser_lost_answer_is_retried_and_orders_once(shop):
     assert_eq(json.loads(seen["dropped"]["body"])["order_id"], seen["view"]["orderId"],
               "the retry names the order of the lost answer")
     assert_eq(seen["view"]["status"], "confirmed", "status on the page")
-    assert_eq([o["order_id"] for o in admin_orders(shop)], [seen["view"]["orderId"]],
-              "orders the order daemon has")
+    assert_eq(sorted(order_ids(shop) - known), [seen["view"]["orderId"]],
+              "orders the order daemon has (new ones)")
     # the answer the test cut off
     check_page_behaved(shop, report, [(LOAD_FAILED + "net::ERR_CONNECTION_RESET", "/api/v1/orders")])
     shop.check_invariants()
 
 
-def test_browser_cancel_shows_canceled_and_stock_returns(shop):
+def test_browser_cancel_shows_canceled_and_stock_returns(page_shop):
+    shop = page_shop
     sku = "CAP-003"
-    stock = catalog_entry(sku)["stock"]
+    stock = shop.available(sku)
+    assert_true(stock >= 2, "%s has the 2 the scenario orders" % sku, stock)
     report = run_page(shop, "cancel", sku)
     seen = report["seen"]
     assert_eq(seen["first"], "confirmed", "status before the cancel")
@@ -310,12 +352,15 @@ def test_browser_cancel_shows_canceled_and_stock_returns(shop):
     shop.check_invariants()
 
 
-def test_browser_rejected_order_says_why(shop):
-    sku = "PIN-004"
+def test_browser_rejected_order_says_why(page_shop):
+    shop = page_shop
+    sku = "PIN-004"  # 1 in stock, and no other scenario orders it
+    stock = shop.available(sku)
+    assert_true(stock >= 1, "%s is in stock for the scenario" % sku, stock)
     report = run_page(shop, "rejected", sku)
     seen = report["seen"]
     view = seen["view"]
-    assert_eq(seen["inStock"], catalog_entry(sku)["stock"], "available when the cart was filled")
+    assert_eq(seen["inStock"], stock, "available when the cart was filled")
     assert_eq(view["status"], "rejected", "status on the page")
     page_expect(report, view["reasonVisible"] and not view["totalVisible"],
                 "a rejected order shows its reason and no total", view)
@@ -434,17 +479,24 @@ def test_browser_front_refuses_a_www_dir_without_index(build):
     assert_in("SHOP_WWW_DIR", out, "--help lists SHOP_WWW_DIR")
 
 
-def test_browser_admin_restock_shows_in_the_shop(shop):
+def test_browser_admin_restock_shows_in_the_shop(page_shop):
+    shop = page_shop
     sku = "CAP-003"
+    stock = shop.available(sku)
+    auth = {"Authorization": "Bearer " + shop.admin_token}
+    restocks = shop.get("/api/v1/admin/restocks", auth)
+    assert_status(restocks, 200, "GET /api/v1/admin/restocks")
+    known = {r["restock_id"] for r in restocks.body["restocks"]}
     report = run_page(shop, "admin", sku, token=shop.admin_token)
     seen = report["seen"]
     page_expect(report, seen["wrongToken"]["error"] != "" and seen["wrongToken"]["stockShown"] == 0,
                 "a wrong token shows an error and no stock", seen["wrongToken"])
-    assert_eq(seen["before"], catalog_entry(sku)["stock"], "the admin page's available before")
-    assert_eq(seen["afterAdmin"], catalog_entry(sku)["stock"] + 7, "the admin page after restocking 7")
+    assert_eq(seen["before"], stock, "the admin page's available before")
+    assert_eq(seen["afterAdmin"], stock + 7, "the admin page after restocking 7")
     page_expect(report, seen["tokenKept"], "the token is kept in sessionStorage")
     assert_eq(seen["afterReload"], seen["afterAdmin"], "the admin page after a reload of the tab")
-    assert_eq(seen["shopShows"], catalog_entry(sku)["stock"] + 7, "the shop page's available")
+    assert_eq(seen["shopShows"], stock + 7, "the shop page's available")
+    assert_eq(shop.available(sku), stock + 7, "available of %s through the API" % sku)
     urls = [r["url"] for r in report["requests"]]
     origin = "http://127.0.0.1:%d" % shop.port("front")
     for own in ("/admin", "/static/admin.js", "/static/admin.css", "/api/v1/admin/stock"):
@@ -452,8 +504,9 @@ def test_browser_admin_restock_shows_in_the_shop(shop):
     # the wrong token's 403 is the one console error the browser reports
     check_page_behaved(shop, report,
                        expected_console=[(r"Failed to load resource: .*403.*", r"/api/v1/admin/stock")])
-    keep_screenshot(report, "browser-admin-page.png", "admin.png")
-    restocks = shop.get("/api/v1/admin/restocks", {"Authorization": "Bearer " + shop.admin_token})
-    assert_eq([(r["sku"], r["qty"]) for r in restocks.body["restocks"]], [(sku, 7)],
-              "one restock of 7 (one click, one Idempotency-Key)")
+    if not isinstance(shop, RunShop):
+        keep_screenshot(report, "browser-admin-page.png", "admin.png")
+    restocks = shop.get("/api/v1/admin/restocks", auth)
+    assert_eq([(r["sku"], r["qty"]) for r in restocks.body["restocks"] if r["restock_id"] not in known],
+              [(sku, 7)], "new restocks: one of 7 (one click, one Idempotency-Key)")
     shop.check_invariants()

@@ -24,8 +24,9 @@ BINARY_FLAGS = {
                              "--admin-token", "--www-dir", "--heartbeat-timeout-ms",
                              "--admit-target-ms", "--admit-min", "--admit-max", "--sse-max"],
     "inventory": COMMON_FLAGS + ["--internal-bind", "--inventory-port", "--sqlite-sync",
-                                 "--catalog"],
-    "order": COMMON_FLAGS + ["--internal-bind", "--order-port", "--redrive-s", "--sqlite-sync"],
+                                 "--catalog", "--test-snapshot-dir"],
+    "order": COMMON_FLAGS + ["--internal-bind", "--order-port", "--redrive-s", "--sqlite-sync",
+                             "--test-snapshot-dir"],
 }
 BINARY_PATHS = {
     "front": "public_front/shop-front",

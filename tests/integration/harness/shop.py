@@ -207,6 +207,11 @@ class Shop:
         return {"broker": self.broker_port, "front": self.front_port,
                 "inventory": self.inventory_port, "order": self.order_port}[name]
 
+    def front_ports(self):
+        """The HTTP ports of the fronts themselves (one here; behind haproxy
+        in shop_run.RunShop)."""
+        return [self.front_port]
+
     def start(self, name, wait=True):
         """Starts (or restarts) a process with its original command line and,
         with wait, waits until it is up (port / healthz / readyz)."""
@@ -272,6 +277,20 @@ class Shop:
         proc = self.procs[name]
         assert_true(proc.alive(), "kill(%s): it is not running" % name)
         proc.kill(sig)
+
+    def kill_together(self, names):
+        """SIGKILL to several processes this Shop started, one right after
+        the other (by their PIDs), then waits for each: no one of them runs
+        on alone while another is being reaped."""
+        procs = [self.procs[n] for n in names]
+        for name, proc in zip(names, procs):
+            assert_true(proc.alive(), "kill_together(%s): it is not running" % name)
+        for proc in procs:
+            proc.expected_running = False
+            proc.popen.send_signal(signal.SIGKILL)
+        for proc in procs:
+            proc.popen.wait()
+            proc.exit_codes.append(proc.popen.returncode)
 
     def stop_broker(self):
         return self.stop("broker")
