@@ -8,7 +8,9 @@ import time
 
 import pytest
 
-from harness import (Shop, assert_eq, assert_error_body, assert_true, metric, wait_until)
+from harness import (Shop, assert_eq, assert_error_body, assert_true, http_request, metric,
+                     wait_until)
+from shop_run import RunShop
 
 ORDERS = "/api/v1/orders"
 ITEM = [{"sku": "MUG-001", "qty": 1}]
@@ -137,3 +139,53 @@ def test_limit_shrinks_while_orders_wait(shop):
     shop.check_invariants()
     known = sorted(o["order_id"] for o in shop.ord("/orders").body["orders"])
     assert_eq(known, sorted(shop.accepted), "orders known to the order daemon (only the 202s)")
+
+
+def test_two_fronts_each_limit_their_own_orders(build):
+    # The bridged topology (SHOP_EDGES=2): each front counts its own orders
+    # in flight from the order/status its edge gets over the bridge. Both
+    # are flooded at once, straight at their ports, over a low ceiling.
+    limit, seconds, clients = 5, 2.0, 6
+    env = {"SHOP_ADMIT_MAX": str(limit), "SHOP_ADMIT_MIN": "2"}
+    with RunShop(build, edges=2, catalog=FLOOD_CATALOG, run_env=env) as shop:
+        ports = shop.front_ports()
+        assert_eq(len(ports), 2, "fronts of SHOP_EDGES=2")
+        answers, lock = {p: [] for p in ports}, threading.Lock()
+        in_flight_seen = {p: [] for p in ports}
+        start = time.monotonic()
+
+        def client(port):
+            while time.monotonic() - start < seconds:
+                r = http_request(port, "POST", ORDERS, {"items": [{"sku": "FLOOD-1", "qty": 1}]})
+                with lock:
+                    answers[port].append(r)
+                    if r.status == 202:
+                        shop.accepted.add(r.body["order_id"])
+
+        threads = [threading.Thread(target=client, args=(p,)) for p in ports for _ in range(clients)]
+        for t in threads:
+            t.start()
+        while time.monotonic() - start < seconds:
+            for p in ports:
+                in_flight_seen[p].append(
+                    metric(http_request(p, "GET", "/metrics").text, "shop_front_orders_in_flight"))
+            time.sleep(0.05)
+        for t in threads:
+            t.join()
+        for p in ports:
+            codes = sorted(set(r.status for r in answers[p]))
+            assert_eq(codes, [202, 503], "answers of the front on port %d" % p)
+            for r in answers[p]:
+                if r.status == 503:
+                    _check_shed_answer(r)
+            assert_true(0 < max(in_flight_seen[p]) <= limit,
+                        "orders in flight at the front on port %d within its limit of %d"
+                        % (p, limit), in_flight_seen[p])
+        for oid in sorted(shop.accepted):
+            assert_eq(shop.wait_final(oid)["status"], "confirmed", "order %s" % oid)
+        for p in ports:
+            wait_until(lambda: metric(http_request(p, "GET", "/metrics").text,
+                                      "shop_front_orders_in_flight") == 0,
+                       5 * shop.build.slow,
+                       "no order in flight at the front on port %d once all are final" % p)
+        shop.check_invariants()
