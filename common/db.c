@@ -45,6 +45,10 @@ void db_close(struct db *db)
 		sqlite3_finalize(db->stmts[i]);
 		db->stmts[i] = NULL;
 	}
+	for (int i = 0; i < DB_CONTROLS; i++) {
+		sqlite3_finalize(db->controls[i]);
+		db->controls[i] = NULL;
+	}
 	if (db->handle != NULL)
 		sqlite3_close(db->handle);
 	db->handle = NULL;
@@ -147,6 +151,37 @@ struct cJSON *db_rows_json(struct db *db, int slot, const char *sql)
 	return rows;
 }
 
+/* Runs one of the statements of every transaction, prepared at its first
+ * use and kept: sqlite3_exec would parse it again each time. Not for a
+ * PRAGMA that sets something: SQLite applies those while it prepares
+ * them, so a kept one would do nothing when stepped again. 0 or -1
+ * (logged, like db_exec). */
+static int db_control(struct db *db, enum db_control which)
+{
+	static const char *const sql[DB_CONTROLS] = {
+		[DB_BEGIN] = "BEGIN IMMEDIATE", [DB_COMMIT] = "COMMIT", [DB_ROLLBACK] = "ROLLBACK",
+	};
+	sqlite3_stmt *st = db->controls[which];
+	int rc;
+
+	if (st == NULL) {
+		if (sqlite3_prepare_v3(db->handle, sql[which], -1, SQLITE_PREPARE_PERSISTENT, &st,
+				       NULL) != SQLITE_OK) {
+			log_warn("db: cannot prepare '%s': %s", sql[which], sqlite3_errmsg(db->handle));
+			return -1;
+		}
+		db->controls[which] = st;
+	}
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		log_warn("db: '%s' failed: %s", sql[which], sqlite3_errmsg(db->handle));
+		return -1;
+	}
+	return 0;
+}
+
+
 /* db_test_snapshots: one copy at a time, so the last renamed is the newest read. */
 static pthread_mutex_t snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *snapshot_dir;
@@ -204,11 +239,11 @@ static void snapshot_write(struct db *db)
 
 int db_transaction(struct db *db, db_txn_fn fn, void *arg)
 {
-	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
+	if (db_control(db, DB_BEGIN) != 0)
 		return -1;
 	if (fn(db, arg) != 0)
 		goto fail;
-	if (db_exec(db, "COMMIT") != 0)
+	if (db_control(db, DB_COMMIT) != 0)
 		goto fail;
 	if (snapshot_dir != NULL && db->full && !db->relaxing)
 		snapshot_write(db);
@@ -216,7 +251,7 @@ int db_transaction(struct db *db, db_txn_fn fn, void *arg)
 fail:
 	/* A failed COMMIT may have rolled back already; ROLLBACK then errs harmlessly. */
 	if (!sqlite3_get_autocommit(db->handle))
-		db_exec(db, "ROLLBACK");
+		db_control(db, DB_ROLLBACK);
 	return -1;
 }
 

@@ -8,9 +8,13 @@
 
 #define DB_MAX_STMTS 48
 
+/* The statements every transaction runs, prepared once (db_transaction). */
+enum db_control { DB_BEGIN, DB_COMMIT, DB_ROLLBACK, DB_CONTROLS };
+
 struct db {
 	sqlite3 *handle;
 	sqlite3_stmt *stmts[DB_MAX_STMTS];
+	sqlite3_stmt *controls[DB_CONTROLS];
 	int full;     /* synchronous=full: each commit is synced */
 	int relaxing; /* inside a relaxed commit of db_transaction_retry */
 	/* Relaxed commits done so far, counted after each COMMIT and before its

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -33,6 +34,10 @@ struct http_route {
 /* Set while a worker thread serves one request: whether the handler read the
  * whole body. civetweb runs one request at a time on a thread. */
 static __thread int http_body_complete;
+
+/* Set while http_error_page answers an error civetweb found itself: the
+ * connection is closed after it (civetweb's must_close), so it says so. */
+static __thread int http_in_error_page;
 
 static pthread_once_t http_library_once = PTHREAD_ONCE_INIT;
 
@@ -97,8 +102,13 @@ static const char *http_error_code(int status)
  * send its own page when a response can no longer be started. */
 static int http_error_page(struct mg_connection *conn, int status, const char *message)
 {
-	return http_reply_error(conn, status, http_error_code(status), "%s",
-				message && message[0] ? message : "bad request") < 0;
+	int rc;
+
+	http_in_error_page = 1;
+	rc = http_reply_error(conn, status, http_error_code(status), "%s",
+			      message && message[0] ? message : "bad request");
+	http_in_error_page = 0;
+	return rc < 0;
 }
 
 /* civetweb prints its own errors to stderr otherwise; route them to our log. */
@@ -242,25 +252,73 @@ void http_stop(struct mg_context *ctx)
 		pthread_join(waker, NULL);
 }
 
+/* Whether civetweb keeps the connection open after this answer: its own
+ * rule (should_keep_alive in civetweb 1.15, keep-alive being enabled) for
+ * a request it has not failed: the client's Connection header if it has
+ * one, else the HTTP version's default. */
+static int http_keeps_alive(const struct mg_connection *conn)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	const char *header = mg_get_header(conn, "Connection");
+
+	if (header != NULL) {
+		for (const char *p = header; *p != '\0';) {
+			size_t n;
+			p += strspn(p, " \t,");
+			n = strcspn(p, " \t,");
+			if (n == strlen("keep-alive") && strncasecmp(p, "keep-alive", n) == 0)
+				return 1;
+			p += n;
+		}
+		return 0;
+	}
+	return ri != NULL && ri->http_version != NULL && strcmp(ri->http_version, "1.1") == 0;
+}
+
+/* The head and, when it fits, the body in one buffer and one mg_write:
+ * civetweb's mg_response_header_send writes each header line with a send
+ * of its own (nine per answer). The head is what it would have sent:
+ * status line, our headers, Date and Connection. */
+#define HTTP_ONE_WRITE_MAX 8192
 int http_reply(struct mg_connection *conn, int status, const char *content_type,
 	       const char *body, size_t len, const char *extra)
 {
+	const struct mg_request_info *ri = mg_get_request_info(conn);
 	const char *method = http_method(conn);
-	char length[32];
+	int send_body = len > 0 && (method == NULL || strcmp(method, "HEAD") != 0);
+	int keep_alive = !http_in_error_page && !http_body_abandoned(conn) &&
+			 http_keeps_alive(conn);
+	char buf[HTTP_ONE_WRITE_MAX], date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	int n;
 
-	snprintf(length, sizeof length, "%zu", len);
+	/* civetweb's own check that nothing was sent yet; it writes nothing */
 	if (mg_response_header_start(conn, status) != 0)
 		return -1;
-	mg_response_header_add(conn, "Content-Type", content_type, -1);
-	mg_response_header_add(conn, "Content-Length", length, -1);
-	mg_response_header_add(conn, "Cache-Control", "no-store", -1);
-	if (http_body_abandoned(conn))
-		mg_response_header_add(conn, "Connection", "close", -1);
-	if (extra != NULL)
-		mg_response_header_add_lines(conn, extra);
-	mg_response_header_send(conn);
-	if (len > 0 && (method == NULL || strcmp(method, "HEAD") != 0))
-		mg_write(conn, body, len);
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	n = snprintf(buf, sizeof buf,
+		     "HTTP/%s %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+		     "Cache-Control: no-store\r\n%sDate: %s\r\nConnection: %s\r\n\r\n",
+		     ri != NULL && ri->http_version != NULL ? ri->http_version : "1.0", status,
+		     mg_get_response_code_text(conn, status), content_type, len,
+		     extra != NULL ? extra : "", date, keep_alive ? "keep-alive" : "close");
+	if (n < 0 || (size_t)n >= sizeof buf) {
+		log_warn("http: the head of a %d answer is over %d bytes", status, HTTP_ONE_WRITE_MAX);
+		static const char fallback[] = "HTTP/1.1 500 Internal Server Error\r\n"
+					       "Content-Length: 0\r\nConnection: close\r\n\r\n";
+		mg_write(conn, fallback, sizeof fallback - 1);
+		return status;
+	}
+	if (send_body && (size_t)n + len <= sizeof buf) {
+		memcpy(buf + n, body, len);
+		mg_write(conn, buf, (size_t)n + len);
+	} else {
+		mg_write(conn, buf, (size_t)n);
+		if (send_body)
+			mg_write(conn, body, len);
+	}
 	return status;
 }
 

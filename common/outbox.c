@@ -137,8 +137,10 @@ static void on_acked(void *ctx, int ok)
 {
 	struct outbox_msg *msg = ctx;
 	struct outbox *o = msg->o;
+	int window_was_full;
 
 	pthread_mutex_lock(&o->lock);
+	window_was_full = o->inflight >= OUTBOX_WINDOW;
 	o->inflight--;
 	if (ok && o->n_acked < OUTBOX_MAX_ACKED) {
 		o->acked[o->n_acked++] = msg->id;
@@ -149,8 +151,16 @@ static void on_acked(void *ctx, int ok)
 			  ok ? "acknowledged with too many deletes waiting" : "not acknowledged");
 		o->resend = 1;
 	}
-	o->wake = 1;
-	pthread_cond_signal(&o->wake_cond);
+	/* The thread is woken only when an ack gives it work now: the first
+	 * of a batch (it sets the delete timer), half the batch buffer, a row
+	 * to send again, or room in a window that was full. The other acks
+	 * wait for the timer: a wake-up per PUBACK was a futex and a context
+	 * switch per message, and a pass (a read transaction) for nothing. */
+	if (o->resend || window_was_full || o->n_acked == 1 ||
+	    o->n_acked >= OUTBOX_MAX_ACKED / 2) {
+		o->wake = 1;
+		pthread_cond_signal(&o->wake_cond);
+	}
 	pthread_mutex_unlock(&o->lock);
 	free(msg);
 }

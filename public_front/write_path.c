@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
 #include <uuid/uuid.h>
 
@@ -27,6 +28,29 @@ int front_json_content_type(struct mg_connection *conn)
 	       (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
 }
 
+/* A random (version 4) UUID from the kernel's CSPRNG, as libuuid's
+ * uuid_generate_random makes it, but from a per-thread store of random
+ * bytes filled 16 ids at a time: libuuid also reseeds random() on every
+ * call (getpid, getuid, getppid, gettid: six syscalls per order). */
+static void random_uuid(uuid_t u)
+{
+	static __thread unsigned char pool[16 * sizeof(uuid_t)];
+	static __thread size_t used = sizeof pool;
+
+	if (used == sizeof pool) {
+		if (getrandom(pool, sizeof pool, 0) != (ssize_t)sizeof pool) {
+			uuid_generate_random(u);
+			return;
+		}
+		used = 0;
+	}
+	memcpy(u, pool + used, sizeof(uuid_t));
+	explicit_bzero(pool + used, sizeof(uuid_t));
+	used += sizeof(uuid_t);
+	u[6] = (unsigned char)((u[6] & 0x0f) | 0x40); /* version 4 */
+	u[8] = (unsigned char)((u[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+}
+
 int front_idempotent_id(struct mg_connection *conn, const char *scope,
 			char id[EVENT_ORDER_ID_LEN + 1])
 {
@@ -36,7 +60,7 @@ int front_idempotent_id(struct mg_connection *conn, const char *scope,
 	size_t len;
 
 	if (key == NULL) {
-		uuid_generate_random(u);
+		random_uuid(u);
 		uuid_unparse_lower(u, id);
 		return 0;
 	}
