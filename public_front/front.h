@@ -45,15 +45,27 @@ struct front_catalog {
 	int64_t fetched_ms;
 };
 
-/* Admission control's state (load_watch.c): the accept times of the last
- * FRONT_ADMIT_RING orders and the limit on those in flight. */
-#define FRONT_ADMIT_RING 8192
+/* Admission control's state (load_watch.c): the orders this front accepted
+ * that are not final yet, by id, and the limit on how many. The table has
+ * twice the most the limit allows, so its runs stay short. */
+#define FRONT_ADMIT_MAX_LIMIT 8191
+#define FRONT_ADMIT_SLOTS 16384 /* a power of two over 2 x FRONT_ADMIT_MAX_LIMIT */
+#define FRONT_ADMIT_SAMPLES 512
 #define FRONT_ADMIT_INITIAL 20
+struct front_admit_slot {
+	int64_t at_us; /* accepted at, CLOCK_MONOTONIC; 0: an empty slot */
+	char id[EVENT_ORDER_ID_LEN + 1];
+};
 struct front_admission {
 	pthread_mutex_t lock;
 	double limit;
-	uint64_t accepts;                /* ever; at_us[accepts % RING] is the next slot */
-	int64_t at_us[FRONT_ADMIT_RING]; /* CLOCK_MONOTONIC, never decreasing */
+	unsigned in_flight;
+	unsigned peak;      /* the most in flight during this step */
+	int64_t step_at_us; /* when this step began */
+	unsigned done;      /* orders that became final during this step */
+	int64_t latency_us[FRONT_ADMIT_SAMPLES]; /* accept to final, of the step's latest */
+	atomic_llong latency_ms;                 /* of the last step, for the 503's message */
+	struct front_admit_slot slot[FRONT_ADMIT_SLOTS];
 };
 
 /* The open order-status streams of this front (order_stream.c). */
@@ -187,16 +199,24 @@ void front_catalog_free(struct front_catalog *c);
  * read a catalog from before its stock moved. */
 void front_catalog_forget(struct front_catalog *c);
 
-/* Polls the daemons' lag and adapts the limit on orders in flight from it.
- * front_load_shed is true (and counts a shed order) when this front has as
- * many orders in flight as its limit allows; else it counts the order as
- * accepted. With admit_max 0 nothing is ever shed. */
+/* Admission control (load_watch.c, docs/protocol.md §Load shedding). The
+ * watch thread polls the daemons' lag for shop_front_daemon_lag_seconds.
+ * front_load_admit is true (and counts a shed order) when this front has as
+ * many orders in flight as its limit allows; else it counts order_id in
+ * flight (once: a keyed retry of one in flight is not counted again) until
+ * front_load_on_status hears it final or front_load_withdraw takes it back
+ * (it was not placed). With admit_max 0 nothing is ever shed or counted. */
 int front_load_watch_start(struct front *f);
 void front_load_watch_stop(struct front *f);
-int front_load_shed(struct front *f);
-/* The orders counted in flight now, and the limit on them. */
+int front_load_admit(struct front *f, const char *order_id);
+void front_load_withdraw(struct front *f, const char *order_id);
+/* An order/status message (on Paho's thread). */
+void front_load_on_status(struct front *f, const char *payload, size_t len);
+/* The orders in flight now, the limit on them, and the median time from
+ * accept to final of the last step's orders (ms). */
 unsigned front_load_in_flight(struct front *f);
 double front_load_limit(struct front *f);
+long long front_load_latency_ms(struct front *f);
 
 /* 0 when the request carries the admin token; else replies itself (401
  * without credentials, 403 with wrong ones or when no token is set) and

@@ -37,9 +37,11 @@ static void parse_settings(struct front *f, int argc, char **argv)
 		{ "--admit-target-ms", "SHOP_ADMIT_TARGET_MS", SETTING_INT, &f->admit_target_ms, 1,
 		  60000, "100", NULL,
 		  "the wait from 202 to final that the limit on orders in flight aims at" },
-		{ "--admit-min", "SHOP_ADMIT_MIN", SETTING_INT, &f->admit_min, 1, FRONT_ADMIT_RING - 1,
+		{ "--admit-min", "SHOP_ADMIT_MIN", SETTING_INT, &f->admit_min, 1,
+		  FRONT_ADMIT_MAX_LIMIT,
 		  "8", NULL, "the least orders in flight the limit ever allows" },
-		{ "--admit-max", "SHOP_ADMIT_MAX", SETTING_INT, &f->admit_max, 0, FRONT_ADMIT_RING - 1,
+		{ "--admit-max", "SHOP_ADMIT_MAX", SETTING_INT, &f->admit_max, 0,
+		  FRONT_ADMIT_MAX_LIMIT,
 		  "4096", NULL,
 		  "the most orders in flight the limit ever allows (0: no limit, never shed)" },
 		{ "--sse-max", "SHOP_SSE_MAX", SETTING_INT, &f->sse_max, 1, 4096, "64", NULL,
@@ -92,10 +94,12 @@ static void on_message(void *ctx, const char *topic, const char *payload, size_t
 {
 	struct front *f = ctx;
 
-	if (strcmp(topic, f->topic_status) == 0)
+	if (strcmp(topic, f->topic_status) == 0) {
 		front_streams_on_status(&f->streams, payload, len);
-	else
+		front_load_on_status(f, payload, len);
+	} else {
 		front_peers_on_message(ctx, topic, payload, len, retained);
+	}
 }
 
 /* A clean session (persistent 0): what a front's streams did not hear while

@@ -115,15 +115,16 @@ int front_post_order(struct mg_connection *conn, struct front *f)
 					  ev->order_id);
 		goto out;
 	}
-	if (front_load_shed(f)) {
+	if (front_load_admit(f, ev->order_id)) {
 		status = http_reply_error(conn, 503, "overloaded",
-					  "the shop has as many orders in flight as it can confirm quickly (%lld ms behind); nothing was ordered, try again shortly",
-					  (long long)atomic_load(&f->daemon_lag_ms));
+					  "the shop has as many orders in flight as it can confirm quickly (%lld ms from order to final); nothing was ordered, try again shortly",
+					  front_load_latency_ms(f));
 		goto out;
 	}
 	event_now_rfc3339(ev->created_at);
 	rc = front_publish_event(f, f->topic_send, ev);
 	if (rc != 0) {
+		front_load_withdraw(f, ev->order_id);
 		status = reply_not_placed(conn, f, ev, rc);
 		goto out;
 	}

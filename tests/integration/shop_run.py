@@ -217,9 +217,10 @@ class RunShop(Shop):
     stopping single parts (start, stop, kill) is not offered: ./shop run
     supervises them."""
 
-    def __init__(self, build, edges=2, catalog=None):
+    def __init__(self, build, edges=2, catalog=None, run_env=None):
         super().__init__(build, catalog=catalog)
         self.edges = edges
+        self.run_env = run_env or {}  # more SHOP_* for ./shop run (all its parts)
         self.run = None
         self._catalog_dir = None
 
@@ -229,8 +230,8 @@ class RunShop(Shop):
         with open(self.catalog_path, "w") as f:
             json.dump({"products": self.catalog}, f)
         run = ShopRun(self.build, edges=self.edges,
-                      extra_env={"SHOP_CATALOG": self.catalog_path,
-                                 "SHOP_ADMIN_TOKEN": self.admin_token})
+                      extra_env=dict(self.run_env, SHOP_CATALOG=self.catalog_path,
+                                     SHOP_ADMIN_TOKEN=self.admin_token))
         self.run = run.__enter__()  # stops what it started if it fails
         self.dir = self.run.dir
         self.front_port, self.broker_port = self.run.front_port, self.run.broker_port
