@@ -210,8 +210,8 @@ int front_load_watch_start(struct front *f);
 void front_load_watch_stop(struct front *f);
 int front_load_admit(struct front *f, const char *order_id);
 void front_load_withdraw(struct front *f, const char *order_id);
-/* An order/status message (on Paho's thread). */
-void front_load_on_status(struct front *f, const char *payload, size_t len);
+/* A decoded order/status message (on Paho's thread). */
+void front_load_on_status(struct front *f, const struct event *status);
 /* The orders in flight now, the limit on them, and the median time from
  * accept to final of the last step's orders (ms). */
 unsigned front_load_in_flight(struct front *f);
@@ -252,8 +252,9 @@ int front_order_events(struct mg_connection *conn, struct front *f, const char *
 /* max streams at once; 0 or -1. */
 int front_streams_init(struct front_streams *s, int max);
 void front_streams_destroy(struct front_streams *s);
-/* An order/status message (on Paho's thread): wakes the streams of its order. */
-void front_streams_on_status(struct front_streams *s, const char *payload, size_t len);
+/* A decoded order/status message (on Paho's thread): wakes the streams of
+ * its order. */
+void front_streams_on_status(struct front_streams *s, const struct event *status);
 /* The front stops: every stream ends now (its client sees the end of the
  * body and reconnects elsewhere), and no new one starts. */
 void front_streams_stop(struct front_streams *s);

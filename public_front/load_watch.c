@@ -282,24 +282,19 @@ void front_load_withdraw(struct front *f, const char *order_id)
 	pthread_mutex_unlock(&a->lock);
 }
 
-void front_load_on_status(struct front *f, const char *payload, size_t len)
+void front_load_on_status(struct front *f, const struct event *status)
 {
 	struct front_admission *a = &f->admission;
-	cJSON *root;
-	const char *id, *status;
 	int64_t now;
 
 	if (f->admit_max <= 0)
 		return;
-	root = cJSON_ParseWithLength(payload, len);
-	id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "order_id"));
-	status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "status"));
-	/* pending is not final; anything malformed is order_stream.c's to log */
-	if (id != NULL && event_order_id_valid(id) && event_status_rank(status) > 0) {
+	/* pending is not final */
+	if (event_status_rank(status->status) > 0) {
 		size_t i;
 		now = now_us();
 		pthread_mutex_lock(&a->lock);
-		i = slot_find(a, id);
+		i = slot_find(a, status->order_id);
 		if (a->slot[i].at_us != 0) {
 			a->latency_us[a->done % FRONT_ADMIT_SAMPLES] = now - a->slot[i].at_us;
 			a->done++;
@@ -308,7 +303,6 @@ void front_load_on_status(struct front *f, const char *payload, size_t len)
 		step(f, now);
 		pthread_mutex_unlock(&a->lock);
 	}
-	cJSON_Delete(root);
 }
 
 unsigned front_load_in_flight(struct front *f)

@@ -88,6 +88,26 @@ static void parse_settings(struct front *f, int argc, char **argv)
 	}
 }
 
+/* An order/status message, decoded once for the streams and for admission
+ * control; nothing of a shop's state hangs on it, so a bad one is logged,
+ * counted and dropped. */
+static void on_order_status(struct front *f, const char *payload, size_t len)
+{
+	struct event *ev = malloc(sizeof *ev); /* a struct event is large for Paho's thread */
+	char err[160];
+
+	if (ev == NULL)
+		return;
+	if (event_decode(EVENT_ORDER_STATUS, payload, len, ev, err, sizeof err) != 0) {
+		log_warn("front: an order/status that is not one (%s): %.200s", err, payload);
+		atomic_fetch_add(&f->streams.bad_messages, 1);
+	} else {
+		front_streams_on_status(&f->streams, ev);
+		front_load_on_status(f, ev);
+	}
+	free(ev);
+}
+
 /* The front hears the services' status topics and order/status. */
 static void on_message(void *ctx, const char *topic, const char *payload, size_t len,
 		       int retained)
@@ -95,8 +115,7 @@ static void on_message(void *ctx, const char *topic, const char *payload, size_t
 	struct front *f = ctx;
 
 	if (strcmp(topic, f->topic_status) == 0) {
-		front_streams_on_status(&f->streams, payload, len);
-		front_load_on_status(f, payload, len);
+		on_order_status(f, payload, len);
 	} else {
 		front_peers_on_message(ctx, topic, payload, len, retained);
 	}

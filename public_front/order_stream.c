@@ -75,22 +75,10 @@ void front_streams_stop(struct front_streams *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
-void front_streams_on_status(struct front_streams *s, const char *payload, size_t len)
+void front_streams_on_status(struct front_streams *s, const struct event *ev)
 {
-	struct event *ev = malloc(sizeof *ev); /* a struct event is large for Paho's thread */
-	char err[160];
-	int rank;
+	int rank = event_status_rank(ev->status);
 
-	if (ev == NULL)
-		return;
-	if (event_decode(EVENT_ORDER_STATUS, payload, len, ev, err, sizeof err) != 0) {
-		/* nothing of a shop's state hangs on it: logged and dropped */
-		log_warn("front: an order/status that is not one (%s): %.200s", err, payload);
-		atomic_fetch_add(&s->bad_messages, 1);
-		free(ev);
-		return;
-	}
-	rank = event_status_rank(ev->status);
 	pthread_mutex_lock(&s->lock);
 	for (struct front_stream *st = s->head; st != NULL; st = st->next) {
 		/* a duplicate or a message older than one heard changes nothing */
@@ -101,7 +89,6 @@ void front_streams_on_status(struct front_streams *s, const char *payload, size_
 		pthread_cond_signal(&st->wake);
 	}
 	pthread_mutex_unlock(&s->lock);
-	free(ev);
 }
 
 /* Joins the list unless it is full or the front is stopping; 0 or -1. */
