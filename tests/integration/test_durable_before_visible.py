@@ -15,25 +15,16 @@ import sqlite3
 import threading
 import time
 
-from harness import FINAL, Shop, assert_eq, assert_true, run_binary, wait_until
+from harness import FINAL, Shop, assert_eq, assert_true, run_binary, run_clients, wait_until
 
 ITEMS = [{"sku": "MUG-001", "qty": 1}]
 
 
 def _flood(shop, n=40, clients=8):
-    ids, lock = [], threading.Lock()
+    def client(_):
+        return [shop.order(ITEMS) for _ in range(n // clients)]
 
-    def client():
-        for _ in range(n // clients):
-            oid = shop.order(ITEMS)
-            with lock:
-                ids.append(oid)
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    ids = [oid for mine in run_clients(clients, client) for oid in mine]
     for oid in ids:
         assert_eq(shop.wait_final(oid)["status"], "confirmed", "order %s" % oid)
     return ids

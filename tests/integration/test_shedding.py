@@ -9,7 +9,7 @@ import time
 import pytest
 
 from harness import (Shop, assert_eq, assert_error_body, assert_true, http_request, metric,
-                     wait_until)
+                     run_clients, wait_until)
 from shop_run import RunShop
 
 ORDERS = "/api/v1/orders"
@@ -65,20 +65,18 @@ def test_flood_is_shed_and_accepted_orders_confirm(build):
         in_flight_seen = []
         start = time.monotonic()
 
-        def client():
+        def client(_):
             while time.monotonic() - start < seconds:
                 r = shop.post(ORDERS, {"items": [{"sku": "FLOOD-1", "qty": 1}]})
                 with lock:
                     answers.append(r)
 
-        threads = [threading.Thread(target=client) for _ in range(clients)]
-        for t in threads:
-            t.start()
-        while time.monotonic() - start < seconds:
-            in_flight_seen.append(_front_metric(shop, "shop_front_orders_in_flight"))
-            time.sleep(0.05)
-        for t in threads:
-            t.join()
+        def watch():
+            while time.monotonic() - start < seconds:
+                in_flight_seen.append(_front_metric(shop, "shop_front_orders_in_flight"))
+                time.sleep(0.05)
+
+        run_clients(clients, client, during=watch)
         codes = [r.status for r in answers]
         shed = [r for r in answers if r.status == 503]
         assert_eq(sorted(set(codes)), [202, 503], "answers to the flood: some accepted, some shed")
@@ -154,7 +152,8 @@ def test_two_fronts_each_limit_their_own_orders(build):
         in_flight_seen = {p: [] for p in ports}
         start = time.monotonic()
 
-        def client(port):
+        def client(i):
+            port = ports[i % len(ports)]
             while time.monotonic() - start < seconds:
                 r = http_request(port, "POST", ORDERS, {"items": [{"sku": "FLOOD-1", "qty": 1}]})
                 with lock:
@@ -162,16 +161,14 @@ def test_two_fronts_each_limit_their_own_orders(build):
                     if r.status == 202:
                         shop.accepted.add(r.body["order_id"])
 
-        threads = [threading.Thread(target=client, args=(p,)) for p in ports for _ in range(clients)]
-        for t in threads:
-            t.start()
-        while time.monotonic() - start < seconds:
-            for p in ports:
-                in_flight_seen[p].append(
-                    metric(http_request(p, "GET", "/metrics").text, "shop_front_orders_in_flight"))
-            time.sleep(0.05)
-        for t in threads:
-            t.join()
+        def watch():
+            while time.monotonic() - start < seconds:
+                for p in ports:
+                    in_flight_seen[p].append(metric(http_request(p, "GET", "/metrics").text,
+                                                    "shop_front_orders_in_flight"))
+                time.sleep(0.05)
+
+        run_clients(len(ports) * clients, client, during=watch)
         for p in ports:
             codes = sorted(set(r.status for r in answers[p]))
             assert_eq(codes, [202, 503], "answers of the front on port %d" % p)

@@ -2,6 +2,7 @@
 they use from here (`from harness import Shop, assert_eq`).
 
 - checks: assertion helpers (assert_eq, assert_status, Cases, wait_until, ...)
+- clients: client threads for load (run_clients)
 - http_client: HTTP requests to the front and the daemons
 - bus: the tests' MQTT client (paho-mqtt)
 - sse: a Server-Sent Events reader (the order status stream)
@@ -11,6 +12,7 @@ The pytest fixtures `build` and `shop` are in ../conftest.py.
 """
 
 from .bus import BusClient
+from .clients import run_clients
 from .checks import (POLL, Cases, assert_eq, assert_error_body, assert_in, assert_status,
                      assert_true, is_canonical_uuid, metric, wait_until)
 from .http_client import Resp, http_request, read_raw_response
@@ -22,6 +24,7 @@ from .shop import DEFAULT_CATALOG, FINAL, Shop, new_order_id, random_items, rfc3
 
 __all__ = [
     "BusClient",
+    "run_clients",
     "POLL", "Cases", "assert_eq", "assert_error_body", "assert_in", "assert_status",
     "assert_true", "is_canonical_uuid", "metric", "wait_until",
     "Resp", "http_request", "read_raw_response",
