@@ -319,13 +319,13 @@ bench_order_db_row() { # the orders in the order daemon's database, by status
 		FROM orders" || echo "x unreadable=1")"
 }
 
-best_confirmed() { # [sustained]: the best confirmed orders/s of the closed-loop rows: all
-	# accepted orders over the time until all were confirmed (end_to_end_confirmed_per_s of a
-	# drained row: sustained by construction), or confirmed_per_s in the window (with
-	# "sustained", only where the backlog held still)
-	local row v best=0
+best_confirmed() { # [sustained] [PREFIX]: the best confirmed orders/s of the closed-loop rows
+	# (those named PREFIX*, orders_c* by default): all accepted orders over the time until all
+	# were confirmed (end_to_end_confirmed_per_s of a drained row: sustained by construction),
+	# or confirmed_per_s in the window (with "sustained", only where the backlog held still)
+	local row v best=0 prefix=${2:-orders_c}
 	for row in "${BENCH_ROWS[@]}"; do
-		[[ $row == orders_c* ]] || continue
+		[[ $row == "$prefix"* ]] || continue
 		for v in "$([[ $(kv "$row" drained) == 1 ]] && kv "$row" end_to_end_confirmed_per_s)" \
 			"$([[ -z ${1:-} || $(kv "$row" sustained) == 1 ]] && kv "$row" confirmed_per_s)"; do
 			((${v:-0} > best)) && best=$v
@@ -415,6 +415,18 @@ bench_flood() { # wrk -t2 -c64 POSTing one-line orders as fast as answers come (
 	n=$(order_sql "SELECT count(*) FROM orders WHERE rowid > $r0 AND status = 1")
 	extra+=" confirmed_in_row=$n$(proc_fields "$n")"
 	bench_row flood "$line$extra$(bench_confirm_ts "$r0" "window_start_ms=$t0 window_end_ms=$((t1 + 1)) status_202=$acc")"
+}
+
+bench_normal() { # what the fsync costs: the closed-loop rows again on a fresh shop with
+	# SHOP_SQLITE_SYNC=normal (no fsync; survives a crash of a process, not a power cut),
+	# as normal_c* rows that the capacity of the shipped setting does not count
+	local sync=$SHOP_SQLITE_SYNC c
+	[[ $sync != normal ]] || return 0
+	SHOP_SQLITE_SYNC=normal
+	bench_fresh_shop normal 10
+	say "the closed-loop rows again with SHOP_SQLITE_SYNC=normal"
+	for c in 8 "$BENCH_MAXC"; do bench_orders "normal_c$c" "$c" 0; done
+	SHOP_SQLITE_SYNC=$sync
 }
 
 bench_recovery() { # on a fresh shop (no backlog left by the rows before), paced load at half
@@ -558,6 +570,8 @@ bench_ratios() { # name=value lines from the rows into RATIO_LINES (scale_*_vs_b
 	peak=$(best_confirmed)
 	RATIO_LINES=("confirmed_orders_per_s=$best" "confirmed_rate_basis=$basis"
 		"confirmed_orders_per_s_peak=$peak"
+		"confirmed_orders_per_s_normal=$(best_confirmed '' normal_c | sed 's/^0$//')"
+		"full_vs_normal=$([[ $SHOP_SQLITE_SYNC == normal ]] || ratio "$peak" "$(best_confirmed '' normal_c)")"
 		"orders_vs_bus=$(ratio $((best * 3)) "$(rv bus msgs_per_s)")"
 		"orders_vs_storage=$(ratio $((best * 3)) "$(rv storage tx_per_s)")"
 		"catalog_vs_http=$(ratio "$(rv "catalog_c$c" rps)" "$(rv "http_c$c" rps)")"
@@ -662,6 +676,7 @@ bench_main() { # the whole run: settings, a fresh shop, every row, the report
 	bench_flood
 	bench_resources proc
 	bench_order_db_row
+	bench_normal
 	((BENCH_RECOVERY_S > 0)) && bench_recovery
 	bench_scale
 	bench_big_catalog
