@@ -46,6 +46,7 @@ struct outbox {
 	atomic_ulong resends; /* times every row not yet deleted went out again */
 	atomic_long backlog;
 	int64_t backlog_counted_ms;
+	pthread_mutex_t *writer_lock; /* the daemon's, around every write of ours */
 	/* durable before visible (outbox_sync_before_publish), under db_lock */
 	int sync_first;
 	struct db *writer;           /* the daemon's connection, whose relaxed commits count */
@@ -93,12 +94,16 @@ int outbox_add_event(struct db *db, const char *prefix, const struct event *ev)
 	return rc;
 }
 
-int outbox_create(const char *path, struct outbox **out)
+int outbox_create(const char *path, pthread_mutex_t *writer_lock, struct outbox **out)
 {
-	struct outbox *o = calloc(1, sizeof *o);
+	struct outbox *o;
 
+	if (writer_lock == NULL)
+		return -1;
+	o = calloc(1, sizeof *o);
 	if (o == NULL)
 		return -1;
+	o->writer_lock = writer_lock;
 	o->acked = calloc(OUTBOX_MAX_ACKED, sizeof *o->acked);
 	/* synchronous=normal whatever the daemon's setting: a delete lost to a
 	 * power cut only sends an event again, which handlers take as a
@@ -273,10 +278,14 @@ static int write_sync_mark(struct db *db, void *arg)
 static int sync_unless_covered(struct outbox *o, int64_t row, unsigned long commits)
 {
 	struct sync_mark mark = { .o = o };
+	int rc;
 
 	if (row <= o->synced_id && commits <= atomic_load(&o->synced_commits))
 		return 0;
-	if (db_transaction(&o->db, write_sync_mark, &mark) != 0) {
+	pthread_mutex_lock(o->writer_lock);
+	rc = db_transaction(&o->db, write_sync_mark, &mark);
+	pthread_mutex_unlock(o->writer_lock);
+	if (rc != 0) {
 		log_warn("outbox: cannot sync the log to cover row %lld and %lu relaxed commits",
 			 (long long)row, commits);
 		return -1;
@@ -386,9 +395,15 @@ static void *outbox_main(void *arg)
 		pthread_mutex_unlock(&o->lock);
 
 		pthread_mutex_lock(&o->db_lock);
-		if (del.n > 0 && db_transaction(&o->db, delete_rows, &del) != 0)
-			log_warn("outbox: cannot delete %d acknowledged rows; they will be sent again",
-				 del.n);
+		if (del.n > 0) {
+			int rc;
+			pthread_mutex_lock(o->writer_lock);
+			rc = db_transaction(&o->db, delete_rows, &del);
+			pthread_mutex_unlock(o->writer_lock);
+			if (rc != 0)
+				log_warn("outbox: cannot delete %d acknowledged rows; they will be sent again",
+					 del.n);
+		}
 		if (!stopping && room > 0 && mqtt_is_ready(o->mqtt))
 			publish_pending(o, room);
 		if (!stopping)

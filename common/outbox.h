@@ -3,6 +3,8 @@
 #ifndef SHOP_OUTBOX_H
 #define SHOP_OUTBOX_H
 
+#include <pthread.h>
+
 #include "db.h"
 #include "mqtt.h"
 
@@ -21,8 +23,13 @@ int outbox_add(struct db *db, const char *topic, const char *payload);
 struct event;
 int outbox_add_event(struct db *db, const char *prefix, const struct event *ev);
 
-/* Opens its own connection to the database at path; no thread yet. */
-int outbox_create(const char *path, struct outbox **out);
+/* Opens its own connection to the database at path; no thread yet.
+ * writer_lock is the lock the daemon holds around its own write
+ * transactions on that database (its store's): the outbox holds it around
+ * its writes too (deletes, syncs), so that the daemon's writer waits on a
+ * mutex that wakes it at once, not in SQLite's busy handler, which sleeps
+ * 1 to 100 ms between tries (docs/internals.md). Outlives the outbox. */
+int outbox_create(const char *path, pthread_mutex_t *writer_lock, struct outbox **out);
 /* Durable before visible (docs/protocol.md §Durable before visible): before
  * it publishes rows, the publisher makes the database's log durable once
  * with a commit under synchronous=FULL on its own connection, so that the

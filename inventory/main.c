@@ -44,7 +44,7 @@ static void open_store(struct inventory *inv, char *db_path, size_t len)
 		fatal("cannot open database %s", db_path);
 	if (inv->catalog != NULL && inventory_store_load_catalog(&inv->store, inv->catalog) != 0)
 		fatal("cannot load catalog %s", inv->catalog);
-	if (outbox_create(db_path, &inv->outbox) != 0)
+	if (outbox_create(db_path, &inv->store.lock, &inv->outbox) != 0)
 		fatal("cannot open the outbox in %s", db_path);
 	/* With full, orders and cancels commit without an fsync (handlers.c) and
 	 * the outbox takes one for all of them before it publishes. */

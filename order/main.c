@@ -41,7 +41,7 @@ static void open_store(struct order *o, char *db_path, size_t len)
 		fatal("test snapshot dir %s is not a directory", o->svc.test_snapshot_dir);
 	if (order_store_open(&o->store, db_path, o->sync) != 0)
 		fatal("cannot open database %s", db_path);
-	if (outbox_create(db_path, &o->outbox) != 0)
+	if (outbox_create(db_path, &o->store.lock, &o->outbox) != 0)
 		fatal("cannot open the outbox in %s", db_path);
 	/* With full, the inventory's answers commit without an fsync
 	 * (handlers.c): the outbox takes one for all of them before it
