@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *log_program = "shop";
 static enum log_level log_threshold = LOG_LEVEL_INFO;
@@ -78,5 +79,11 @@ void fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_line("fatal", fmt, ap);
 	va_end(ap);
-	exit(1);
+	/* A start-up error may come after threads were started (civetweb's
+	 * workers, Paho's): exit() would run the libraries' exit handlers and
+	 * destructors under them, and one did corrupt the heap of a daemon
+	 * that could not log in to the broker ("corrupted double-linked list",
+	 * SIGABRT instead of exit status 1). Nothing needs cleaning up here. */
+	fflush(NULL);
+	_exit(1);
 }
