@@ -226,6 +226,20 @@ static int64_t newest_row(struct outbox *o)
 	return id;
 }
 
+/* Every write transaction of the outbox's connection: under the daemon's
+ * writer lock, so that the daemon's own writer waits on that mutex rather
+ * than in SQLite's busy handler, which sleeps between tries (outbox_create);
+ * db_lock held. 0 or -1, as db_transaction. */
+static int outbox_write(struct outbox *o, db_txn_fn fn, void *arg)
+{
+	int rc;
+
+	pthread_mutex_lock(o->writer_lock);
+	rc = db_transaction(&o->db, fn, arg);
+	pthread_mutex_unlock(o->writer_lock);
+	return rc;
+}
+
 /* What one sync covers, read inside its write transaction: whatever was
  * committed before it took SQLite's write lock. */
 struct sync_mark {
@@ -278,14 +292,10 @@ static int write_sync_mark(struct db *db, void *arg)
 static int sync_unless_covered(struct outbox *o, int64_t row, unsigned long commits)
 {
 	struct sync_mark mark = { .o = o };
-	int rc;
 
 	if (row <= o->synced_id && commits <= atomic_load(&o->synced_commits))
 		return 0;
-	pthread_mutex_lock(o->writer_lock);
-	rc = db_transaction(&o->db, write_sync_mark, &mark);
-	pthread_mutex_unlock(o->writer_lock);
-	if (rc != 0) {
+	if (outbox_write(o, write_sync_mark, &mark) != 0) {
 		log_warn("outbox: cannot sync the log to cover row %lld and %lu relaxed commits",
 			 (long long)row, commits);
 		return -1;
@@ -395,15 +405,9 @@ static void *outbox_main(void *arg)
 		pthread_mutex_unlock(&o->lock);
 
 		pthread_mutex_lock(&o->db_lock);
-		if (del.n > 0) {
-			int rc;
-			pthread_mutex_lock(o->writer_lock);
-			rc = db_transaction(&o->db, delete_rows, &del);
-			pthread_mutex_unlock(o->writer_lock);
-			if (rc != 0)
-				log_warn("outbox: cannot delete %d acknowledged rows; they will be sent again",
-					 del.n);
-		}
+		if (del.n > 0 && outbox_write(o, delete_rows, &del) != 0)
+			log_warn("outbox: cannot delete %d acknowledged rows; they will be sent again",
+				 del.n);
 		if (!stopping && room > 0 && mqtt_is_ready(o->mqtt))
 			publish_pending(o, room);
 		if (!stopping)

@@ -157,14 +157,6 @@ static int send_status(struct mg_connection *conn, struct front *f, const char *
 	return 0;
 }
 
-static int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits on the stream until until_ms (monotonic) or a wake-up; the lock is held. */
 static void wait_until(struct front_stream *st, pthread_mutex_t *lock, int64_t until_ms)
 {
@@ -209,15 +201,15 @@ static void stream_follow(struct mg_connection *conn, struct front *f, struct fr
 			  int shown_rank)
 {
 	struct front_streams *s = &f->streams;
-	int64_t end_ms = monotonic_ms() + STREAM_LIFETIME_MS;
-	int64_t ping_ms = monotonic_ms() + STREAM_PING_MS;
+	int64_t end_ms = service_monotonic_ms() + STREAM_LIFETIME_MS;
+	int64_t ping_ms = service_monotonic_ms() + STREAM_PING_MS;
 	struct event *heard = malloc(sizeof *heard);
 
 	if (heard == NULL)
 		return;
 	while (shown_rank == 0) {
 		int heard_rank, stopping;
-		int64_t now = monotonic_ms();
+		int64_t now = service_monotonic_ms();
 
 		pthread_mutex_lock(&s->lock);
 		if (st->heard_rank <= shown_rank && !s->stopping && now < end_ms)
@@ -235,7 +227,7 @@ static void stream_follow(struct mg_connection *conn, struct front *f, struct fr
 				break;
 			continue;
 		}
-		now = monotonic_ms();
+		now = service_monotonic_ms();
 		if (now >= end_ms)
 			break;
 		if (now >= ping_ms) {
@@ -254,14 +246,14 @@ static int fetch_current(struct front *f, struct front_stream *st, const char *p
 			 struct http_response *r)
 {
 	struct front_streams *s = &f->streams;
-	int64_t give_up_ms = monotonic_ms() + STREAM_UNKNOWN_GRACE_MS;
+	int64_t give_up_ms = service_monotonic_ms() + STREAM_UNKNOWN_GRACE_MS;
 
 	for (;;) {
 		int heard, stopping;
 
 		if (http_client_get(&f->order, path, FRONT_DAEMON_TIMEOUT_MS, r) != 0)
 			return 0;
-		if (r->status != 404 || monotonic_ms() >= give_up_ms)
+		if (r->status != 404 || service_monotonic_ms() >= give_up_ms)
 			return 1;
 		pthread_mutex_lock(&s->lock);
 		if (st->heard_rank < 0 && !s->stopping)
