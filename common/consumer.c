@@ -26,12 +26,11 @@ struct consumer_txn {
 	const struct event *ev; /* NULL: dead-letter with reason */
 	const char *reason;
 	enum consumer_result result;
+	struct db_kept_rows kept; /* the outbox rows it wrote, taken before COMMIT */
 };
 
-static int consumer_txn_run(struct db *db, void *arg)
+static int consumer_txn_apply(struct db *db, struct consumer_txn *t)
 {
-	struct consumer_txn *t = arg;
-
 	if (t->ev == NULL)
 		return dead_letter_add(db, t->topic, t->payload, t->len, t->reason);
 	t->result = t->c->handlers->apply[t->ev->kind](t->c->daemon, t->ev);
@@ -43,6 +42,24 @@ static int consumer_txn_run(struct db *db, void *arg)
 					       ? "conflict: same restock_id with another sku or qty"
 					       : "conflict: same order_id with other items");
 	return 0;
+}
+
+static int consumer_txn_run(struct db *db, void *arg)
+{
+	struct consumer_txn *t = arg;
+	int rc = consumer_txn_apply(db, t);
+
+	/* still under the store's lock: another writer's BEGIN would drop them */
+	db_kept_rows_take(db, &t->kept);
+	return rc;
+}
+
+/* After a commit: its events go out (at once when they can). */
+static void consumer_publish(struct consumer *c, struct consumer_txn *t)
+{
+	if (c->outbox != NULL)
+		outbox_publish_committed(c->outbox, &t->kept);
+	db_kept_rows_clear(&t->kept);
 }
 
 /* Commits, retrying with backoff until it works: the broker keeps the message
@@ -136,8 +153,7 @@ void consumer_on_message(void *ctx, const char *topic, const char *payload, size
 	if (t.ev != NULL && t.result == CONSUMER_APPLIED)
 		atomic_fetch_add(&c->applied, 1);
 	/* A conflict commits too, and may have repeated an answer (inventory). */
-	if (t.ev != NULL && t.result != CONSUMER_DB_ERROR && c->outbox != NULL)
-		outbox_wake(c->outbox);
+	consumer_publish(c, &t);
 	free(ev);
 }
 
@@ -156,10 +172,11 @@ enum consumer_result consumer_apply(struct consumer *c, const struct event *ev,
 	rc = db_transaction(c->db, consumer_txn_run, &t);
 	if (c->db_lock != NULL)
 		pthread_mutex_unlock(c->db_lock);
-	if (rc != 0)
+	if (rc != 0) {
+		db_kept_rows_clear(&t.kept);
 		return CONSUMER_DB_ERROR;
-	if (c->outbox != NULL)
-		outbox_wake(c->outbox);
+	}
+	consumer_publish(c, &t);
 	return t.result;
 }
 
@@ -206,6 +223,9 @@ void consumer_write_metrics(FILE *out, struct consumer *c, const char *service)
 		    (double)outbox_resends(c->outbox));
 	write_value(out, service, "outbox_published_total", "counter",
 		    "events handed to the broker", (double)outbox_published(c->outbox));
+	write_value(out, service, "outbox_published_at_commit_total", "counter",
+		    "of those, handed over right after their commit, not by the outbox thread",
+		    (double)outbox_published_direct(c->outbox));
 	write_value(out, service, "outbox_syncs_total", "counter",
 		    "fsyncs of the database log taken before publishing (durable before visible)",
 		    (double)outbox_syncs(c->outbox));

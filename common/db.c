@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,8 +40,27 @@ int db_open(struct db *db, const char *path, const char *sync)
 	return 0;
 }
 
+void db_kept_rows_clear(struct db_kept_rows *rows)
+{
+	for (int i = 0; i < rows->n; i++) {
+		free(rows->row[i].topic);
+		free(rows->row[i].payload);
+	}
+	rows->n = 0;
+	rows->partial = 0;
+}
+
+void db_kept_rows_take(struct db *db, struct db_kept_rows *to)
+{
+	db_kept_rows_clear(to);
+	*to = db->kept;
+	db->kept.n = 0;
+	db->kept.partial = 0;
+}
+
 void db_close(struct db *db)
 {
+	db_kept_rows_clear(&db->kept);
 	for (int i = 0; i < DB_MAX_STMTS; i++) {
 		sqlite3_finalize(db->stmts[i]);
 		db->stmts[i] = NULL;
@@ -237,16 +257,32 @@ static void snapshot_write(struct db *db)
 	pthread_mutex_unlock(&snapshot_lock);
 }
 
+void db_test_snapshot(struct db *db)
+{
+	if (snapshot_dir != NULL)
+		snapshot_write(db);
+}
+
 int db_transaction(struct db *db, db_txn_fn fn, void *arg)
 {
 	if (db_control(db, DB_BEGIN) != 0)
 		return -1;
+	db->txn_newest_row = 0;
+	db_kept_rows_clear(&db->kept);
 	if (fn(db, arg) != 0)
 		goto fail;
 	if (db_control(db, DB_COMMIT) != 0)
 		goto fail;
-	if (snapshot_dir != NULL && db->full && !db->relaxing)
-		snapshot_write(db);
+	if (db->txn_newest_row > db->committed_newest_row)
+		db->committed_newest_row = db->txn_newest_row;
+	if (db->full && !db->relaxing) {
+		/* relaxed commits are counted after theirs, and one at a time
+		 * under the store's lock, as this one is: all before it */
+		atomic_store(&db->durable_relaxed, atomic_load(&db->relaxed_commits));
+		atomic_store(&db->durable_row, db->committed_newest_row);
+		if (snapshot_dir != NULL)
+			snapshot_write(db);
+	}
 	return 0;
 fail:
 	/* A failed COMMIT may have rolled back already; ROLLBACK then errs harmlessly. */

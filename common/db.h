@@ -4,9 +4,27 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <sqlite3.h>
 
 #define DB_MAX_STMTS 48
+
+/* Outbox rows the open transaction wrote, kept in memory so that whoever
+ * committed it may hand them to the broker at once (outbox_add keeps them,
+ * db_transaction drops them at BEGIN, outbox_publish_committed publishes
+ * them). partial: not all could be kept; then none is used. */
+#define DB_KEPT_ROWS 4
+struct db_kept_row {
+	int64_t id;
+	char *topic;   /* heap, freed by db_kept_rows_clear */
+	char *payload; /* heap, freed by db_kept_rows_clear */
+};
+struct db_kept_rows {
+	struct db_kept_row row[DB_KEPT_ROWS];
+	int n;
+	int partial;
+};
+void db_kept_rows_clear(struct db_kept_rows *rows);
 
 /* The statements every transaction runs, prepared once (db_transaction). */
 enum db_control { DB_BEGIN, DB_COMMIT, DB_ROLLBACK, DB_CONTROLS };
@@ -21,7 +39,21 @@ struct db {
 	 * lock is released: whoever then reads what one wrote reads a count that
 	 * includes it (outbox_sync_for_reader). */
 	atomic_ulong relaxed_commits;
+	/* What this connection's commits that sync cover, for the outbox
+	 * (docs/protocol.md §Durable before visible): the newest outbox row
+	 * of the open transaction (outbox_add sets it) and of all committed
+	 * ones; as of the newest commit that synced (full, not relaxed), every
+	 * outbox row up to durable_row and the first durable_relaxed relaxed
+	 * commits are on disk: its fsync covers every frame of the log before. */
+	int64_t txn_newest_row;
+	int64_t committed_newest_row;
+	_Atomic int64_t durable_row;
+	atomic_ulong durable_relaxed;
+	struct db_kept_rows kept; /* of the open transaction */
 };
+
+/* Moves what the open transaction kept to *to (cleared first), inside it. */
+void db_kept_rows_take(struct db *db, struct db_kept_rows *to);
 
 /* Opens (creating) the database in WAL mode with a busy timeout and the given
  * synchronous setting ("normal" or "full"); ":memory:" for tests. 0 or -1. */
@@ -84,5 +116,8 @@ int db_transaction_retry(struct db *db, pthread_mutex_t *lock, int relaxed, db_t
  * power cut. dir must exist and outlive the process. 0, or -1 when it is
  * not a directory (the caller says so). */
 int db_test_snapshots(const char *dir);
+/* A copy now, when db_test_snapshots set a folder up (else nothing): for a
+ * sync taken outside db_transaction (the outbox's fdatasync of the log). */
+void db_test_snapshot(struct db *db);
 
 #endif

@@ -3,6 +3,7 @@
 #include "outbox.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "event.h"
 #include "log.h"
@@ -20,7 +22,7 @@
 #define OUTBOX_DELETE_MS 100   /* acks wait this long to be deleted together */
 
 /* The outbox thread's own connection: all its slots are ours. */
-enum { STMT_SELECT, STMT_DELETE, STMT_BACKLOG, STMT_NEWEST, STMT_SEQ, STMT_SYNC, STMT_SLOTS };
+enum { STMT_SELECT, STMT_DELETE, STMT_BACKLOG, STMT_NEWEST, STMT_SLOTS };
 _Static_assert(STMT_SLOTS <= DB_MAX_STMTS, "the outbox's statements need more slots");
 
 struct outbox {
@@ -39,9 +41,10 @@ struct outbox {
 	int inflight;
 	int64_t *acked;     /* ids acknowledged, not yet deleted */
 	int n_acked;
-	int64_t next_id;    /* rows below it were handed to Paho */
+	int64_t next_id;    /* rows up to it were handed to Paho; under db_lock */
 	int64_t deleted_ms; /* when acknowledged rows were last deleted */
 	atomic_ulong published;
+	atomic_ulong direct;  /* of them, by outbox_publish_committed */
 	atomic_ulong acks;
 	atomic_ulong resends; /* times every row not yet deleted went out again */
 	atomic_long backlog;
@@ -50,6 +53,7 @@ struct outbox {
 	/* durable before visible (outbox_sync_before_publish), under db_lock */
 	int sync_first;
 	struct db *writer;           /* the daemon's connection, whose relaxed commits count */
+	int wal_fd;                  /* the database's write-ahead log, read-only: fdatasync only */
 	int64_t synced_id;           /* rows up to it are covered by an fsync */
 	atomic_ulong synced_commits; /* and the writer's relaxed commits up to this many */
 	atomic_ulong syncs;
@@ -71,6 +75,26 @@ int outbox_create_schema(struct db *db)
 			   " topic TEXT NOT NULL, payload TEXT NOT NULL)");
 }
 
+/* Keeps a copy of a row for outbox_publish_committed; one that does not
+ * fit makes the whole set partial (the thread publishes them then). */
+static void keep_row(struct db_kept_rows *kept, int64_t id, const char *topic,
+		     const char *payload)
+{
+	struct db_kept_row *r;
+
+	if (kept->partial || kept->n >= DB_KEPT_ROWS) {
+		kept->partial = 1;
+		return;
+	}
+	r = &kept->row[kept->n];
+	r->id = id;
+	r->topic = strdup(topic);
+	r->payload = strdup(payload);
+	kept->n++;
+	if (r->topic == NULL || r->payload == NULL)
+		kept->partial = 1;
+}
+
 int outbox_add(struct db *db, const char *topic, const char *payload)
 {
 	sqlite3_stmt *st = db_stmt(db, OUTBOX_STMT_SLOT,
@@ -79,7 +103,11 @@ int outbox_add(struct db *db, const char *topic, const char *payload)
 		return -1;
 	sqlite3_bind_text(st, 1, topic, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, payload, -1, SQLITE_STATIC);
-	return db_step_done(db, st);
+	if (db_step_done(db, st) != 0)
+		return -1;
+	db->txn_newest_row = sqlite3_last_insert_rowid(db->handle);
+	keep_row(&db->kept, db->txn_newest_row, topic, payload);
+	return 0;
 }
 
 int outbox_add_event(struct db *db, const char *prefix, const struct event *ev)
@@ -104,6 +132,7 @@ int outbox_create(const char *path, pthread_mutex_t *writer_lock, struct outbox 
 	if (o == NULL)
 		return -1;
 	o->writer_lock = writer_lock;
+	o->wal_fd = -1;
 	o->acked = calloc(OUTBOX_MAX_ACKED, sizeof *o->acked);
 	/* synchronous=normal whatever the daemon's setting: a delete lost to a
 	 * power cut only sends an event again, which handlers take as a
@@ -156,13 +185,12 @@ static void on_acked(void *ctx, int ok)
 			  ok ? "acknowledged with too many deletes waiting" : "not acknowledged");
 		o->resend = 1;
 	}
-	/* The thread is woken only when an ack gives it work now: the first
-	 * of a batch (it sets the delete timer), half the batch buffer, a row
-	 * to send again, or room in a window that was full. The other acks
-	 * wait for the timer: a wake-up per PUBACK was a futex and a context
+	/* The thread is woken only when an ack gives it work now: half the
+	 * batch buffer, a row to send again, or room in a window that was
+	 * full. The other acks wait for its delete timer, which runs while
+	 * rows are in flight: a wake-up per PUBACK was a futex and a context
 	 * switch per message, and a pass (a read transaction) for nothing. */
-	if (o->resend || window_was_full || o->n_acked == 1 ||
-	    o->n_acked >= OUTBOX_MAX_ACKED / 2) {
+	if (o->resend || window_was_full || o->n_acked >= OUTBOX_MAX_ACKED / 2) {
 		o->wake = 1;
 		pthread_cond_signal(&o->wake_cond);
 	}
@@ -240,71 +268,59 @@ static int outbox_write(struct outbox *o, db_txn_fn fn, void *arg)
 	return rc;
 }
 
-/* What one sync covers, read inside its write transaction: whatever was
- * committed before it took SQLite's write lock. */
-struct sync_mark {
-	struct outbox *o;
-	int64_t row;            /* every outbox row up to this id */
-	unsigned long commits;  /* the writer's relaxed commits up to this many */
-};
-
-static int write_sync_mark(struct db *db, void *arg)
+/* Whether an fsync covers every outbox row up to row and the first commits
+ * relaxed commits of the writer: one of ours, or the newest commit of the
+ * writer that synced (struct db's durable_row, durable_relaxed: under
+ * full, a daemon's commits of the messages no re-drive repeats sync, e.g.
+ * the order daemon's order/send, and cover its relaxed ones before them).
+ * Folds the writer's into ours; db_lock held. */
+static int is_covered(struct outbox *o, int64_t row, unsigned long commits)
 {
-	struct sync_mark *m = arg;
-	sqlite3_stmt *st;
+	if (o->writer != NULL) {
+		int64_t durable_row = atomic_load(&o->writer->durable_row);
+		unsigned long durable_relaxed = atomic_load(&o->writer->durable_relaxed);
 
-	/* counted after their COMMIT: those counted are committed, hence covered */
-	m->commits = m->o->writer != NULL ? atomic_load(&m->o->writer->relaxed_commits) : 0;
-	/* the highest id ever given (AUTOINCREMENT), where max(id) would drop
-	 * once rows are deleted */
-	st = db_stmt(db, STMT_SEQ, "SELECT coalesce(max(seq), 0) FROM sqlite_sequence"
-				   " WHERE name = 'outbox'");
-	if (st == NULL || sqlite3_step(st) != SQLITE_ROW) {
-		if (st != NULL)
-			sqlite3_reset(st);
-		return -1;
+		if (durable_row > o->synced_id)
+			o->synced_id = durable_row;
+		if (durable_relaxed > atomic_load(&o->synced_commits))
+			atomic_store(&o->synced_commits, durable_relaxed);
 	}
-	m->row = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	st = db_stmt(db, STMT_SYNC,
-		     "UPDATE outbox_sync SET syncs = syncs + 1, synced_id = ? WHERE id = 1");
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, m->row);
-	return db_step_done(db, st);
+	return row <= o->synced_id && commits <= atomic_load(&o->synced_commits);
 }
 
 /* Durable before visible (docs/protocol.md §Durable before visible): the
  * daemon's handlers commit without an fsync, so before a row is published,
  * or a state shown over HTTP, an fsync must cover the commit that wrote it.
- * The caller read that row or state before calling, so its commit is done;
- * unless an earlier sync covers it (row, commits), this one commits on the
- * outbox's own connection, which runs with synchronous=FULL, under which
- * SQLite syncs the WAL file at every commit of a write transaction in WAL
- * mode (sqlite.org/pragma.html#pragma_synchronous); an fsync of the file
- * covers every frame written to it before, whichever connection wrote
- * them. An empty transaction writes no frame and syncs nothing, so it
- * changes one row. PRAGMA wal_checkpoint would sync the WAL only when it
- * can copy frames back (not while a reader holds an older snapshot) and
- * writes and syncs the database file too: dearer and not always a sync.
- * One sync covers every commit before it: group durability. The one sync
- * of both paths; db_lock held. */
+ * The caller read that row or state before calling, so its commit is done:
+ * its frames are in the write-ahead log file, written by SQLite before the
+ * commit became visible. An fdatasync of that file then makes them durable,
+ * whichever descriptor or connection wrote them (fsync works on the file,
+ * not the descriptor), and frames a checkpoint already copied back are
+ * durable in the database file, which SQLite syncs before it may reuse the
+ * log (synchronous=NORMAL or FULL, sqlite.org/wal.html). So the sync takes
+ * no SQLite lock and not the daemon's writer lock: the daemon's handlers go
+ * on committing while it waits for the disk. The writer's relaxed commits
+ * are counted after their COMMIT, so those counted before the fdatasync are
+ * covered by it. One sync covers every commit before it: group durability.
+ * The one sync of both paths; db_lock held. */
 static int sync_unless_covered(struct outbox *o, int64_t row, unsigned long commits)
 {
-	struct sync_mark mark = { .o = o };
+	unsigned long covered;
 
-	if (row <= o->synced_id && commits <= atomic_load(&o->synced_commits))
+	if (is_covered(o, row, commits))
 		return 0;
-	if (outbox_write(o, write_sync_mark, &mark) != 0) {
-		log_warn("outbox: cannot sync the log to cover row %lld and %lu relaxed commits",
-			 (long long)row, commits);
+	covered = o->writer != NULL ? atomic_load(&o->writer->relaxed_commits) : 0;
+	if (fdatasync(o->wal_fd) != 0) {
+		log_warn("outbox: cannot sync the log to cover row %lld and %lu relaxed commits: %s",
+			 (long long)row, commits, strerror(errno));
 		return -1;
 	}
-	if (mark.row > o->synced_id)
-		o->synced_id = mark.row;
-	if (mark.commits > atomic_load(&o->synced_commits))
-		atomic_store(&o->synced_commits, mark.commits);
+	if (row > o->synced_id)
+		o->synced_id = row;
+	if (covered > atomic_load(&o->synced_commits))
+		atomic_store(&o->synced_commits, covered);
 	atomic_fetch_add(&o->syncs, 1);
+	db_test_snapshot(&o->db);
 	return 0;
 }
 
@@ -374,10 +390,13 @@ static void *outbox_main(void *arg)
 		struct delete_batch del = { batch, 0 };
 		struct timespec deadline;
 		int64_t now;
-		int room, stopping;
+		int room, stopping, resend;
 
 		pthread_mutex_lock(&o->lock);
-		service_deadline_after(&deadline, o->n_acked > 0 ? OUTBOX_DELETE_MS : 1000);
+		/* rows in flight or acknowledged: back in OUTBOX_DELETE_MS to
+		 * delete them, which their acks then need not wake us for */
+		service_deadline_after(&deadline, o->n_acked > 0 || o->inflight > 0
+							  ? OUTBOX_DELETE_MS : 1000);
 		while (!o->stopping && !o->wake) {
 			if (pthread_cond_timedwait(&o->wake_cond, &o->lock, &deadline) == ETIMEDOUT)
 				break;
@@ -394,17 +413,19 @@ static void *outbox_main(void *arg)
 			o->n_acked = 0;
 			o->deleted_ms = now;
 		}
-		if (o->resend) {
-			/* Everything not yet deleted goes out again: duplicates are
-			 * harmless (idempotent handlers), a lost event is not. */
-			atomic_fetch_add(&o->resends, 1);
-			o->next_id = 0;
-			o->resend = 0;
-		}
+		resend = o->resend;
+		o->resend = 0;
 		room = OUTBOX_WINDOW - o->inflight;
 		pthread_mutex_unlock(&o->lock);
 
 		pthread_mutex_lock(&o->db_lock);
+		if (resend) {
+			/* Everything not yet deleted goes out again: duplicates are
+			 * harmless (idempotent handlers), a lost event is not.
+			 * next_id changes only under db_lock (outbox_publish_committed). */
+			atomic_fetch_add(&o->resends, 1);
+			o->next_id = 0;
+		}
 		if (del.n > 0 && outbox_write(o, delete_rows, &del) != 0)
 			log_warn("outbox: cannot delete %d acknowledged rows; they will be sent again",
 				 del.n);
@@ -420,27 +441,93 @@ static void *outbox_main(void *arg)
 	return NULL;
 }
 
+/* Before anything is published or shown: one write transaction with an
+ * fsync (synchronous=FULL on this connection), which creates the log file
+ * if need be and syncs what a life before this one committed without one;
+ * then the log is opened for the fdatasyncs of sync_unless_covered. */
+static int sync_at_start(struct outbox *o)
+{
+	const char *path = sqlite3_db_filename(o->db.handle, "main");
+	char wal[4096];
+
+	if (db_exec(&o->db, "PRAGMA synchronous=full") != 0 ||
+	    db_exec(&o->db, "BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS outbox_sync("
+			    " id INTEGER PRIMARY KEY CHECK (id = 1), syncs INTEGER NOT NULL,"
+			    " synced_id INTEGER NOT NULL);"
+			    " INSERT OR IGNORE INTO outbox_sync VALUES(1, 0, 0);"
+			    " UPDATE outbox_sync SET syncs = syncs + 1 WHERE id = 1; COMMIT") != 0) {
+		db_exec(&o->db, "ROLLBACK");
+		return -1;
+	}
+	if (path == NULL || (size_t)snprintf(wal, sizeof wal, "%s-wal", path) >= sizeof wal) {
+		log_warn("outbox: no path for the database's log");
+		return -1;
+	}
+	o->wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
+	if (o->wal_fd < 0) {
+		log_warn("outbox: cannot open the database's log '%s': %s", wal, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int outbox_sync_before_publish(struct outbox *o, struct db *writer)
 {
 	int rc;
 
-	if (db_exec(&o->db, "PRAGMA synchronous=full") != 0)
-		return -1;
-	o->db.full = 1;
-	if (db_exec(&o->db, "CREATE TABLE IF NOT EXISTS outbox_sync("
-			    " id INTEGER PRIMARY KEY CHECK (id = 1),"
-			    " syncs INTEGER NOT NULL, synced_id INTEGER NOT NULL)") != 0 ||
-	    db_exec(&o->db, "INSERT OR IGNORE INTO outbox_sync VALUES(1, 0, 0)") != 0)
-		return -1;
-	o->writer = writer;
-	o->sync_first = 1;
-	/* What a life before this one committed without an fsync is on disk
-	 * only once this syncs it; the counts of this life start at 0. */
 	pthread_mutex_lock(&o->db_lock);
-	o->synced_id = -1; /* nothing covered yet, not even "no row" */
-	rc = sync_unless_covered(o, 0, 0);
+	o->synced_id = newest_row(o); /* nothing writes yet: the sync covers it */
+	rc = o->synced_id >= 0 ? sync_at_start(o) : -1;
+	/* its own commits (deletes) need no fsync: a lost delete only sends
+	 * an event again (outbox_create) */
+	if (rc == 0)
+		rc = db_exec(&o->db, "PRAGMA synchronous=normal");
+	if (rc == 0) {
+		o->writer = writer;
+		o->sync_first = 1;
+		atomic_fetch_add(&o->syncs, 1);
+		db_test_snapshot(&o->db);
+	}
 	pthread_mutex_unlock(&o->db_lock);
 	return rc;
+}
+
+/* The rows can go out now, from the caller's thread: nothing before them
+ * waits (next_id), nothing is to be sent again, the window has room, and
+ * an fsync covers them when one must. o->lock and db_lock held. */
+static int can_publish_now(struct outbox *o, const struct db_kept_rows *rows)
+{
+	return !o->resend && !o->stopping && o->next_id == rows->row[0].id - 1 &&
+	       OUTBOX_WINDOW - o->inflight >= rows->n &&
+	       (!o->sync_first || is_covered(o, rows->row[rows->n - 1].id, 0));
+}
+
+void outbox_publish_committed(struct outbox *o, struct db_kept_rows *rows)
+{
+	int sent = 0, ready;
+
+	if (rows->n == 0 && !rows->partial)
+		return; /* the commit wrote no row: nothing to wake for */
+	/* trylock: the outbox thread holds db_lock through its pass, and this
+	 * runs in Paho's callbacks, which must not wait on a lock held around
+	 * a publish (docs/protocol.md §Crash safety); busy, the thread does it */
+	if (!rows->partial && rows->n > 0 && pthread_mutex_trylock(&o->db_lock) == 0) {
+		pthread_mutex_lock(&o->lock);
+		ready = can_publish_now(o, rows);
+		pthread_mutex_unlock(&o->lock);
+		for (; ready && sent < rows->n && mqtt_is_ready(o->mqtt); sent++) {
+			const struct db_kept_row *r = &rows->row[sent];
+			if (publish_row(o, r->id, r->topic, r->payload) != 0)
+				break;
+			o->next_id = r->id;
+		}
+		pthread_mutex_unlock(&o->db_lock);
+		if (sent > 0)
+			atomic_fetch_add(&o->direct, (unsigned long)sent);
+	}
+	if (sent < rows->n || rows->partial)
+		outbox_wake(o);
+	db_kept_rows_clear(rows);
 }
 
 int outbox_sync_for_reader(struct outbox *o)
@@ -457,7 +544,8 @@ int outbox_sync_for_reader(struct outbox *o)
 	commits = atomic_load(&o->writer->relaxed_commits);
 	/* covered already (by the sync before publishing, usually): no wait for
 	 * the outbox thread's pass */
-	if (commits <= atomic_load(&o->synced_commits))
+	if (commits <= atomic_load(&o->synced_commits) ||
+	    commits <= atomic_load(&o->writer->durable_relaxed))
 		return 0;
 	pthread_mutex_lock(&o->db_lock);
 	syncs = atomic_load(&o->syncs);
@@ -497,6 +585,8 @@ void outbox_free(struct outbox *o)
 		return;
 	outbox_stop(o);
 	db_close(&o->db);
+	if (o->wal_fd >= 0)
+		close(o->wal_fd);
 	pthread_mutex_destroy(&o->lock);
 	pthread_mutex_destroy(&o->db_lock);
 	pthread_cond_destroy(&o->wake_cond);
@@ -507,6 +597,11 @@ void outbox_free(struct outbox *o)
 unsigned long outbox_published(struct outbox *o)
 {
 	return atomic_load(&o->published);
+}
+
+unsigned long outbox_published_direct(struct outbox *o)
+{
+	return atomic_load(&o->direct);
 }
 
 unsigned long outbox_acked(struct outbox *o)

@@ -26,17 +26,18 @@ int outbox_add_event(struct db *db, const char *prefix, const struct event *ev);
 /* Opens its own connection to the database at path; no thread yet.
  * writer_lock is the lock the daemon holds around its own write
  * transactions on that database (its store's): the outbox holds it around
- * its writes too (deletes, syncs), so that the daemon's writer waits on a
+ * its writes too (deletes), so that the daemon's writer waits on a
  * mutex that wakes it at once, not in SQLite's busy handler, which sleeps
  * 1 to 100 ms between tries (docs/internals.md). Outlives the outbox. */
 int outbox_create(const char *path, pthread_mutex_t *writer_lock, struct outbox **out);
 /* Durable before visible (docs/protocol.md §Durable before visible): before
  * it publishes rows, the publisher makes the database's log durable once
- * with a commit under synchronous=FULL on its own connection, so that the
- * daemon's handlers may commit theirs (on writer, db_transaction_retry's
- * relaxed) without an fsync. Syncs once at once, covering what an earlier
- * life left. Before outbox_start and outbox_sync_for_reader; writer
- * outlives o; 0 or -1. */
+ * (an fdatasync of the log file, unless a synced commit of writer covers
+ * them), so that the daemon's handlers may commit theirs (on writer,
+ * db_transaction_retry's relaxed) without an fsync. Syncs once at once,
+ * with a write under synchronous=FULL, covering what an earlier life left.
+ * Before outbox_start and outbox_sync_for_reader; writer outlives o; 0 or
+ * -1. */
 int outbox_sync_before_publish(struct outbox *o, struct db *writer);
 /* Before a state that relaxed commits of the writer decided is shown over
  * HTTP (read first, then call): returns 0 once an fsync covers every
@@ -49,6 +50,12 @@ int outbox_sync_for_reader(struct outbox *o);
 int outbox_start(struct outbox *o, struct mqtt *mqtt);
 /* New rows were committed: publish them soon. */
 void outbox_wake(struct outbox *o);
+/* Right after a commit on the daemon's connection, with the rows it kept
+ * (db_kept_rows_take inside the transaction): hands them to the MQTT
+ * client from the caller's thread when they are next in line and need no
+ * sync first (docs/protocol.md §Outbox), which spares the outbox thread's
+ * wake-up; else wakes it. Any thread, Paho's callbacks too; empties rows. */
+void outbox_publish_committed(struct outbox *o, struct db_kept_rows *rows);
 /* The connection came back: publish every row not yet acknowledged again. */
 void outbox_resend(struct outbox *o);
 /* Stops the thread; outbox_free after the MQTT client is gone. */
@@ -57,6 +64,8 @@ void outbox_free(struct outbox *o);
 
 /* Counters for /metrics. */
 unsigned long outbox_published(struct outbox *o);
+/* Of those, handed over right after their commit (outbox_publish_committed). */
+unsigned long outbox_published_direct(struct outbox *o);
 unsigned long outbox_acked(struct outbox *o);
 /* How often everything not yet acknowledged was sent again (reconnects, failed publishes). */
 unsigned long outbox_resends(struct outbox *o);
