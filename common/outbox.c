@@ -30,7 +30,7 @@ struct outbox {
 	/* db is the outbox thread's and, for outbox_sync_for_reader, the HTTP
 	 * threads': SQLite's NOMUTEX connections want one user at a time. */
 	pthread_mutex_t db_lock;
-	struct mqtt *mqtt;
+	struct mqtt *mqtt;  /* set under db_lock (outbox_start) */
 	pthread_t thread;
 	int started;
 	pthread_mutex_t lock;
@@ -558,7 +558,11 @@ int outbox_sync_for_reader(struct outbox *o)
 
 int outbox_start(struct outbox *o, struct mqtt *mqtt)
 {
+	/* under db_lock: outbox_publish_committed may already run (a commit on
+	 * Paho's thread) and reads it under that lock */
+	pthread_mutex_lock(&o->db_lock);
 	o->mqtt = mqtt;
+	pthread_mutex_unlock(&o->db_lock);
 	if (pthread_create(&o->thread, NULL, outbox_main, o) != 0) {
 		log_warn("outbox: cannot start the publisher thread");
 		return -1;
