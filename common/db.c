@@ -288,6 +288,7 @@ fail:
 	/* A failed COMMIT may have rolled back already; ROLLBACK then errs harmlessly. */
 	if (!sqlite3_get_autocommit(db->handle))
 		db_control(db, DB_ROLLBACK);
+	db_kept_rows_clear(&db->kept); /* rows that never were */
 	return -1;
 }
 
