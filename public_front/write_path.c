@@ -1,6 +1,7 @@
 /* What the front's writing routes share (orders and the admin's writes): the
  * JSON content type, ids derived from an Idempotency-Key, and publishing an
  * event that counts only once the broker's PUBACK is in. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -28,27 +29,38 @@ int front_json_content_type(struct mg_connection *conn)
 	       (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
 }
 
-/* A random (version 4) UUID from the kernel's CSPRNG, as libuuid's
- * uuid_generate_random makes it, but from a per-thread store of random
- * bytes filled 16 ids at a time: libuuid also reseeds random() on every
- * call (getpid, getuid, getppid, gettid: six syscalls per order). */
-static void random_uuid(uuid_t u)
+/* A time-ordered (version 7, RFC 9562) UUID: the Unix time in milliseconds
+ * in its first 48 bits, then 74 bits from the kernel's CSPRNG. The daemons
+ * key their orders, reservations and lines by this id, and a random key
+ * puts each new order on a random page of every B-tree: with 10^6 orders
+ * that was a page read and a scattered page write per tree per order,
+ * where ids in time order land on the trees' last pages
+ * (docs/design-notes.md §HTTP). The random bytes come from a per-thread
+ * store filled 16 ids at a time, as libuuid's uuid_generate_random would
+ * make them but without its reseeding of random() on every call (getpid,
+ * getuid, getppid, gettid: six syscalls per order). */
+static void time_ordered_uuid(uuid_t u)
 {
 	static __thread unsigned char pool[16 * sizeof(uuid_t)];
 	static __thread size_t used = sizeof pool;
+	struct timespec now;
+	uint64_t ms;
 
-	if (used == sizeof pool) {
-		if (getrandom(pool, sizeof pool, 0) != (ssize_t)sizeof pool) {
-			uuid_generate_random(u);
-			return;
-		}
+	if (used == sizeof pool && getrandom(pool, sizeof pool, 0) == (ssize_t)sizeof pool)
 		used = 0;
+	if (used == sizeof pool) {
+		uuid_generate_random(u); /* no bytes from getrandom: libuuid's */
+	} else {
+		memcpy(u, pool + used, sizeof(uuid_t));
+		explicit_bzero(pool + used, sizeof(uuid_t));
+		used += sizeof(uuid_t);
 	}
-	memcpy(u, pool + used, sizeof(uuid_t));
-	explicit_bzero(pool + used, sizeof(uuid_t));
-	used += sizeof(uuid_t);
-	u[6] = (unsigned char)((u[6] & 0x0f) | 0x40); /* version 4 */
-	u[8] = (unsigned char)((u[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	clock_gettime(CLOCK_REALTIME, &now);
+	ms = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+	for (int i = 5; i >= 0; i--, ms >>= 8)
+		u[i] = (unsigned char)(ms & 0xff);
+	u[6] = (unsigned char)((u[6] & 0x0f) | 0x70); /* version 7 */
+	u[8] = (unsigned char)((u[8] & 0x3f) | 0x80); /* RFC 9562 variant */
 }
 
 int front_idempotent_id(struct mg_connection *conn, const char *scope,
@@ -60,7 +72,7 @@ int front_idempotent_id(struct mg_connection *conn, const char *scope,
 	size_t len;
 
 	if (key == NULL) {
-		random_uuid(u);
+		time_ordered_uuid(u);
 		uuid_unparse_lower(u, id);
 		return 0;
 	}

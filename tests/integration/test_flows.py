@@ -6,6 +6,7 @@ import random
 import re
 import threading
 import time
+import uuid
 
 from harness import (DEFAULT_CATALOG, Cases, FINAL, POLL, assert_eq, assert_error_body, assert_in,
                      assert_status, assert_true, is_canonical_uuid, new_order_id, random_items,
@@ -63,6 +64,33 @@ def test_happy_order(shop):
     assert_eq(o.get("total_cents"), 2 * 1200, "total_cents")
     assert_true(o.get("reason") is None, "a confirmed order has no reason", o)
     assert_eq(shop.available("MUG-001"), before["available"] - 2, "MUG-001 available after the order")
+    shop.check_invariants()
+
+
+def test_order_ids_are_in_time_order(shop):
+    # docs/design-notes.md §HTTP: a UUID v7 carries the time it was made in
+    # its first 48 bits, so ids sort as the orders were placed (the
+    # daemons' B-trees then grow at their end)
+    ids = []
+    for _ in range(3):
+        r = shop.post(ORDERS, {"items": [{"sku": "MUG-001", "qty": 1}]})
+        assert_status(r, 202, "POST order")
+        ids.append(r.body.get("order_id"))
+        time.sleep(0.003)
+    for oid in ids:
+        u = uuid.UUID(oid)
+        assert_eq(u.version, 7, "UUID version of %s" % oid)
+        ms = int(u.hex[:12], 16)
+        assert_true(abs(ms / 1000.0 - time.time()) < 60, "the time in %s is now" % oid, ms)
+    assert_eq(sorted(ids), ids, "ids of orders placed one after another, sorted")
+    # an Idempotency-Key still names its order: a UUID v5, the same each time
+    keyed = [shop.post(ORDERS, {"items": [{"sku": "MUG-001", "qty": 1}]},
+                       headers={"Idempotency-Key": "time-order-test"}).body.get("order_id")
+             for _ in range(2)]
+    assert_eq(keyed[0], keyed[1], "order id of a repeated Idempotency-Key")
+    assert_eq(uuid.UUID(keyed[0]).version, 5, "UUID version of a keyed order id")
+    for oid in ids + keyed[:1]:
+        shop.wait_final(oid)
     shop.check_invariants()
 
 
