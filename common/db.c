@@ -40,6 +40,17 @@ int db_open(struct db *db, const char *path, const char *sync)
 	return 0;
 }
 
+void db_remove_files(const char *path)
+{
+	char side[4200];
+
+	unlink(path);
+	snprintf(side, sizeof side, "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof side, "%s-shm", path);
+	unlink(side);
+}
+
 void db_kept_rows_clear(struct db_kept_rows *rows)
 {
 	for (int i = 0; i < rows->n; i++) {

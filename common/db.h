@@ -59,6 +59,9 @@ void db_kept_rows_take(struct db *db, struct db_kept_rows *to);
  * synchronous setting ("normal" or "full"); ":memory:" for tests. 0 or -1. */
 int db_open(struct db *db, const char *path, const char *sync);
 void db_close(struct db *db);
+/* Deletes a closed database's file with its -wal and -shm files (tests,
+ * the bench); what is missing is no error. */
+void db_remove_files(const char *path);
 
 int db_exec(struct db *db, const char *sql);
 

@@ -66,17 +66,6 @@ static int one_txn(struct db *db, void *arg)
 	return db_step_done(db, upd);
 }
 
-/* Removes the database with its WAL and shared-memory files. */
-static void remove_db(const char *path)
-{
-	char side[4200];
-
-	unlink(path);
-	snprintf(side, sizeof side, "%s-wal", path);
-	unlink(side);
-	snprintf(side, sizeof side, "%s-shm", path);
-	unlink(side);
-}
 
 int main(int argc, char **argv)
 {
@@ -90,7 +79,7 @@ int main(int argc, char **argv)
 	parse(argc, argv, &o);
 	log_init("shop-bench-storage", LOG_LEVEL_WARN);
 	snprintf(path, sizeof path, "%s/bench-storage.db", o.dir);
-	remove_db(path);
+	db_remove_files(path);
 	if (db_open(&db, path, o.sync) != 0 || setup(&db) != 0) {
 		fprintf(stderr, "shop-bench-storage: cannot set up %s\n", path);
 		return 1;
@@ -110,6 +99,6 @@ int main(int argc, char **argv)
 	       (double)(seq - failed) / ((double)(t - start) / 1e9), bench_quantile_ms(&lat, 0.50),
 	       bench_quantile_ms(&lat, 0.99));
 	bench_samples_free(&lat);
-	remove_db(path);
+	db_remove_files(path);
 	return failed ? 1 : 0;
 }

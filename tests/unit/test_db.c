@@ -54,12 +54,7 @@ static void test_relaxed_commit(const char *sync, int level, int relaxed, int le
 		CHECK_EQ_INT(retries, 0);
 		db_close(&db);
 	}
-	unlink(path);
-	for (const char *suffix = "-wal"; suffix; suffix = suffix[1] == 'w' ? "-shm" : NULL) {
-		char side[64];
-		snprintf(side, sizeof side, "%s%s", path, suffix);
-		unlink(side);
-	}
+	db_remove_files(path);
 }
 
 struct add_rows {
@@ -78,17 +73,6 @@ static int add_outbox_rows(struct db *db, void *arg)
 			return -1;
 	}
 	return a->fail ? -1 : 0;
-}
-
-static void remove_db(const char *path)
-{
-	char side[64];
-
-	unlink(path);
-	snprintf(side, sizeof side, "%s-wal", path);
-	unlink(side);
-	snprintf(side, sizeof side, "%s-shm", path);
-	unlink(side);
 }
 
 /* docs/protocol.md §Durable before visible: a commit that syncs covers the
@@ -145,7 +129,7 @@ static void test_durable_marks(void)
 	db_close(&db);
 out:
 	db_kept_rows_clear(&kept);
-	remove_db(path);
+	db_remove_files(path);
 }
 
 int main(void)
