@@ -21,6 +21,10 @@ BENCH_SKUS_FILE=
 BENCH_DURING='' BENCH_AFTER='' # hooks of bench_orders: beside the load, extra fields after it
 declare -A BENCH_USED_PORT=()
 # An order's created_at (RFC 3339 UTC, set by the front) in epoch milliseconds.
+# The QoS 1 messages an order needs on the bus by the contract (docs/protocol.md §Topics):
+# order/send, inventory/in-stock and two order/status (pending, confirmed). The second
+# delivery of order/send and the PUBACKs of deliveries to the fronts come on top.
+BUS_MSGS_PER_ORDER=4
 CREATED_MS="CAST(round((julianday(created_at) - 2440587.5) * 86400000) AS INTEGER)"
 
 # --- settings and helpers -------------------------------------------------------
@@ -87,6 +91,7 @@ bench_row() { # NAME "LINE": keep one result row (the line without its first wor
 	printf '  %-20s %s\n' "$1" "$rest"
 }
 
+product() { awk -v a="$1" "BEGIN { if (a != \"\") printf \"%.0f\", a * $2 }"; } # A B-EXPRESSION: A × B, whole ("" when A is)
 calc() { awk "BEGIN { printf \"%.3f\", $1 }"; } # AWK-EXPRESSION: its value, 3 decimals
 
 ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "nan" }'; }
@@ -204,12 +209,14 @@ wrk_fields() { # C PATH SECONDS [PORT]: " wrk_rps=" of Debian's wrk on the same 
 }
 
 bench_limits() { # bus, storage and bare HTTP rows
-	local s=$BENCH_LIMIT_S w=1 c line port i
+	local s=$BENCH_LIMIT_S w=1 c line port i ticks
+	ticks=$(cpu_ticks "${PID[broker]}")
 	line=$("$BENCH_BIN/shop-bench-bus" --url "tcp://127.0.0.1:$SHOP_BROKER_PORT" \
 		--username harness --password-file "$SHOP_DATA_DIR/broker/harness.pw" \
 		--topic "${SHOP_TOPIC_PREFIX}bench/bus" --seconds "$s" --warmup "$w" --window 100 --size 200) ||
 		die "shop-bench-bus failed"
-	bench_row bus "$line"
+	ticks=$(($(cpu_ticks "${PID[broker]}") - ticks))
+	bench_row bus "$line$(bus_cpu_fields "$ticks" "$line")"
 	line=$("$BENCH_BIN/shop-bench-storage" --dir "$SHOP_DATA_DIR" --sync "$SHOP_SQLITE_SYNC" \
 		--seconds "$s") || die "shop-bench-storage failed"
 	bench_row storage "$line"
@@ -227,6 +234,13 @@ bench_limits() { # bus, storage and bare HTTP rows
 }
 
 # --- the shop under load -----------------------------------------------------------
+
+bus_cpu_fields() { # BROKER-TICKS "BUS-LINE": the CPU of one QoS 1 message, publisher to broker to
+	# subscriber, all three processes (the bus row's clients and the broker over its whole run)
+	local broker_s
+	broker_s=$(cpu_per_orders "$1" 1 1)
+	echo " broker_cpu_s=$broker_s cpu_us_per_msg=$(calc "($(kv "$2" client_cpu_s) + $broker_s) / $(kv "$2" sent) * 1000000")"
+}
 
 ts_stats() { # ROWID FROM-MS TO-MS: "orders pending confirmed p50 p99 p999 max" of POST -> confirmed
 	# over the orders saved after ROWID and created in [FROM, TO), from the daemons' timestamps
@@ -574,6 +588,9 @@ bench_ratios() { # name=value lines from the rows into RATIO_LINES (scale_*_vs_b
 		"full_vs_normal=$([[ $SHOP_SQLITE_SYNC == normal ]] || ratio "$peak" "$(best_confirmed '' normal_c)")"
 		"orders_vs_bus=$(ratio $((best * 3)) "$(rv bus msgs_per_s)")"
 		"orders_vs_storage=$(ratio $((best * 3)) "$(rv storage tx_per_s)")"
+		"bus_cpu_us_per_msg=$(rv bus cpu_us_per_msg)"
+		"bus_floor_us_per_order=$(product "$(rv bus cpu_us_per_msg)" "$BUS_MSGS_PER_ORDER")"
+		"bus_floor_orders_per_s=$(product "$(rv bus msgs_per_s)" "1 / $BUS_MSGS_PER_ORDER")"
 		"catalog_vs_http=$(ratio "$(rv "catalog_c$c" rps)" "$(rv "http_c$c" rps)")"
 		"confirm_p50_paced_ms=$(rv orders_paced_c8 ts_confirm_p50_ms)"
 		"confirm_p50_c1_ms=$(rv orders_c1 ts_confirm_p50_ms)"

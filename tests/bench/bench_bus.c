@@ -166,10 +166,10 @@ int main(int argc, char **argv)
 	mqtt_stop(sub);
 	secs = (double)(we - ws) / 1e9;
 	printf("bus size=%ld window=%ld sent=%lu received=%lu failed=%ld msgs_per_s=%.0f"
-	       " p50_ms=%.3f p99_ms=%.3f\n",
+	       " p50_ms=%.3f p99_ms=%.3f client_cpu_s=%.3f\n",
 	       b.o.size, b.o.window, sent, (unsigned long)atomic_load(&b.received), failed,
 	       (double)b.in_window / secs, bench_quantile_ms(&b.lat, 0.50),
-	       bench_quantile_ms(&b.lat, 0.99));
+	       bench_quantile_ms(&b.lat, 0.99), (double)bench_process_cpu_ns() / 1e9);
 	free(payload);
 	return 0;
 }
