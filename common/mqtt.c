@@ -174,9 +174,13 @@ static void on_connected(void *ctx, char *cause)
 	atomic_store(&m->connected, 1);
 	mqtt_signal(m);
 	pthread_mutex_lock(&m->lock);
+	/* QoS 1 for a persistent session, whose messages the broker keeps while
+	 * we are away; a clean session's are lost with the connection at any
+	 * QoS, so there QoS 0 gives the same and saves a PUBACK per message
+	 * (docs/protocol.md §Order-status stream). */
 	for (; n < m->n_subscriptions; n++) {
 		topics[n] = m->subscriptions[n];
-		qos[n] = 1;
+		qos[n] = m->cfg.persistent ? 1 : 0;
 	}
 	pthread_mutex_unlock(&m->lock);
 	if (n == 0) {
