@@ -15,6 +15,8 @@ import sqlite3
 import threading
 import time
 
+import pytest
+
 from harness import FINAL, Shop, assert_eq, assert_true, run_binary, run_clients, wait_until
 
 ITEMS = [{"sku": "MUG-001", "qty": 1}]
@@ -182,28 +184,31 @@ def _wait_final(shop, oid, until):
     wait_until(final, 40 * shop.build.slow, "order %s %s" % (oid, "/".join(until)))
 
 
-def _cut(shop, snaps, clients):
-    """One power cut: the inventory is paused (SIGSTOP) while orders queue
-    at the broker and killed (SIGKILL) with the order daemon once it is at
+def _cut(shop, snaps, clients, paused):
+    """One power cut: the paused daemon (SIGSTOP) is stopped while orders
+    queue at the broker and killed (SIGKILL) with the other once it is at
     them again, when commits come faster than syncs; each database is then
     replaced by its newest copy, what the disk would hold, and both daemons
-    restart. Returns the order ids whose decisions the copies lack, per
-    daemon, and what the cut looked like."""
-    applied = shop.metric("inventory", "shop_inventory_messages_applied_total")
+    restart. With the order daemon paused, each order's send and the
+    inventory's answer reach it one right after the other. Returns the
+    order ids whose decisions the copies lack, per daemon, and what the cut
+    looked like."""
+    counter = "shop_%s_messages_applied_total" % paused
+    applied = shop.metric(paused, counter)
     queued = len(shop.accepted) + CUT_BACKLOG
     clients.reading.clear()
-    shop.kill("inventory", signal.SIGSTOP)
+    shop.kill(paused, signal.SIGSTOP)
     try:
         # (the clients also read orders, which wait behind the order
         # daemon's syncs and their test-only copies: slow on a busy machine)
         wait_until(lambda: len(shop.accepted) >= queued, 30 * shop.build.slow,
-                   "%d orders queued for the paused inventory" % CUT_BACKLOG)
+                   "%d orders queued for the paused %s" % (CUT_BACKLOG, paused))
     finally:
-        shop.kill("inventory", signal.SIGCONT)
+        shop.kill(paused, signal.SIGCONT)
         clients.reading.set()
-    at_cut = wait_until(lambda: _at_least(shop.metric(
-        "inventory", "shop_inventory_messages_applied_total"), applied + CUT_BACKLOG // 8),
-        30 * shop.build.slow, "the inventory at its backlog again", interval=0.002)
+    at_cut = wait_until(lambda: _at_least(shop.metric(paused, counter), applied + CUT_BACKLOG // 8),
+                        30 * shop.build.slow, "the %s at its backlog again" % paused,
+                        interval=0.002)
     figures = _outbox_figures(shop, "order")
     shop.kill_together(list(DB_FILES))  # by the PIDs this Shop started
     assert_eq(figures["unsynced_final_shown_total"], 0, "final statuses shown before a sync")
@@ -223,16 +228,20 @@ def _cut(shop, snaps, clients):
         shutil.copyfile(copy, path)
     for daemon in DB_FILES:
         shop.start(daemon)
-    return lost, "inventory cut at %d of %d+%d applied" % (at_cut, applied, CUT_BACKLOG)
+    return lost, "%s cut at %d of %d+%d applied" % (paused, at_cut, applied, CUT_BACKLOG)
 
 
-def test_power_cut_loses_only_what_nobody_saw(build, tmp_path):
+@pytest.mark.parametrize("paused", ["inventory", "order"])
+def test_power_cut_loses_only_what_nobody_saw(build, tmp_path, paused):
     """A power cut is emulated: each daemon copies its database right after
     every commit that syncs (SHOP_TEST_SNAPSHOT_DIR, test only), so its
-    newest copy is what the disk would hold. Cuts mid-flood until one drops
-    decisions the daemons had committed (the positive control: usually the
-    first), then every accepted order must become final, every final status
-    a client saw must stay, and stock must be conserved."""
+    newest copy is what the disk would hold. Cuts mid-flood, each after a
+    pause of one daemon (the inventory: the order daemon holds pending
+    orders while their answers wait; the order daemon: each order's send
+    and answer reach it back to back), until one drops decisions the daemons
+    had committed (the positive control: usually the first); then every
+    accepted order must become final, every final status a client saw must
+    stay, and stock must be conserved."""
     snaps = tmp_path / "snapshots"
     snaps.mkdir()
     daemon_env = {"SHOP_SQLITE_SYNC": "full", "SHOP_TEST_SNAPSHOT_DIR": str(snaps)}
@@ -248,7 +257,7 @@ def test_power_cut_loses_only_what_nobody_saw(build, tmp_path):
                 wait_until(lambda: len(shop.accepted) >= CUT_AFTER_ACCEPTED * (len(cuts) + 1)
                            or clients.errors, 30 * shop.build.slow, "orders accepted")
                 assert_eq(clients.errors, [], "client errors")
-                cuts.append(_cut(shop, snaps, clients))
+                cuts.append(_cut(shop, snaps, clients, paused))
         finally:
             clients.join()
         assert_eq(clients.errors, [], "client errors")
