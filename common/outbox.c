@@ -511,7 +511,7 @@ void outbox_publish_committed(struct outbox *o, struct db_kept_rows *rows)
 	/* trylock: the outbox thread holds db_lock through its pass, and this
 	 * runs in Paho's callbacks, which must not wait on a lock held around
 	 * a publish (docs/protocol.md §Crash safety); busy, the thread does it */
-	if (!rows->partial && rows->n > 0 && pthread_mutex_trylock(&o->db_lock) == 0) {
+	if (!rows->partial && pthread_mutex_trylock(&o->db_lock) == 0) {
 		pthread_mutex_lock(&o->lock);
 		ready = can_publish_now(o, rows);
 		pthread_mutex_unlock(&o->lock);
