@@ -21,9 +21,10 @@ BENCH_SKUS_FILE=
 BENCH_DURING='' BENCH_AFTER='' # hooks of bench_orders: beside the load, extra fields after it
 declare -A BENCH_USED_PORT=()
 # An order's created_at (RFC 3339 UTC, set by the front) in epoch milliseconds.
-# The QoS 1 messages an order needs on the bus by the contract (docs/protocol.md §Topics):
-# order/send, inventory/in-stock and two order/status (pending, confirmed). The second
-# delivery of order/send and the PUBACKs of deliveries to the fronts come on top.
+# The messages an order needs on the bus by the contract (docs/protocol.md §Topics):
+# order/send, inventory/in-stock and two order/status (pending, confirmed), each counted
+# as the bus row's QoS 1 publish and delivery. Left out, going opposite ways: the second
+# delivery of order/send, and the PUBACKs the fronts do not send (QoS 0 for order/status).
 BUS_MSGS_PER_ORDER=4
 CREATED_MS="CAST(round((julianday(created_at) - 2440587.5) * 86400000) AS INTEGER)"
 
