@@ -20,12 +20,12 @@ BENCH_HTTP_PID='' BENCH_LOAD_PID=''
 BENCH_SKUS_FILE=
 BENCH_DURING='' BENCH_AFTER='' # hooks of bench_orders: beside the load, extra fields after it
 declare -A BENCH_USED_PORT=()
-# An order's created_at (RFC 3339 UTC, set by the front) in epoch milliseconds.
 # The messages an order needs on the bus by the contract (docs/protocol.md §Topics):
 # order/send, inventory/in-stock and two order/status (pending, confirmed), each counted
 # as the bus row's QoS 1 publish and delivery. Left out, going opposite ways: the second
 # delivery of order/send, and the PUBACKs the fronts do not send (QoS 0 for order/status).
 BUS_MSGS_PER_ORDER=4
+# An order's created_at (RFC 3339 UTC, set by the front) in epoch milliseconds.
 CREATED_MS="CAST(round((julianday(created_at) - 2440587.5) * 86400000) AS INTEGER)"
 
 # --- settings and helpers -------------------------------------------------------
@@ -234,14 +234,14 @@ bench_limits() { # bus, storage and bare HTTP rows
 	bench_kill_child BENCH_HTTP_PID
 }
 
-# --- the shop under load -----------------------------------------------------------
-
 bus_cpu_fields() { # BROKER-TICKS "BUS-LINE": the CPU of one QoS 1 message, publisher to broker to
 	# subscriber, all three processes (the bus row's clients and the broker over its whole run)
 	local broker_s
 	broker_s=$(cpu_per_orders "$1" 1 1)
 	echo " broker_cpu_s=$broker_s cpu_us_per_msg=$(calc "($(kv "$2" client_cpu_s) + $broker_s) / $(kv "$2" sent) * 1000000")"
 }
+
+# --- the shop under load -----------------------------------------------------------
 
 ts_stats() { # ROWID FROM-MS TO-MS: "orders pending confirmed p50 p99 p999 max" of POST -> confirmed
 	# over the orders saved after ROWID and created in [FROM, TO), from the daemons' timestamps

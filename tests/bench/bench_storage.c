@@ -66,7 +66,6 @@ static int one_txn(struct db *db, void *arg)
 	return db_step_done(db, upd);
 }
 
-
 int main(int argc, char **argv)
 {
 	struct storage_opts o;
